@@ -1,0 +1,93 @@
+/**
+ * The EventStore port. Adapters: sqlite (embedded default), memory (unit tests),
+ * eventstoredb (scale-out). One contract suite (testing/contract.ts) runs against each.
+ */
+
+export interface EventMetadata {
+  commandId: string;
+  causationId: string;
+  correlationId: string;
+  actor: string;
+  /** Anything else an adapter must carry verbatim (e.g. request fingerprint). */
+  [key: string]: unknown;
+}
+
+/** An event as a command handler hands it to the store. */
+export interface NewEvent {
+  /** Deterministic: derived from the command id, so a retried command writes once. */
+  id: string;
+  type: string;
+  version: number;
+  occurredAt: string;
+  data: unknown;
+  metadata: EventMetadata;
+}
+
+/** An event as the store gives it back. */
+export interface StoredEvent extends NewEvent {
+  streamId: string;
+  /** 0-based revision inside its stream. */
+  revision: number;
+  /** 1-based position in the global log; strictly increasing, gap-free per adapter. */
+  position: number;
+  /** When the store made it durable (RFC 3339, ms). */
+  recordedAt: string;
+}
+
+/** Expected revision of the stream before the append (its last revision), or a state. */
+export type ExpectedRevision = number | 'no_stream' | 'stream_exists' | 'any';
+
+export interface AppendOptions {
+  expectedRevision: ExpectedRevision;
+}
+
+export interface AppendResult {
+  streamId: string;
+  /** Revision of the last event of the stream after the append. */
+  nextExpectedRevision: number;
+  /** The stored events of this append (on a duplicate: those first written). */
+  events: StoredEvent[];
+  /** true when every event id was already stored: nothing was written this time. */
+  duplicate: boolean;
+}
+
+export interface ReadStreamOptions {
+  fromRevision?: number;
+  maxCount?: number;
+}
+
+export interface ReadAllOptions {
+  /** Read events whose position is strictly greater than this (0 = from the start). */
+  after?: number;
+  maxCount?: number;
+}
+
+export interface Subscription {
+  /** Resolves when the subscription has stopped and its handler will not be called again. */
+  stop(): Promise<void>;
+}
+
+export type AllHandler = (events: StoredEvent[]) => Promise<void> | void;
+
+export interface SubscribeOptions {
+  /** Deliver events whose position is strictly greater than this. */
+  after: number;
+  /** Max events per handler call. */
+  batchSize?: number;
+}
+
+export interface EventStore {
+  append(streamId: string, events: NewEvent[], options: AppendOptions): Promise<AppendResult>;
+  readStream(streamId: string, options?: ReadStreamOptions): Promise<StoredEvent[]>;
+  readAll(options?: ReadAllOptions): Promise<StoredEvent[]>;
+  /** Looks an event up by id (idempotency checks); undefined when absent. */
+  getEvent(eventId: string): Promise<StoredEvent | undefined>;
+  /** Position of the last stored event (0 when empty). */
+  headPosition(): Promise<number>;
+  /**
+   * Catch-up subscription to the global log: delivers stored events in order, then new
+   * ones as they are committed. The handler is awaited before the next batch.
+   */
+  subscribeToAll(handler: AllHandler, options: SubscribeOptions): Subscription;
+  close(): Promise<void>;
+}
