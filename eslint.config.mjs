@@ -23,4 +23,14 @@ export default [
       ],
     },
   },
+  {
+    // The domain is pure: no I/O, no clock or randomness of its own, no framework.
+    files: ['libs/domain/src/**/*.ts'],
+    ignores: ['**/*.spec.ts'],
+    rules: {
+      'no-restricted-imports': ['error', { patterns: [{ regex: '^(?!\\.)', message: 'libs/domain imports nothing but itself' }] }],
+      'no-restricted-globals': ['error', { name: 'Date', message: 'time comes in with the command' }, { name: 'crypto', message: 'ids come in with the command' }],
+      'no-restricted-properties': ['error', { object: 'Math', property: 'random', message: 'randomness comes in with the command' }],
+    },
+  },
 ];

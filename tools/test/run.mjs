@@ -22,7 +22,7 @@ const step = (name, cmd, args) => {
 if (extra.length === 0) {
   step('build (tsc strict, project references)', 'npm', ['run', '-s', 'build']);
   step('type-check tests (tsc --noEmit)', 'npx', ['tsc', '-p', 'tsconfig.json']);
-  step('module boundaries (eslint @nx/enforce-module-boundaries)', 'npx', ['eslint', '.']);
+  step('module boundaries (nx graph + eslint @nx/enforce-module-boundaries)', 'npm', ['run', '-s', 'lint']);
 }
 
 const out = join(mkdtempSync(join(tmpdir(), 'devid-jest-')), 'result.json');

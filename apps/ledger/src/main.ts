@@ -1,1 +1,26 @@
-export {};
+import { ConfigError, loadConfig } from './config/config';
+import { startLedger } from './ledger';
+
+const main = async () => {
+  const config = loadConfig();
+  const { url, generatedAdminKey } = await startLedger(config);
+  const lines = [
+    '',
+    `DevID Ledger is up: ${url}`,
+    `  API docs     ${url}/docs   (OpenAPI: ${url}/openapi.json)`,
+    `  health       ${url}/health   metrics: ${url}/metrics`,
+    `  data         ${config.DATA_DIR} (SQLite, WAL, synchronous=FULL)`,
+  ];
+  if (generatedAdminKey) {
+    lines.push(`  admin key    ${generatedAdminKey}`);
+    lines.push('               (printed once; only its hash is stored. Use: Authorization: Bearer <key>)');
+  } else if (!config.ADMIN_API_KEY) {
+    lines.push('  admin key    generated on the first start (see its output), or set ADMIN_API_KEY');
+  }
+  console.log(lines.join('\n') + '\n');
+};
+
+main().catch((e: unknown) => {
+  console.error(e instanceof ConfigError ? e.message : `ledger failed to start: ${e instanceof Error ? e.message : String(e)}`);
+  process.exit(1);
+});

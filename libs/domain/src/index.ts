@@ -1,1 +1,9 @@
-export {};
+export * from './errors';
+export * from './device/revocation-reason';
+export * from './device/device-state';
+export * from './device/device-events';
+export * from './device/device-commands';
+export * from './device/decide';
+export * from './device/evolve';
+export * from './events/upcasters';
+export * from './streams';

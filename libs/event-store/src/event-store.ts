@@ -1,6 +1,6 @@
 /**
  * The EventStore port. Adapters: sqlite (embedded default), memory (unit tests),
- * eventstoredb (scale-out). One contract suite (testing/contract.ts) runs against each.
+ * eventstoredb (scale-out). One contract suite (testing/event-store-contract.ts) runs against each.
  */
 
 export interface EventMetadata {
@@ -74,6 +74,11 @@ export interface SubscribeOptions {
   after: number;
   /** Max events per handler call. */
   batchSize?: number;
+  /**
+   * Called once when the handler throws (or the store fails); the subscription has then
+   * stopped. Without it the error is reported as a process warning, never swallowed.
+   */
+  onError?: (error: unknown) => void;
 }
 
 export interface EventStore {

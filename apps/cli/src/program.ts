@@ -1,0 +1,14 @@
+import { Command } from 'commander';
+import { registerDevices } from './devices/devices';
+import { registerReadModels } from './read-models/rebuild';
+
+export const buildProgram = (): Command => {
+  const program = new Command('devid')
+    .description('DevID Ledger command line: administration, factory batches, audit')
+    .version('0.1.0')
+    .showHelpAfterError()
+    .exitOverride();
+  registerDevices(program);
+  registerReadModels(program);
+  return program;
+};

@@ -1,0 +1,42 @@
+import { type DynamicModule, type MiddlewareConsumer, Module, type NestModule } from '@nestjs/common';
+import { APP_FILTER } from '@nestjs/core';
+import { CqrsModule } from '@nestjs/cqrs';
+import { LEDGER_CONFIG, type LedgerConfig } from './config/config';
+import { DeviceRepository } from './devices/device-repository';
+import { DevicesController } from './devices/devices.controller';
+import { ExecuteDeviceCommandHandler } from './devices/execute-device-command';
+import { HealthController } from './health/health.controller';
+import { AdminKey } from './http/admin-key';
+import { AdminGuard } from './http/admin.guard';
+import { JsonBodyMiddleware } from './http/json-body.middleware';
+import { ProblemFilter } from './http/problem.filter';
+import { ProblemsController } from './http/problems.controller';
+import { LedgerMetrics, MetricsMiddleware } from './metrics/metrics';
+import { MetricsController } from './metrics/metrics.controller';
+import { StoreModule } from './store/store.module';
+
+@Module({})
+export class AppModule implements NestModule {
+  static register(config: LedgerConfig, adminKey: AdminKey): DynamicModule {
+    return {
+      module: AppModule,
+      global: true,
+      imports: [CqrsModule.forRoot(), StoreModule],
+      controllers: [DevicesController, HealthController, MetricsController, ProblemsController],
+      providers: [
+        { provide: LEDGER_CONFIG, useValue: config },
+        { provide: AdminKey, useValue: adminKey },
+        { provide: APP_FILTER, useClass: ProblemFilter },
+        AdminGuard,
+        DeviceRepository,
+        ExecuteDeviceCommandHandler,
+        LedgerMetrics,
+      ],
+      exports: [LEDGER_CONFIG],
+    };
+  }
+
+  configure(consumer: MiddlewareConsumer) {
+    consumer.apply(MetricsMiddleware, JsonBodyMiddleware).forRoutes('*');
+  }
+}

@@ -1,0 +1,174 @@
+import { Body, Controller, Get, HttpCode, Inject, Param, Post, Query, Req, Res, UseGuards } from '@nestjs/common';
+import { CommandBus } from '@nestjs/cqrs';
+import { ApiBearerAuth, ApiBody, ApiHeader, ApiOperation, ApiQuery, ApiTags } from '@nestjs/swagger';
+import type { Response } from 'express';
+import { z } from 'zod';
+import { DeviceNotFound, type DeviceCommand, type KnownDeviceState } from '@devid/domain';
+import { EVENT_ID_NAMESPACE, uuidV5 } from '@devid/event-store';
+import { DeviceRegistry } from '@devid/projections';
+import { AdminGuard } from '../http/admin.guard';
+import { commandIdOf, correlationIdOf, expectedRevisionOf, fingerprintOf, type ActorRequest } from './command-context';
+import { DeviceRepository } from './device-repository';
+import * as schemas from './device-schemas';
+import { toView, type DeviceView } from './device-view';
+import { ExecuteDeviceCommand, type CommandOutcome } from './execute-device-command';
+
+const jsonSchema = (schema: z.ZodType) => z.toJSONSchema(schema, { io: 'input' }) as Record<string, unknown>;
+
+/** Device ids are name-based: the same model + serial number is the same device, whoever registers it. */
+export const deviceIdFor = (model: string, serialNumber: string) => uuidV5(`device:${model}\u0000${serialNumber}`, EVENT_ID_NAMESPACE);
+
+type Payload<T extends DeviceCommand['type']> = Extract<DeviceCommand, { type: T }>['data'];
+
+@ApiTags('devices')
+@Controller('devices')
+export class DevicesController {
+  constructor(
+    private readonly commands: CommandBus,
+    private readonly devices: DeviceRepository,
+    @Inject(DeviceRegistry) private readonly registry: DeviceRegistry,
+  ) {}
+
+  private async run<T extends DeviceCommand['type']>(
+    req: ActorRequest,
+    res: Response,
+    type: T,
+    deviceId: string,
+    data: Payload<T>,
+  ): Promise<DeviceView> {
+    const command = {
+      type,
+      deviceId,
+      data,
+      commandId: commandIdOf(req),
+      now: new Date().toISOString(),
+      actor: req.actor ?? 'anonymous',
+    } as DeviceCommand;
+    const outcome: CommandOutcome = await this.commands.execute(
+      new ExecuteDeviceCommand(command, {
+        expectedRevision: expectedRevisionOf(req),
+        fingerprint: fingerprintOf(req),
+        correlationId: correlationIdOf(req),
+      }),
+    );
+    res.setHeader('ETag', `"${outcome.device.revision}"`);
+    if (outcome.replayed) res.setHeader('Idempotent-Replayed', 'true');
+    return outcome.device;
+  }
+
+  @Post()
+  @HttpCode(201)
+  @UseGuards(AdminGuard)
+  @ApiBearerAuth()
+  @ApiOperation({ summary: 'Register a manufactured device (status manufactured)' })
+  @ApiBody({ schema: jsonSchema(schemas.manufactureBody) })
+  @ApiHeader({ name: 'Idempotency-Key', required: false })
+  async manufacture(@Req() req: ActorRequest, @Res({ passthrough: true }) res: Response, @Body() body: unknown) {
+    const data = schemas.manufactureBody.parse(body);
+    const deviceId = deviceIdFor(data.model, data.serialNumber);
+    const view = await this.run(req, res, 'ManufactureDevice', deviceId, data);
+    res.setHeader('Location', `/devices/${view.deviceId}`);
+    return view;
+  }
+
+  @Post(':id/ship')
+  @HttpCode(200)
+  @UseGuards(AdminGuard)
+  @ApiBearerAuth()
+  @ApiBody({ schema: jsonSchema(schemas.shipBody) })
+  @ApiHeader({ name: 'If-Match', required: false })
+  ship(@Req() req: ActorRequest, @Res({ passthrough: true }) res: Response, @Param('id') id: string, @Body() body: unknown) {
+    return this.run(req, res, 'ShipDevice', schemas.deviceIdSchema.parse(id), schemas.shipBody.parse(body));
+  }
+
+  @Post(':id/enroll')
+  @HttpCode(200)
+  @UseGuards(AdminGuard)
+  @ApiBearerAuth()
+  @ApiBody({ schema: jsonSchema(schemas.enrollBody) })
+  enroll(@Req() req: ActorRequest, @Res({ passthrough: true }) res: Response, @Param('id') id: string, @Body() body: unknown) {
+    return this.run(req, res, 'EnrollDevice', schemas.deviceIdSchema.parse(id), schemas.enrollBody.parse(body));
+  }
+
+  @Post(':id/transfer')
+  @HttpCode(200)
+  @UseGuards(AdminGuard)
+  @ApiBearerAuth()
+  @ApiBody({ schema: jsonSchema(schemas.transferBody) })
+  transfer(@Req() req: ActorRequest, @Res({ passthrough: true }) res: Response, @Param('id') id: string, @Body() body: unknown) {
+    return this.run(req, res, 'TransferDevice', schemas.deviceIdSchema.parse(id), schemas.transferBody.parse(body));
+  }
+
+  @Post(':id/revoke')
+  @HttpCode(200)
+  @UseGuards(AdminGuard)
+  @ApiBearerAuth()
+  @ApiBody({ schema: jsonSchema(schemas.revokeBody) })
+  revoke(@Req() req: ActorRequest, @Res({ passthrough: true }) res: Response, @Param('id') id: string, @Body() body: unknown) {
+    const data = schemas.revokeBody.parse(body) as Payload<'RevokeDevice'>;
+    return this.run(req, res, 'RevokeDevice', schemas.deviceIdSchema.parse(id), data);
+  }
+
+  @Post(':id/reinstate')
+  @HttpCode(200)
+  @UseGuards(AdminGuard)
+  @ApiBearerAuth()
+  @ApiBody({ schema: jsonSchema(schemas.reinstateBody) })
+  reinstate(@Req() req: ActorRequest, @Res({ passthrough: true }) res: Response, @Param('id') id: string, @Body() body: unknown) {
+    return this.run(req, res, 'ReinstateDevice', schemas.deviceIdSchema.parse(id), schemas.reinstateBody.parse(body));
+  }
+
+  @Post(':id/decommission')
+  @HttpCode(200)
+  @UseGuards(AdminGuard)
+  @ApiBearerAuth()
+  @ApiBody({ schema: jsonSchema(schemas.decommissionBody) })
+  decommission(@Req() req: ActorRequest, @Res({ passthrough: true }) res: Response, @Param('id') id: string, @Body() body: unknown) {
+    return this.run(req, res, 'DecommissionDevice', schemas.deviceIdSchema.parse(id), schemas.decommissionBody.parse(body));
+  }
+
+  @Get()
+  @ApiOperation({ summary: 'List devices (device registry read model), paged by cursor' })
+  @ApiQuery({ name: 'status', required: false, enum: ['manufactured', 'shipped', 'enrolled', 'revoked', 'decommissioned'] })
+  @ApiQuery({ name: 'owner', required: false })
+  @ApiQuery({ name: 'model', required: false })
+  @ApiQuery({ name: 'factoryId', required: false })
+  @ApiQuery({ name: 'limit', required: false })
+  @ApiQuery({ name: 'cursor', required: false })
+  list(@Query() query: unknown) {
+    const q = schemas.listQuery.parse(query);
+    return this.registry.list(q);
+  }
+
+  @Get(':id')
+  @ApiOperation({ summary: 'A device, folded from its event stream' })
+  async get(@Res({ passthrough: true }) res: Response, @Param('id') id: string): Promise<DeviceView> {
+    const deviceId = schemas.deviceIdSchema.parse(id);
+    const loaded = await this.devices.load(deviceId);
+    if (loaded.state.status === 'unknown') throw new DeviceNotFound(deviceId);
+    res.setHeader('ETag', `"${loaded.revision}"`);
+    return toView(loaded.state as KnownDeviceState, loaded.revision, loaded.position);
+  }
+
+  @Get(':id/events')
+  @ApiOperation({ summary: "The device's events in stream order, as stored" })
+  async events(@Param('id') id: string) {
+    const deviceId = schemas.deviceIdSchema.parse(id);
+    const loaded = await this.devices.load(deviceId);
+    if (loaded.events.length === 0) throw new DeviceNotFound(deviceId);
+    return {
+      deviceId,
+      events: loaded.events.map((e) => ({
+        id: e.id,
+        type: e.type,
+        version: e.version,
+        revision: e.revision,
+        position: e.position,
+        occurredAt: e.occurredAt,
+        recordedAt: e.recordedAt,
+        data: e.data,
+        metadata: { commandId: e.metadata.commandId, correlationId: e.metadata.correlationId, actor: e.metadata.actor },
+      })),
+    };
+  }
+}

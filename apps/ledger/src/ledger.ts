@@ -1,0 +1,41 @@
+import 'reflect-metadata';
+import { Logger, type INestApplication, type LoggerService } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
+import { AppModule } from './app.module';
+import type { LedgerConfig } from './config/config';
+import { AdminKey } from './http/admin-key';
+
+export interface RunningLedger {
+  app: INestApplication;
+  url: string;
+  /** Present only when this start generated the admin key. */
+  generatedAdminKey?: string;
+}
+
+/** Builds and starts the ledger (HTTP API, read models). Used by main and by tests. */
+export const startLedger = async (config: LedgerConfig, logger?: LoggerService | false): Promise<RunningLedger> => {
+  const adminKey = AdminKey.load(config.DATA_DIR, config.ADMIN_API_KEY);
+  const app = await NestFactory.create(AppModule.register(config, adminKey), {
+    bodyParser: false,
+    logger: logger ?? (config.LOG_LEVEL === 'silent' ? false : ['debug', 'trace'].includes(config.LOG_LEVEL) ? ['error', 'warn', 'log', 'debug'] : ['error', 'warn']),
+    abortOnError: false,
+  });
+  app.getHttpAdapter().getInstance().disable('x-powered-by');
+  const document = SwaggerModule.createDocument(
+    app,
+    new DocumentBuilder()
+      .setTitle('DevID Ledger')
+      .setDescription('Event-sourced ledger of device identities (IEEE 802.1AR). Errors are RFC 9457 problem+json.')
+      .setVersion('0.1.0')
+      .addBearerAuth()
+      .build(),
+  );
+  SwaggerModule.setup('docs', app, document, { jsonDocumentUrl: 'openapi.json', yamlDocumentUrl: 'openapi.yaml' });
+  app.enableShutdownHooks();
+  await app.listen(config.PORT, config.HOST);
+  const address = app.getHttpServer().address() as { port: number };
+  const url = `http://${config.HOST}:${address.port}`;
+  new Logger('ledger').log(`listening on ${url}`);
+  return { app, url, generatedAdminKey: adminKey.generated };
+};

@@ -1,0 +1,75 @@
+import { Inject, Injectable, type NestMiddleware } from '@nestjs/common';
+import type { NextFunction, Request, Response } from 'express';
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import type { EventStore } from '@devid/event-store';
+import { ProjectionRunner } from '@devid/projections';
+import { EVENT_STORE } from '../store/tokens';
+
+/** Prometheus metrics of this process (one registry per app instance, so tests stay apart). */
+@Injectable()
+export class LedgerMetrics {
+  readonly registry = new Registry();
+  readonly requests: Counter<'method' | 'route' | 'status'>;
+  readonly latency: Histogram<'method' | 'route'>;
+
+  constructor(@Inject(EVENT_STORE) store: EventStore, runner: ProjectionRunner) {
+    collectDefaultMetrics({ register: this.registry, prefix: 'devid_' });
+    this.requests = new Counter({ name: 'devid_http_requests_total', help: 'HTTP requests', labelNames: ['method', 'route', 'status'], registers: [this.registry] });
+    this.latency = new Histogram({
+      name: 'devid_http_request_duration_seconds',
+      help: 'HTTP request duration',
+      labelNames: ['method', 'route'],
+      buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+      registers: [this.registry],
+    });
+    new Gauge({
+      name: 'devid_event_store_head_position',
+      help: 'Global position of the last stored event',
+      registers: [this.registry],
+      async collect() {
+        this.set(await store.headPosition());
+      },
+    });
+    new Gauge({
+      name: 'devid_projection_lag_events',
+      help: 'Events stored but not yet applied to a read model',
+      labelNames: ['projection'],
+      registers: [this.registry],
+      async collect() {
+        this.set({ projection: runner.projection.name }, (await store.headPosition()) - runner.projection.checkpoint());
+      },
+    });
+    const stats = (store as Partial<{ stats(): { appends: number; commits: number; events: number } }>).stats?.bind(store);
+    if (stats) {
+      new Gauge({
+        name: 'devid_event_store_group_commit',
+        help: 'Group commit counters since start (appends, commits, events)',
+        labelNames: ['counter'],
+        registers: [this.registry],
+        collect() {
+          const s = stats();
+          this.set({ counter: 'appends' }, s.appends);
+          this.set({ counter: 'commits' }, s.commits);
+          this.set({ counter: 'events' }, s.events);
+        },
+      });
+    }
+  }
+}
+
+@Injectable()
+export class MetricsMiddleware implements NestMiddleware {
+  constructor(private readonly metrics: LedgerMetrics) {}
+
+  use(req: Request, res: Response, next: NextFunction): void {
+    const end = this.metrics.latency.startTimer();
+    res.on('finish', () => {
+      // Route template, not the raw path, keeps label cardinality bounded.
+      const route = (req.route as { path?: string } | undefined)?.path ?? 'unmatched';
+      const path = `${req.baseUrl ?? ''}${route}`;
+      this.metrics.requests.inc({ method: req.method, route: path, status: String(res.statusCode) });
+      end({ method: req.method, route: path });
+    });
+    next();
+  }
+}

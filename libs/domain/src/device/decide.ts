@@ -1,0 +1,99 @@
+import { DeviceAlreadyExists, DeviceNotFound, IllegalTransition, InvalidCommand } from '../errors';
+import type { DeviceCommand } from './device-commands';
+import type { DeviceEvent } from './device-events';
+import type { DeviceState, KnownDeviceState } from './device-state';
+import { DEVICE_REVOCATION_REASONS } from './revocation-reason';
+
+/** Identifiers and names: printable, no control characters, bounded. */
+const text = (value: unknown, field: string, max = 256): string => {
+  if (typeof value !== 'string' || value.trim().length === 0) {
+    throw new InvalidCommand(`${field} must be a non-empty string`, field);
+  }
+  if (value.length > max) throw new InvalidCommand(`${field} is longer than ${max} characters`, field);
+  if (/[\u0000-\u001f\u007f]/.test(value)) throw new InvalidCommand(`${field} contains control characters`, field);
+  return value;
+};
+
+const existing = (state: DeviceState, deviceId: string): KnownDeviceState => {
+  if (state.status === 'unknown') throw new DeviceNotFound(deviceId);
+  return state;
+};
+
+const requireStatus = (state: KnownDeviceState, command: DeviceCommand, ...allowed: KnownDeviceState['status'][]) => {
+  if (!allowed.includes(state.status)) throw new IllegalTransition(state.status, command.type);
+};
+
+/**
+ * The device decider: which events a command produces in a given state.
+ * Pure: no clock, no ids, no I/O; a refused command throws a DomainError and emits nothing.
+ */
+export const decide = (command: DeviceCommand, state: DeviceState): DeviceEvent[] => {
+  switch (command.type) {
+    case 'ManufactureDevice': {
+      if (state.status !== 'unknown') throw new DeviceAlreadyExists(command.deviceId);
+      return [
+        {
+          type: 'DeviceManufactured',
+          version: 1,
+          data: {
+            deviceId: text(command.deviceId, 'deviceId', 64),
+            serialNumber: text(command.data.serialNumber, 'serialNumber', 64),
+            model: text(command.data.model, 'model', 128),
+            factoryId: text(command.data.factoryId, 'factoryId', 64),
+            manufacturedAt: command.now,
+          },
+        },
+      ];
+    }
+    case 'ShipDevice': {
+      const device = existing(state, command.deviceId);
+      requireStatus(device, command, 'manufactured');
+      return [{ type: 'DeviceShipped', version: 1, data: { owner: text(command.data.owner, 'owner'), shippedAt: command.now } }];
+    }
+    case 'EnrollDevice': {
+      const device = existing(state, command.deviceId);
+      requireStatus(device, command, 'shipped');
+      return [{ type: 'DeviceEnrolled', version: 1, data: { owner: device.owner ?? '', enrolledAt: command.now } }];
+    }
+    case 'TransferDevice': {
+      const device = existing(state, command.deviceId);
+      // A device changes hands once its owner has it (enrolled), or while still in transit (shipped).
+      requireStatus(device, command, 'enrolled', 'shipped');
+      const newOwner = text(command.data.newOwner, 'newOwner');
+      if (newOwner === device.owner) throw new InvalidCommand('newOwner is already the owner', 'newOwner');
+      return [
+        {
+          type: 'DeviceTransferred',
+          version: 1,
+          data: { previousOwner: device.owner ?? '', newOwner, transferredAt: command.now },
+        },
+      ];
+    }
+    case 'RevokeDevice': {
+      const device = existing(state, command.deviceId);
+      requireStatus(device, command, 'enrolled');
+      if (!DEVICE_REVOCATION_REASONS.includes(command.data.reason)) {
+        throw new InvalidCommand(`reason must be one of ${DEVICE_REVOCATION_REASONS.join(', ')}`, 'reason');
+      }
+      const comment = command.data.comment === undefined ? {} : { comment: text(command.data.comment, 'comment', 1024) };
+      return [{ type: 'DeviceRevoked', version: 2, data: { reason: command.data.reason, ...comment, revokedAt: command.now } }];
+    }
+    case 'ReinstateDevice': {
+      const device = existing(state, command.deviceId);
+      requireStatus(device, command, 'revoked');
+      const comment = command.data.comment === undefined ? {} : { comment: text(command.data.comment, 'comment', 1024) };
+      return [{ type: 'DeviceReinstated', version: 1, data: { reinstatedAt: command.now, ...comment } }];
+    }
+    case 'DecommissionDevice': {
+      const device = existing(state, command.deviceId);
+      requireStatus(device, command, 'manufactured', 'shipped', 'enrolled', 'revoked');
+      return [
+        {
+          type: 'DeviceDecommissioned',
+          version: 1,
+          data: { reason: text(command.data.reason, 'reason', 1024), previousStatus: device.status, decommissionedAt: command.now },
+        },
+      ];
+    }
+  }
+};

@@ -1,0 +1,54 @@
+import type { RevocationReason } from './revocation-reason';
+import type { DeviceStatus } from './device-state';
+
+/** Current version of each device event type; older versions are upcast on read. */
+export const DEVICE_EVENT_VERSIONS = {
+  DeviceManufactured: 1,
+  DeviceShipped: 1,
+  DeviceEnrolled: 1,
+  DeviceTransferred: 1,
+  DeviceRevoked: 2,
+  DeviceReinstated: 1,
+  DeviceDecommissioned: 1,
+} as const;
+
+export type DeviceEventType = keyof typeof DEVICE_EVENT_VERSIONS;
+
+interface Event<T extends DeviceEventType, D> {
+  type: T;
+  version: (typeof DEVICE_EVENT_VERSIONS)[T];
+  data: D;
+}
+
+export type DeviceManufactured = Event<
+  'DeviceManufactured',
+  { deviceId: string; serialNumber: string; model: string; factoryId: string; manufacturedAt: string }
+>;
+export type DeviceShipped = Event<'DeviceShipped', { owner: string; shippedAt: string }>;
+export type DeviceEnrolled = Event<'DeviceEnrolled', { owner: string; enrolledAt: string }>;
+export type DeviceTransferred = Event<
+  'DeviceTransferred',
+  { previousOwner: string; newOwner: string; transferredAt: string }
+>;
+/** v2: `reason` is an RFC 5280 reason name; v1 carried free text (see upcasters). */
+export type DeviceRevoked = Event<
+  'DeviceRevoked',
+  { reason: RevocationReason; comment?: string; revokedAt: string }
+>;
+export type DeviceReinstated = Event<'DeviceReinstated', { reinstatedAt: string; comment?: string }>;
+export type DeviceDecommissioned = Event<
+  'DeviceDecommissioned',
+  { reason: string; previousStatus: DeviceStatus; decommissionedAt: string }
+>;
+
+export type DeviceEvent =
+  | DeviceManufactured
+  | DeviceShipped
+  | DeviceEnrolled
+  | DeviceTransferred
+  | DeviceRevoked
+  | DeviceReinstated
+  | DeviceDecommissioned;
+
+export const isDeviceEventType = (type: string): type is DeviceEventType =>
+  Object.prototype.hasOwnProperty.call(DEVICE_EVENT_VERSIONS, type);

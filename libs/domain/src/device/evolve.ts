@@ -1,0 +1,48 @@
+import type { DeviceEvent } from './device-events';
+import type { DeviceState } from './device-state';
+
+/** Applies one (current-version) event. Never throws: stored facts are facts. */
+export const evolve = (state: DeviceState, event: DeviceEvent): DeviceState => {
+  if (event.type === 'DeviceManufactured') {
+    const { deviceId, serialNumber, model, factoryId, manufacturedAt } = event.data;
+    return {
+      status: 'manufactured',
+      deviceId,
+      serialNumber,
+      model,
+      factoryId,
+      manufacturedAt,
+      updatedAt: manufacturedAt,
+      transfers: 0,
+    };
+  }
+  if (state.status === 'unknown') return state;
+  switch (event.type) {
+    case 'DeviceShipped':
+      return { ...state, status: 'shipped', owner: event.data.owner, updatedAt: event.data.shippedAt };
+    case 'DeviceEnrolled':
+      return { ...state, status: 'enrolled', updatedAt: event.data.enrolledAt };
+    case 'DeviceTransferred':
+      return {
+        ...state,
+        status: 'shipped',
+        owner: event.data.newOwner,
+        transfers: state.transfers + 1,
+        updatedAt: event.data.transferredAt,
+      };
+    case 'DeviceRevoked':
+      return { ...state, status: 'revoked', revocation: { ...event.data }, updatedAt: event.data.revokedAt };
+    case 'DeviceReinstated':
+      return { ...state, status: 'enrolled', updatedAt: event.data.reinstatedAt };
+    case 'DeviceDecommissioned':
+      return {
+        ...state,
+        status: 'decommissioned',
+        decommission: { reason: event.data.reason, decommissionedAt: event.data.decommissionedAt },
+        updatedAt: event.data.decommissionedAt,
+      };
+  }
+};
+
+export const fold = (events: readonly DeviceEvent[], from: DeviceState = { status: 'unknown' }): DeviceState =>
+  events.reduce(evolve, from);

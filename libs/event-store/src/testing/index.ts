@@ -1,0 +1,1 @@
+export { describeEventStoreContract, newEvent, type EventStoreFactory, type EventStoreUnderTest } from './event-store-contract';

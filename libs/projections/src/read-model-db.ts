@@ -1,0 +1,12 @@
+import { DatabaseSync } from 'node:sqlite';
+
+/**
+ * Opens the read-model database: a file of its own beside the event log, so it can be
+ * deleted and rebuilt from the log at any time. Durability matches the log (WAL, FULL),
+ * though a lost read-model write only costs a replay.
+ */
+export const openReadModelDb = (path: string): DatabaseSync => {
+  const db = new DatabaseSync(path);
+  db.exec('PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA busy_timeout = 5000;');
+  return db;
+};
