@@ -1,6 +1,7 @@
 export * from './errors';
 export * from './device/revocation-reason';
 export * from './device/device-state';
+export * from './device/certificates';
 export * from './device/device-events';
 export * from './device/device-commands';
 export * from './device/decide';

@@ -6,14 +6,17 @@ import type { DeviceCommand } from './device-commands';
 import type { DeviceEvent } from './device-events';
 import { DomainError } from '../errors';
 import { upcast } from '../events/upcasters';
+import { cert } from './testing';
 
+const certArb = (profile: 'IDevID' | 'LDevID') => fc.integer({ min: 1, max: 30 }).map((n) => cert(profile, `${profile}-${n}`));
 const owner = fc.constantFrom('acme', 'globex', 'initech', ' ', '');
 const commandArb: fc.Arbitrary<DeviceCommand> = fc
   .tuple(
     fc.oneof(
-      fc.record({ type: fc.constant('ManufactureDevice' as const), data: fc.record({ serialNumber: fc.constantFrom('SN', ''), model: fc.constant('M'), factoryId: fc.constant('F') }) }),
+      fc.record({ type: fc.constant('ManufactureDevice' as const), data: fc.record({ serialNumber: fc.constantFrom('SN', ''), model: fc.constant('M'), factoryId: fc.constant('F'), idevid: certArb('IDevID') }) }),
       fc.record({ type: fc.constant('ShipDevice' as const), data: fc.record({ owner }) }),
-      fc.record({ type: fc.constant('EnrollDevice' as const), data: fc.constant({}) }),
+      fc.record({ type: fc.constant('EnrollDevice' as const), data: fc.option(certArb('LDevID'), { nil: undefined }).map((c) => (c ? { certificate: c } : {})) }),
+      fc.record({ type: fc.constant('ReenrollDevice' as const), data: fc.record({ certificate: certArb('LDevID'), revokePrevious: fc.boolean() }) }),
       fc.record({ type: fc.constant('TransferDevice' as const), data: fc.record({ newOwner: owner }) }),
       fc.record({ type: fc.constant('RevokeDevice' as const), data: fc.record({ reason: fc.constantFrom('keyCompromise', 'privilegeWithdrawn', 'bogus') }) }),
       fc.record({ type: fc.constant('ReinstateDevice' as const), data: fc.constant({}) }),
@@ -31,6 +34,12 @@ const allowed = (s: DeviceState) => {
   if (s.status === 'manufactured' && s.owner !== undefined) return false;
   if (s.status === 'revoked' && !s.revocation) return false;
   if (s.status === 'decommissioned' && !s.decommission) return false;
+  const live = s.certificates.filter((c) => c.status === 'good');
+  // Nothing outlives decommission; a revoked or transferred device holds no live LDevID.
+  if (s.status === 'decommissioned' && live.length > 0) return false;
+  if (['revoked', 'shipped', 'manufactured'].includes(s.status) && live.some((c) => c.profile === 'LDevID')) return false;
+  if (live.filter((c) => c.profile === 'LDevID').length > 1) return false;
+  if (new Set(s.certificates.map((c) => c.serialNumber)).size !== s.certificates.length) return false;
   return true;
 };
 

@@ -1,5 +1,6 @@
 import type { RevocationReason } from './revocation-reason';
 import type { DeviceStatus } from './device-state';
+import type { IssuedCertificate } from './certificates';
 
 /** Current version of each device event type; older versions are upcast on read. */
 export const DEVICE_EVENT_VERSIONS = {
@@ -10,6 +11,9 @@ export const DEVICE_EVENT_VERSIONS = {
   DeviceRevoked: 2,
   DeviceReinstated: 1,
   DeviceDecommissioned: 1,
+  CertificateIssued: 1,
+  CertificateRevoked: 1,
+  CertificateSuperseded: 1,
 } as const;
 
 export type DeviceEventType = keyof typeof DEVICE_EVENT_VERSIONS;
@@ -41,6 +45,18 @@ export type DeviceDecommissioned = Event<
   { reason: string; previousStatus: DeviceStatus; decommissionedAt: string }
 >;
 
+export type CertificateIssued = Event<'CertificateIssued', IssuedCertificate & { deviceId: string; issuedAt: string }>;
+/** `keyBlocked`: the key was revoked as compromised and may never be certified again. */
+export type CertificateRevoked = Event<
+  'CertificateRevoked',
+  { serialNumber: string; caId: string; reason: RevocationReason; revokedAt: string; spkiSha256: string; keyBlocked: boolean }
+>;
+/** Replaced by a re-enrollment before expiry: no longer current, but not revoked. */
+export type CertificateSuperseded = Event<
+  'CertificateSuperseded',
+  { serialNumber: string; caId: string; supersededBy: string; supersededAt: string }
+>;
+
 export type DeviceEvent =
   | DeviceManufactured
   | DeviceShipped
@@ -48,7 +64,10 @@ export type DeviceEvent =
   | DeviceTransferred
   | DeviceRevoked
   | DeviceReinstated
-  | DeviceDecommissioned;
+  | DeviceDecommissioned
+  | CertificateIssued
+  | CertificateRevoked
+  | CertificateSuperseded;
 
 export const isDeviceEventType = (type: string): type is DeviceEventType =>
   Object.prototype.hasOwnProperty.call(DEVICE_EVENT_VERSIONS, type);

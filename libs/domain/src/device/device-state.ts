@@ -1,3 +1,4 @@
+import type { CertificateSummary } from './certificates';
 import type { RevocationReason } from './revocation-reason';
 
 export const DEVICE_STATUSES = ['manufactured', 'shipped', 'enrolled', 'revoked', 'decommissioned'] as const;
@@ -20,6 +21,8 @@ export type DeviceState =
       decommission?: { reason: string; decommissionedAt: string };
       /** Number of owners the device has been transferred to. */
       transfers: number;
+      /** Every certificate ever issued to the device, oldest first. */
+      certificates: CertificateSummary[];
     };
 
 export type KnownDeviceState = Exclude<DeviceState, { status: 'unknown' }>;

@@ -14,6 +14,7 @@ export const evolve = (state: DeviceState, event: DeviceEvent): DeviceState => {
       manufacturedAt,
       updatedAt: manufacturedAt,
       transfers: 0,
+      certificates: [],
     };
   }
   if (state.status === 'unknown') return state;
@@ -40,6 +41,24 @@ export const evolve = (state: DeviceState, event: DeviceEvent): DeviceState => {
         status: 'decommissioned',
         decommission: { reason: event.data.reason, decommissionedAt: event.data.decommissionedAt },
         updatedAt: event.data.decommissionedAt,
+      };
+    case 'CertificateIssued': {
+      const { serialNumber, caId, profile, notAfter, spkiSha256 } = event.data;
+      return { ...state, certificates: [...state.certificates, { serialNumber, caId, profile, notAfter, spkiSha256, status: 'good' }] };
+    }
+    case 'CertificateRevoked':
+      return {
+        ...state,
+        certificates: state.certificates.map((c) =>
+          c.serialNumber === event.data.serialNumber
+            ? { ...c, status: 'revoked', revocation: { reason: event.data.reason, revokedAt: event.data.revokedAt } }
+            : c,
+        ),
+      };
+    case 'CertificateSuperseded':
+      return {
+        ...state,
+        certificates: state.certificates.map((c) => (c.serialNumber === event.data.serialNumber ? { ...c, status: 'superseded' } : c)),
       };
   }
 };
