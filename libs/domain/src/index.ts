@@ -8,3 +8,4 @@ export * from './device/decide';
 export * from './device/evolve';
 export * from './events/upcasters';
 export * from './streams';
+export * from './ca/ca';

@@ -1,7 +1,7 @@
 import type { DatabaseSync, StatementSync } from 'node:sqlite';
 import { deviceIdOfStream, upcast, type DeviceStatus, DEVICE_STATUSES } from '@devid/domain';
 import type { StoredEvent } from '@devid/event-store';
-import type { Projection } from '../runner/projection';
+import { SqliteProjection } from '../runner/sqlite-projection';
 
 export interface DeviceRow {
   deviceId: string;
@@ -82,17 +82,16 @@ const decodeCursor = (cursor: string): number => {
  * Device registry read model: one row per device, fed from the global log.
  * Rows and checkpoint are written in the same SQLite transaction.
  */
-export class DeviceRegistry implements Projection {
-  readonly name = NAME;
+export class DeviceRegistry extends SqliteProjection {
   private readonly insert: StatementSync;
   private readonly update: StatementSync;
-  private readonly saveCheckpoint: StatementSync;
-  private readonly readCheckpoint: StatementSync;
   private readonly byId: StatementSync;
 
-  constructor(private readonly db: DatabaseSync) {
-    db.exec(`
-      CREATE TABLE IF NOT EXISTS projection_checkpoints (name TEXT PRIMARY KEY, position INTEGER NOT NULL);
+  constructor(db: DatabaseSync) {
+    super(
+      NAME,
+      db,
+      `
       CREATE TABLE IF NOT EXISTS devices (
         seq INTEGER PRIMARY KEY,          -- position of DeviceManufactured: stable page order
         device_id TEXT NOT NULL UNIQUE,
@@ -109,7 +108,8 @@ export class DeviceRegistry implements Projection {
       CREATE INDEX IF NOT EXISTS devices_status ON devices(status, seq);
       CREATE INDEX IF NOT EXISTS devices_owner ON devices(owner, seq);
       CREATE INDEX IF NOT EXISTS devices_factory ON devices(factory_id, seq);
-    `);
+    `,
+    );
     this.insert = db.prepare(
       `INSERT INTO devices (seq, device_id, status, owner, model, serial_number, factory_id, manufactured_at, updated_at, revision, position)
        VALUES (?, ?, 'manufactured', NULL, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT(device_id) DO NOTHING`,
@@ -117,36 +117,10 @@ export class DeviceRegistry implements Projection {
     this.update = db.prepare(
       `UPDATE devices SET status = ?, owner = ?, updated_at = ?, revision = ?, position = ? WHERE device_id = ? AND position < ?`,
     );
-    this.saveCheckpoint = db.prepare(
-      `INSERT INTO projection_checkpoints (name, position) VALUES (?, ?) ON CONFLICT(name) DO UPDATE SET position = excluded.position`,
-    );
-    this.readCheckpoint = db.prepare(`SELECT position FROM projection_checkpoints WHERE name = ?`);
     this.byId = db.prepare(`SELECT * FROM devices WHERE device_id = ?`);
   }
 
-  checkpoint(): number {
-    const row = this.readCheckpoint.get(NAME) as { position: number } | undefined;
-    return row?.position ?? 0;
-  }
-
-  apply(events: readonly StoredEvent[]): void {
-    if (events.length === 0) return;
-    this.db.exec('BEGIN IMMEDIATE');
-    try {
-      const from = this.checkpoint();
-      for (const stored of events) {
-        if (stored.position <= from) continue; // at-least-once delivery: skip what we have
-        this.applyOne(stored);
-      }
-      this.saveCheckpoint.run(NAME, events[events.length - 1].position);
-      this.db.exec('COMMIT');
-    } catch (e) {
-      this.db.exec('ROLLBACK');
-      throw e;
-    }
-  }
-
-  private applyOne(stored: StoredEvent): void {
+  protected applyOne(stored: StoredEvent): void {
     const deviceId = deviceIdOfStream(stored.streamId);
     if (!deviceId) return;
     const event = upcast(stored);
@@ -170,6 +144,9 @@ export class DeviceRegistry implements Projection {
         return this.set(deviceId, 'enrolled', current?.owner ?? null, event.data.reinstatedAt, stored);
       case 'DeviceDecommissioned':
         return this.set(deviceId, 'decommissioned', current?.owner ?? null, event.data.decommissionedAt, stored);
+      default:
+        // Certificate events change no registry column but do move the stream revision.
+        if (current) this.set(deviceId, current.status, current.owner, current.updated_at, stored);
     }
   }
 
@@ -177,11 +154,8 @@ export class DeviceRegistry implements Projection {
     this.update.run(status, owner, at, stored.revision, stored.position, deviceId, stored.position);
   }
 
-  reset(): void {
-    this.db.exec('BEGIN IMMEDIATE');
-    this.db.exec('DELETE FROM devices');
-    this.db.prepare('DELETE FROM projection_checkpoints WHERE name = ?').run(NAME);
-    this.db.exec('COMMIT');
+  protected tables() {
+    return ['devices'];
   }
 
   get(deviceId: string): DeviceRow | undefined {

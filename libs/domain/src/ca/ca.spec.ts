@@ -1,0 +1,40 @@
+import { decideCa, evolveCa, initialCaState, type CaCommand, type CaState } from './ca';
+import { IllegalTransition, InvalidCommand } from '../errors';
+
+const cert = { der: 'MAA=', serialNumber: '01', subject: 'CN=x', notBefore: 't0', notAfter: 't1', spkiSha256: 's', fingerprintSha256: 'f' };
+const ctx = { commandId: 'c', now: '2026-01-01T00:00:00.000Z', actor: 'admin' };
+const create = (caId: string, role: 'root' | 'issuing' | 'factory', parent: CaState | null): CaCommand => ({
+  type: 'CreateCertificateAuthority',
+  caId,
+  ...ctx,
+  data: {
+    role,
+    parent: parent && parent.status !== 'unknown' ? { caId: parent.caId, status: parent.status, role: parent.role } : null,
+    algorithm: 'ECDSA-P256',
+    certificate: cert,
+    keyRef: `file:${caId}`,
+    ocspSigner: { certificate: cert, keyRef: `file:${caId}-ocsp` },
+  },
+});
+const apply = (state: CaState, command: CaCommand) => decideCa(command, state).reduce(evolveCa, state);
+
+describe('certificate authority decider', () => {
+  const root = apply(initialCaState, create('root', 'root', null));
+
+  it('creates a root with its OCSP signer, then issuing and factory CAs under it', () => {
+    expect(root).toMatchObject({ status: 'active', role: 'root', parentId: null, ocspSigner: { keyRef: 'file:root-ocsp' } });
+    expect(apply(initialCaState, create('issuing-1', 'issuing', root))).toMatchObject({ role: 'issuing', parentId: 'root' });
+    expect(apply(initialCaState, create('factory-1', 'factory', root))).toMatchObject({ role: 'factory', parentId: 'root' });
+  });
+
+  it('refuses a two-level-deep CA, a parentless subordinate, a revoked parent and a second create', () => {
+    const issuing = apply(initialCaState, create('issuing-1', 'issuing', root));
+    expect(() => decideCa(create('sub', 'factory', issuing), initialCaState)).toThrow(InvalidCommand);
+    expect(() => decideCa(create('sub', 'issuing', null), initialCaState)).toThrow(InvalidCommand);
+    const revokedRoot = apply(root, { type: 'RevokeCertificateAuthority', caId: 'root', ...ctx, data: { reason: 'cACompromise' } });
+    expect(revokedRoot.status).toBe('revoked');
+    expect(() => decideCa(create('sub', 'issuing', revokedRoot), initialCaState)).toThrow(InvalidCommand);
+    expect(() => decideCa(create('root', 'root', null), root)).toThrow(IllegalTransition);
+    expect(() => decideCa(create('Bad Id', 'root', null), initialCaState)).toThrow(InvalidCommand);
+  });
+});

@@ -1,0 +1,148 @@
+import { DomainError, IllegalTransition, InvalidCommand } from '../errors';
+import type { CommandContext } from '../device/device-commands';
+import type { RevocationReason } from '../device/revocation-reason';
+
+/** root: self-signed anchor; issuing: signs operational LDevIDs; factory: signs IDevIDs. */
+export type CaRole = 'root' | 'issuing' | 'factory';
+export const CA_ROLES: readonly CaRole[] = ['root', 'issuing', 'factory'];
+
+export interface CaCertificate {
+  /** DER, base64. */
+  der: string;
+  serialNumber: string;
+  subject: string;
+  notBefore: string;
+  notAfter: string;
+  spkiSha256: string;
+  fingerprintSha256: string;
+}
+
+/**
+ * Where the private key lives: `file:<name>` (encrypted PKCS#8 in the data dir) or a
+ * PKCS#11 URI (RFC 7512). Never the key itself: events are exported to auditors.
+ */
+export type KeyRef = string;
+
+export type CaEvent =
+  | {
+      type: 'CertificateAuthorityCreated';
+      version: 1;
+      data: {
+        caId: string;
+        role: CaRole;
+        parentId: string | null;
+        algorithm: string;
+        certificate: CaCertificate;
+        keyRef: KeyRef;
+        createdAt: string;
+      };
+    }
+  | { type: 'OcspSignerIssued'; version: 1; data: { caId: string; certificate: CaCertificate; keyRef: KeyRef; issuedAt: string } }
+  | { type: 'CertificateAuthorityRevoked'; version: 1; data: { caId: string; reason: RevocationReason; revokedAt: string } };
+
+export type CaState =
+  | { status: 'unknown' }
+  | {
+      status: 'active' | 'revoked';
+      caId: string;
+      role: CaRole;
+      parentId: string | null;
+      algorithm: string;
+      certificate: CaCertificate;
+      keyRef: KeyRef;
+      ocspSigner?: { certificate: CaCertificate; keyRef: KeyRef };
+      createdAt: string;
+      revocation?: { reason: RevocationReason; revokedAt: string };
+    };
+
+export type CaCommand =
+  | (CommandContext & {
+      type: 'CreateCertificateAuthority';
+      caId: string;
+      data: {
+        role: CaRole;
+        /** The parent as the handler found it (null for a root). */
+        parent: { caId: string; status: 'active' | 'revoked'; role: CaRole } | null;
+        algorithm: string;
+        certificate: CaCertificate;
+        keyRef: KeyRef;
+        ocspSigner: { certificate: CaCertificate; keyRef: KeyRef };
+      };
+    })
+  | (CommandContext & { type: 'IssueOcspSigner'; caId: string; data: { certificate: CaCertificate; keyRef: KeyRef } })
+  | (CommandContext & { type: 'RevokeCertificateAuthority'; caId: string; data: { reason: RevocationReason } });
+
+export const CA_STREAM_PREFIX = 'ca-';
+export const caStreamId = (caId: string) => `${CA_STREAM_PREFIX}${caId}`;
+export const caIdOfStream = (streamId: string) => (streamId.startsWith(CA_STREAM_PREFIX) ? streamId.slice(CA_STREAM_PREFIX.length) : undefined);
+export const CA_EVENT_VERSIONS = { CertificateAuthorityCreated: 1, OcspSignerIssued: 1, CertificateAuthorityRevoked: 1 } as const;
+
+export const initialCaState: CaState = { status: 'unknown' };
+
+export class CaNotFound extends DomainError {
+  readonly code = 'ca-not-found';
+  readonly status = 404;
+  constructor(readonly caId: string) {
+    super(`certificate authority ${caId} does not exist`);
+  }
+}
+
+export const decideCa = (command: CaCommand, state: CaState): CaEvent[] => {
+  switch (command.type) {
+    case 'CreateCertificateAuthority': {
+      if (state.status !== 'unknown') throw new IllegalTransition(state.status, command.type);
+      if (!/^[a-z0-9][a-z0-9-]{0,62}$/.test(command.caId)) throw new InvalidCommand('caId must be lowercase letters, digits and dashes', 'caId');
+      const { role, parent } = command.data;
+      if (role === 'root' && parent) throw new InvalidCommand('a root CA has no parent', 'parentId');
+      if (role !== 'root') {
+        if (!parent) throw new InvalidCommand(`an ${role} CA needs a parent CA`, 'parentId');
+        if (parent.status !== 'active') throw new InvalidCommand(`parent CA ${parent.caId} is ${parent.status}`, 'parentId');
+        // Two tiers: the root certifies issuing and factory CAs; those certify devices only.
+        if (parent.role !== 'root') throw new InvalidCommand(`a ${parent.role} CA certifies devices, not CAs`, 'parentId');
+      }
+      return [
+        {
+          type: 'CertificateAuthorityCreated',
+          version: 1,
+          data: {
+            caId: command.caId,
+            role,
+            parentId: parent?.caId ?? null,
+            algorithm: command.data.algorithm,
+            certificate: command.data.certificate,
+            keyRef: command.data.keyRef,
+            createdAt: command.now,
+          },
+        },
+        { type: 'OcspSignerIssued', version: 1, data: { caId: command.caId, ...command.data.ocspSigner, issuedAt: command.now } },
+      ];
+    }
+    case 'IssueOcspSigner':
+      if (state.status !== 'active') throw new IllegalTransition(state.status, command.type);
+      return [{ type: 'OcspSignerIssued', version: 1, data: { caId: command.caId, ...command.data, issuedAt: command.now } }];
+    case 'RevokeCertificateAuthority':
+      if (state.status !== 'active') throw new IllegalTransition(state.status, command.type);
+      return [{ type: 'CertificateAuthorityRevoked', version: 1, data: { caId: command.caId, reason: command.data.reason, revokedAt: command.now } }];
+  }
+};
+
+export const evolveCa = (state: CaState, event: CaEvent): CaState => {
+  if (event.type === 'CertificateAuthorityCreated') {
+    const { createdAt, ...rest } = event.data;
+    return { status: 'active', ...rest, createdAt };
+  }
+  if (state.status === 'unknown') return state;
+  switch (event.type) {
+    case 'OcspSignerIssued':
+      return { ...state, ocspSigner: { certificate: event.data.certificate, keyRef: event.data.keyRef } };
+    case 'CertificateAuthorityRevoked':
+      return { ...state, status: 'revoked', revocation: { reason: event.data.reason, revokedAt: event.data.revokedAt } };
+  }
+};
+
+/** CA events have had one version so far; reading checks the type and version. */
+export const readCaEvent = (raw: { type: string; version: number; data: unknown }): CaEvent => {
+  const current = (CA_EVENT_VERSIONS as Record<string, number>)[raw.type];
+  if (current === undefined || raw.version !== current) throw new InvalidCommand(`cannot read CA event ${raw.type} v${raw.version}`);
+  return raw as CaEvent;
+};

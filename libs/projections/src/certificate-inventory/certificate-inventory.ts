@@ -1,0 +1,249 @@
+import type { DatabaseSync, StatementSync } from 'node:sqlite';
+import { deviceIdOfStream, upcast, type CertificateProfile, type CertificateStatus, type RevocationReason } from '@devid/domain';
+import type { StoredEvent } from '@devid/event-store';
+import { SqliteProjection } from '../runner/sqlite-projection';
+
+export interface CertificateRow {
+  serialNumber: string;
+  caId: string;
+  deviceId: string;
+  profile: CertificateProfile;
+  status: CertificateStatus;
+  subject: string;
+  notBefore: string;
+  notAfter: string;
+  spkiSha256: string;
+  fingerprintSha256: string;
+  /** DER, base64. */
+  der: string;
+  issuedAt: string;
+  revokedAt: string | null;
+  reason: RevocationReason | null;
+  /** Global position of the revocation event (delta CRLs list revocations after a base position). */
+  revokedPosition: number | null;
+}
+
+export interface CertificateQuery {
+  deviceId?: string;
+  caId?: string;
+  status?: CertificateStatus;
+  profile?: CertificateProfile;
+  /** ISO time: only certificates whose notAfter is before it. */
+  expiringBefore?: string;
+  limit: number;
+  cursor?: string;
+}
+
+export interface RevokedEntry {
+  serialNumber: string;
+  revokedAt: string;
+  reason: RevocationReason;
+  revokedPosition: number;
+}
+
+interface SqlRow {
+  seq: number;
+  serial: string;
+  ca_id: string;
+  device_id: string;
+  profile: CertificateProfile;
+  status: CertificateStatus;
+  subject: string;
+  not_before: string;
+  not_after: string;
+  spki_sha256: string;
+  fingerprint: string;
+  der: string;
+  issued_at: string;
+  revoked_at: string | null;
+  reason: RevocationReason | null;
+  revoked_position: number | null;
+}
+
+const toRow = (r: SqlRow): CertificateRow => ({
+  serialNumber: r.serial,
+  caId: r.ca_id,
+  deviceId: r.device_id,
+  profile: r.profile,
+  status: r.status,
+  subject: r.subject,
+  notBefore: r.not_before,
+  notAfter: r.not_after,
+  spkiSha256: r.spki_sha256,
+  fingerprintSha256: r.fingerprint,
+  der: r.der,
+  issuedAt: r.issued_at,
+  revokedAt: r.revoked_at,
+  reason: r.reason,
+  revokedPosition: r.revoked_position,
+});
+
+/**
+ * Certificate inventory and revocation index: every certificate issued (per CA, serial →
+ * status), and the keys blocked after a keyCompromise. Feeds GET /certificates, CRLs, OCSP
+ * and the CSR key blocklist.
+ */
+export class CertificateInventory extends SqliteProjection {
+  private readonly insert: StatementSync;
+  private readonly revoke: StatementSync;
+  private readonly supersede: StatementSync;
+  private readonly block: StatementSync;
+  private readonly bySerial: StatementSync;
+  private readonly blocked: StatementSync;
+  private readonly revokedOf: StatementSync;
+  private readonly revokedSince: StatementSync;
+
+  constructor(db: DatabaseSync) {
+    super(
+      'certificate-inventory',
+      db,
+      `
+      CREATE TABLE IF NOT EXISTS certificates (
+        seq INTEGER PRIMARY KEY,        -- position of CertificateIssued
+        serial TEXT NOT NULL,
+        ca_id TEXT NOT NULL,
+        device_id TEXT NOT NULL,
+        profile TEXT NOT NULL,
+        status TEXT NOT NULL,
+        subject TEXT NOT NULL,
+        not_before TEXT NOT NULL,
+        not_after TEXT NOT NULL,
+        spki_sha256 TEXT NOT NULL,
+        fingerprint TEXT NOT NULL,
+        der TEXT NOT NULL,
+        issued_at TEXT NOT NULL,
+        revoked_at TEXT,
+        reason TEXT,
+        revoked_position INTEGER,
+        UNIQUE (ca_id, serial)
+      );
+      CREATE INDEX IF NOT EXISTS certificates_serial ON certificates(serial);
+      CREATE INDEX IF NOT EXISTS certificates_device ON certificates(device_id, seq);
+      CREATE INDEX IF NOT EXISTS certificates_revoked ON certificates(ca_id, revoked_position) WHERE revoked_position IS NOT NULL;
+      CREATE INDEX IF NOT EXISTS certificates_expiry ON certificates(not_after);
+      CREATE TABLE IF NOT EXISTS blocked_keys (
+        spki_sha256 TEXT PRIMARY KEY,
+        serial TEXT NOT NULL,
+        ca_id TEXT NOT NULL,
+        blocked_at TEXT NOT NULL
+      );
+    `,
+    );
+    this.insert = db.prepare(
+      `INSERT INTO certificates (seq, serial, ca_id, device_id, profile, status, subject, not_before, not_after, spki_sha256, fingerprint, der, issued_at)
+       VALUES (?, ?, ?, ?, ?, 'good', ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`,
+    );
+    this.revoke = db.prepare(
+      `UPDATE certificates SET status = 'revoked', revoked_at = ?, reason = ?, revoked_position = ? WHERE ca_id = ? AND serial = ? AND status != 'revoked'`,
+    );
+    this.supersede = db.prepare(`UPDATE certificates SET status = 'superseded' WHERE ca_id = ? AND serial = ? AND status = 'good'`);
+    this.block = db.prepare(
+      `INSERT INTO blocked_keys (spki_sha256, serial, ca_id, blocked_at) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING`,
+    );
+    this.bySerial = db.prepare(`SELECT * FROM certificates WHERE serial = ? ORDER BY seq`);
+    this.blocked = db.prepare(`SELECT 1 FROM blocked_keys WHERE spki_sha256 = ?`);
+    this.revokedOf = db.prepare(
+      `SELECT serial, revoked_at, reason, revoked_position FROM certificates WHERE ca_id = ? AND revoked_position IS NOT NULL ORDER BY revoked_position`,
+    );
+    this.revokedSince = db.prepare(
+      `SELECT serial, revoked_at, reason, revoked_position FROM certificates WHERE ca_id = ? AND revoked_position > ? ORDER BY revoked_position`,
+    );
+  }
+
+  protected tables() {
+    return ['certificates', 'blocked_keys'];
+  }
+
+  protected applyOne(stored: StoredEvent): void {
+    if (!deviceIdOfStream(stored.streamId)) return;
+    const event = upcast(stored);
+    switch (event.type) {
+      case 'CertificateIssued': {
+        const d = event.data;
+        this.insert.run(
+          stored.position, d.serialNumber, d.caId, d.deviceId, d.profile, d.subject, d.notBefore, d.notAfter,
+          d.spkiSha256, d.fingerprintSha256, d.der, d.issuedAt,
+        );
+        return;
+      }
+      case 'CertificateRevoked': {
+        const d = event.data;
+        this.revoke.run(d.revokedAt, d.reason, stored.position, d.caId, d.serialNumber);
+        if (d.keyBlocked) this.block.run(d.spkiSha256, d.serialNumber, d.caId, d.revokedAt);
+        return;
+      }
+      case 'CertificateSuperseded':
+        this.supersede.run(event.data.caId, event.data.serialNumber);
+        return;
+    }
+  }
+
+  /** A serial is unique per CA; across CAs the newest issued wins, or pass caId. */
+  get(serialNumber: string, caId?: string): CertificateRow | undefined {
+    const rows = this.bySerial.all(serialNumber.toLowerCase()) as unknown as SqlRow[];
+    const row = caId ? rows.find((r) => r.ca_id === caId) : rows[rows.length - 1];
+    return row && toRow(row);
+  }
+
+  isKeyBlocked(spkiSha256: string): boolean {
+    return this.blocked.get(spkiSha256) !== undefined;
+  }
+
+  /** Every revoked certificate of a CA, in revocation order, streamed (CRLs of millions). */
+  *revoked(caId: string): Generator<RevokedEntry> {
+    for (const r of this.revokedOf.iterate(caId) as Iterable<Pick<SqlRow, 'serial' | 'revoked_at' | 'reason' | 'revoked_position'>>) {
+      yield { serialNumber: r.serial, revokedAt: r.revoked_at!, reason: r.reason!, revokedPosition: r.revoked_position! };
+    }
+  }
+
+  /** Revocations of a CA after a global position (delta CRL over a base CRL). */
+  revokedAfter(caId: string, position: number): RevokedEntry[] {
+    return (this.revokedSince.all(caId, position) as unknown as SqlRow[]).map((r) => ({
+      serialNumber: r.serial,
+      revokedAt: r.revoked_at!,
+      reason: r.reason!,
+      revokedPosition: r.revoked_position!,
+    }));
+  }
+
+  list(query: CertificateQuery): { certificates: CertificateRow[]; nextCursor: string | null } {
+    const where: string[] = [];
+    const args: Array<string | number> = [];
+    const add = (sql: string, value: string | number | undefined) => {
+      if (value === undefined) return;
+      where.push(sql);
+      args.push(value);
+    };
+    add('device_id = ?', query.deviceId);
+    add('ca_id = ?', query.caId);
+    add('status = ?', query.status);
+    add('profile = ?', query.profile);
+    add('not_after < ?', query.expiringBefore);
+    if (query.cursor) {
+      const m = /^c:(\d{1,15})$/.exec(Buffer.from(query.cursor, 'base64url').toString('utf8'));
+      if (!m) throw new InvalidCertificateCursor();
+      add('seq > ?', Number(m[1]));
+    }
+    const sql = `SELECT * FROM certificates ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY seq LIMIT ?`;
+    const rows = this.db.prepare(sql).all(...args, query.limit + 1) as unknown as SqlRow[];
+    const page = rows.slice(0, query.limit);
+    return {
+      certificates: page.map(toRow),
+      nextCursor: rows.length > query.limit ? Buffer.from(`c:${page[page.length - 1].seq}`).toString('base64url') : null,
+    };
+  }
+
+  /** Every row in a stable order (rebuild comparisons). */
+  all(): CertificateRow[] {
+    return (this.db.prepare('SELECT * FROM certificates ORDER BY seq').all() as unknown as SqlRow[]).map(toRow);
+  }
+}
+
+export class InvalidCertificateCursor extends Error {
+  readonly code = 'invalid-cursor';
+  readonly status = 400;
+  readonly retriable = false;
+  constructor() {
+    super('cursor is not one this server issued');
+  }
+}
