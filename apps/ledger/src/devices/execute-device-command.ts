@@ -2,9 +2,9 @@ import { Inject, Logger } from '@nestjs/common';
 import { CommandHandler, type ICommandHandler } from '@nestjs/cqrs';
 import { decide, deviceStreamId, DeviceNotFound, fold, type DeviceCommand, type KnownDeviceState } from '@devid/domain';
 import { deriveEventId, WrongExpectedRevision, type EventStore, type NewEvent } from '@devid/event-store';
-import { ProjectionRunner } from '@devid/projections';
 import { HttpProblem } from '../http/problem';
 import { EVENT_STORE } from '../store/tokens';
+import { ReadModels } from '../store/read-models';
 import { DeviceRepository } from './device-repository';
 import { toView, type DeviceView } from './device-view';
 import { LEDGER_CONFIG, type LedgerConfig } from '../config/config';
@@ -40,7 +40,7 @@ export class ExecuteDeviceCommandHandler implements ICommandHandler<ExecuteDevic
   constructor(
     @Inject(EVENT_STORE) private readonly store: EventStore,
     private readonly devices: DeviceRepository,
-    private readonly registry: ProjectionRunner,
+    private readonly readModels: ReadModels,
     @Inject(LEDGER_CONFIG) private readonly config: LedgerConfig,
   ) {}
 
@@ -109,8 +109,8 @@ export class ExecuteDeviceCommandHandler implements ICommandHandler<ExecuteDevic
     if (wait <= 0) return;
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<void>((resolve) => (timer = setTimeout(resolve, wait)));
-    await Promise.race([this.registry.waitFor(position), timeout]);
+    await Promise.race([this.readModels.waitFor(position), timeout]);
     clearTimeout(timer);
-    if (this.registry.projection.checkpoint() < position) this.logger.warn(`read models behind position ${position}`);
+    if (this.readModels.checkpoint() < position) this.logger.warn(`read models behind position ${position}`);
   }
 }

@@ -2,7 +2,7 @@ import { Controller, Get, Inject, Res } from '@nestjs/common';
 import { ApiTags } from '@nestjs/swagger';
 import type { Response } from 'express';
 import type { EventStore } from '@devid/event-store';
-import { ProjectionRunner } from '@devid/projections';
+import { ReadModels } from '../store/read-models';
 import { EVENT_STORE } from '../store/tokens';
 
 @ApiTags('operations')
@@ -10,7 +10,7 @@ import { EVENT_STORE } from '../store/tokens';
 export class HealthController {
   constructor(
     @Inject(EVENT_STORE) private readonly store: EventStore,
-    private readonly registry: ProjectionRunner,
+    private readonly readModels: ReadModels,
   ) {}
 
   /** 200 when the store answers; read-model lag is reported, not fatal. */
@@ -18,8 +18,10 @@ export class HealthController {
   async health(@Res({ passthrough: true }) res: Response) {
     try {
       const head = await this.store.headPosition();
-      const checkpoint = this.registry.projection.checkpoint();
-      return { status: 'ok', store: { headPosition: head }, projections: { [this.registry.projection.name]: { checkpoint, lag: head - checkpoint } } };
+      const projections = Object.fromEntries(
+        Object.entries(this.readModels.checkpoints()).map(([name, checkpoint]) => [name, { checkpoint, lag: head - checkpoint }]),
+      );
+      return { status: 'ok', store: { headPosition: head }, projections };
     } catch (e) {
       res.status(503);
       return { status: 'unavailable', error: e instanceof Error ? e.message : String(e) };

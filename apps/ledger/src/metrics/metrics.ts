@@ -2,7 +2,7 @@ import { Inject, Injectable, type NestMiddleware } from '@nestjs/common';
 import type { NextFunction, Request, Response } from 'express';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { EventStore } from '@devid/event-store';
-import { ProjectionRunner } from '@devid/projections';
+import { ReadModels } from '../store/read-models';
 import { EVENT_STORE } from '../store/tokens';
 
 /** Prometheus metrics of this process (one registry per app instance, so tests stay apart). */
@@ -12,7 +12,7 @@ export class LedgerMetrics {
   readonly requests: Counter<'method' | 'route' | 'status'>;
   readonly latency: Histogram<'method' | 'route'>;
 
-  constructor(@Inject(EVENT_STORE) store: EventStore, runner: ProjectionRunner) {
+  constructor(@Inject(EVENT_STORE) store: EventStore, readModels: ReadModels) {
     collectDefaultMetrics({ register: this.registry, prefix: 'devid_' });
     this.requests = new Counter({ name: 'devid_http_requests_total', help: 'HTTP requests', labelNames: ['method', 'route', 'status'], registers: [this.registry] });
     this.latency = new Histogram({
@@ -36,7 +36,8 @@ export class LedgerMetrics {
       labelNames: ['projection'],
       registers: [this.registry],
       async collect() {
-        this.set({ projection: runner.projection.name }, (await store.headPosition()) - runner.projection.checkpoint());
+        const head = await store.headPosition();
+        for (const [name, checkpoint] of Object.entries(readModels.checkpoints())) this.set({ projection: name }, head - checkpoint);
       },
     });
     const stats = (store as Partial<{ stats(): { appends: number; commits: number; events: number } }>).stats?.bind(store);

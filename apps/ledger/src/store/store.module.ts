@@ -1,9 +1,10 @@
-import { Global, Inject, Logger, Module, type OnApplicationShutdown, type OnModuleInit } from '@nestjs/common';
+import { Global, Inject, Module, type OnApplicationShutdown, type OnModuleInit } from '@nestjs/common';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { DatabaseSync } from 'node:sqlite';
 import { SqliteEventStore, type EventStore } from '@devid/event-store';
-import { DeviceRegistry, openReadModelDb, ProjectionRunner } from '@devid/projections';
+import { CertificateInventory, DeviceRegistry, openReadModelDb } from '@devid/projections';
+import { ReadModels } from './read-models';
 import { LEDGER_CONFIG, type LedgerConfig } from '../config/config';
 import { EVENT_STORE, READ_MODEL_DB } from './tokens';
 
@@ -24,32 +25,26 @@ import { EVENT_STORE, READ_MODEL_DB } from './tokens';
       inject: [LEDGER_CONFIG],
       useFactory: (config: LedgerConfig) => openReadModelDb(join(config.DATA_DIR, 'read-models.db')),
     },
-    { provide: DeviceRegistry, inject: [READ_MODEL_DB], useFactory: (db: DatabaseSync) => new DeviceRegistry(db) },
-    {
-      provide: ProjectionRunner,
-      inject: [EVENT_STORE, DeviceRegistry],
-      useFactory: (store: EventStore, registry: DeviceRegistry) => {
-        const logger = new Logger('projections');
-        return new ProjectionRunner(store, registry, { onError: (e) => logger.error(`device registry stopped: ${String(e)}`) });
-      },
-    },
+    { provide: ReadModels, inject: [EVENT_STORE, READ_MODEL_DB], useFactory: (store: EventStore, db: DatabaseSync) => new ReadModels(store, db) },
+    { provide: DeviceRegistry, inject: [ReadModels], useFactory: (readModels: ReadModels) => readModels.registry },
+    { provide: CertificateInventory, inject: [ReadModels], useFactory: (readModels: ReadModels) => readModels.inventory },
   ],
-  exports: [EVENT_STORE, READ_MODEL_DB, DeviceRegistry, ProjectionRunner],
+  exports: [EVENT_STORE, READ_MODEL_DB, ReadModels, DeviceRegistry, CertificateInventory],
 })
 export class StoreModule implements OnModuleInit, OnApplicationShutdown {
   constructor(
     @Inject(EVENT_STORE) private readonly store: EventStore,
-    @Inject(READ_MODEL_DB) private readonly readModels: DatabaseSync,
-    private readonly runner: ProjectionRunner,
+    @Inject(READ_MODEL_DB) private readonly readModelDb: DatabaseSync,
+    private readonly readModels: ReadModels,
   ) {}
 
   onModuleInit() {
-    this.runner.start();
+    this.readModels.start();
   }
 
   async onApplicationShutdown() {
-    await this.runner.stop();
+    await this.readModels.stop();
     await this.store.close();
-    this.readModels.close();
+    this.readModelDb.close();
   }
 }

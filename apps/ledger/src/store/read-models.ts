@@ -1,0 +1,42 @@
+import { Logger } from '@nestjs/common';
+import type { DatabaseSync } from 'node:sqlite';
+import type { EventStore } from '@devid/event-store';
+import { CertificateInventory, DeviceRegistry, ProjectionRunner } from '@devid/projections';
+
+/** Every read model of the ledger, fed from the global log, and a way to wait for them. */
+export class ReadModels {
+  readonly registry: DeviceRegistry;
+  readonly inventory: CertificateInventory;
+  readonly runners: ProjectionRunner[];
+
+  constructor(store: EventStore, db: DatabaseSync) {
+    const logger = new Logger('projections');
+    this.registry = new DeviceRegistry(db);
+    this.inventory = new CertificateInventory(db);
+    this.runners = [this.registry, this.inventory].map(
+      (projection) =>
+        new ProjectionRunner(store, projection, { onError: (e) => logger.error(`${projection.name} stopped: ${String(e)}`) }),
+    );
+  }
+
+  start(): void {
+    for (const runner of this.runners) runner.start();
+  }
+
+  async stop(): Promise<void> {
+    await Promise.all(this.runners.map((r) => r.stop()));
+  }
+
+  async waitFor(position: number): Promise<void> {
+    await Promise.all(this.runners.map((r) => r.waitFor(position)));
+  }
+
+  /** The lowest checkpoint: everything up to it is visible in every read model. */
+  checkpoint(): number {
+    return Math.min(...this.runners.map((r) => r.projection.checkpoint()));
+  }
+
+  checkpoints(): Record<string, number> {
+    return Object.fromEntries(this.runners.map((r) => [r.projection.name, r.projection.checkpoint()]));
+  }
+}
