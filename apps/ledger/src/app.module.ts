@@ -4,6 +4,8 @@ import { CqrsModule } from '@nestjs/cqrs';
 import { LEDGER_CONFIG, type LedgerConfig } from './config/config';
 import { DeviceRepository } from './devices/device-repository';
 import { DevicesController } from './devices/devices.controller';
+import { CertificatesController } from './certificates/certificates.controller';
+import { CasReadController } from './cas/cas.controller';
 import { ExecuteDeviceCommandHandler } from './devices/execute-device-command';
 import { HealthController } from './health/health.controller';
 import { AdminKey } from './http/admin-key';
@@ -22,7 +24,7 @@ export class AppModule implements NestModule {
       module: AppModule,
       global: true,
       imports: [CqrsModule.forRoot(), StoreModule],
-      controllers: [DevicesController, HealthController, MetricsController, ProblemsController],
+      controllers: [DevicesController, CertificatesController, CasReadController, HealthController, MetricsController, ProblemsController],
       providers: [
         { provide: LEDGER_CONFIG, useValue: config },
         { provide: AdminKey, useValue: adminKey },

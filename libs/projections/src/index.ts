@@ -4,3 +4,4 @@ export * from './runner/sqlite-projection';
 export * from './device-registry/device-registry';
 export * from './read-model-db';
 export * from './certificate-inventory/certificate-inventory';
+export * from './ca-directory/ca-directory';

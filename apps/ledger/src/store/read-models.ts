@@ -1,19 +1,21 @@
 import { Logger } from '@nestjs/common';
 import type { DatabaseSync } from 'node:sqlite';
 import type { EventStore } from '@devid/event-store';
-import { CertificateInventory, DeviceRegistry, ProjectionRunner } from '@devid/projections';
+import { CaDirectory, CertificateInventory, DeviceRegistry, ProjectionRunner } from '@devid/projections';
 
 /** Every read model of the ledger, fed from the global log, and a way to wait for them. */
 export class ReadModels {
   readonly registry: DeviceRegistry;
   readonly inventory: CertificateInventory;
+  readonly cas: CaDirectory;
   readonly runners: ProjectionRunner[];
 
   constructor(store: EventStore, db: DatabaseSync) {
     const logger = new Logger('projections');
     this.registry = new DeviceRegistry(db);
     this.inventory = new CertificateInventory(db);
-    this.runners = [this.registry, this.inventory].map(
+    this.cas = new CaDirectory(db);
+    this.runners = [this.registry, this.inventory, this.cas].map(
       (projection) =>
         new ProjectionRunner(store, projection, { onError: (e) => logger.error(`${projection.name} stopped: ${String(e)}`) }),
     );

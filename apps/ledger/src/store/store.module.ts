@@ -3,7 +3,7 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { DatabaseSync } from 'node:sqlite';
 import { SqliteEventStore, type EventStore } from '@devid/event-store';
-import { CertificateInventory, DeviceRegistry, openReadModelDb } from '@devid/projections';
+import { CaDirectory, CertificateInventory, DeviceRegistry, openReadModelDb } from '@devid/projections';
 import { ReadModels } from './read-models';
 import { LEDGER_CONFIG, type LedgerConfig } from '../config/config';
 import { EVENT_STORE, READ_MODEL_DB } from './tokens';
@@ -28,8 +28,9 @@ import { EVENT_STORE, READ_MODEL_DB } from './tokens';
     { provide: ReadModels, inject: [EVENT_STORE, READ_MODEL_DB], useFactory: (store: EventStore, db: DatabaseSync) => new ReadModels(store, db) },
     { provide: DeviceRegistry, inject: [ReadModels], useFactory: (readModels: ReadModels) => readModels.registry },
     { provide: CertificateInventory, inject: [ReadModels], useFactory: (readModels: ReadModels) => readModels.inventory },
+    { provide: CaDirectory, inject: [ReadModels], useFactory: (readModels: ReadModels) => readModels.cas },
   ],
-  exports: [EVENT_STORE, READ_MODEL_DB, ReadModels, DeviceRegistry, CertificateInventory],
+  exports: [EVENT_STORE, READ_MODEL_DB, ReadModels, DeviceRegistry, CertificateInventory, CaDirectory],
 })
 export class StoreModule implements OnModuleInit, OnApplicationShutdown {
   constructor(

@@ -1,0 +1,54 @@
+import { Controller, Get, Param, Req, Res } from '@nestjs/common';
+import { ApiOperation, ApiTags } from '@nestjs/swagger';
+import type { Request, Response } from 'express';
+import { CaNotFound } from '@devid/domain';
+import { CaDirectory, type CaRow } from '@devid/projections';
+import { pem, wantsDer } from '../http/pem';
+
+export const caView = (ca: CaRow) => ({
+  caId: ca.caId,
+  role: ca.role,
+  parentId: ca.parentId,
+  status: ca.status,
+  algorithm: ca.algorithm,
+  subject: ca.certificate.subject,
+  serialNumber: ca.certificate.serialNumber,
+  notBefore: ca.certificate.notBefore,
+  notAfter: ca.certificate.notAfter,
+  fingerprintSha256: ca.certificate.fingerprintSha256,
+  certificatePem: pem('CERTIFICATE', ca.certificate.der),
+  ocspSigner: ca.ocspSigner ? { serialNumber: ca.ocspSigner.certificate.serialNumber, notAfter: ca.ocspSigner.certificate.notAfter } : null,
+});
+
+/** Relying parties build chains from here (and AIA caIssuers points here). */
+@ApiTags('certificate authorities')
+@Controller('cas')
+export class CasReadController {
+  constructor(private readonly cas: CaDirectory) {}
+
+  @Get()
+  @ApiOperation({ summary: 'Every CA: id, role, parent, status, certificate PEM' })
+  list() {
+    return { cas: this.cas.list().map(caView) };
+  }
+
+  @Get(':caId')
+  one(@Param('caId') caId: string) {
+    const ca = this.cas.get(caId);
+    if (!ca) throw new CaNotFound(caId);
+    return caView(ca);
+  }
+
+  @Get(':caId/certificate')
+  @ApiOperation({ summary: 'The CA certificate: PEM, or DER with Accept: application/pkix-cert' })
+  certificate(@Param('caId') caId: string, @Req() req: Request, @Res({ passthrough: true }) res: Response) {
+    const ca = this.cas.get(caId.replace(/\.(pem|crt|cer)$/, ''));
+    if (!ca) throw new CaNotFound(caId);
+    if (wantsDer(req.headers.accept, ['application/pkix-cert']) || caId.endsWith('.cer')) {
+      res.type('application/pkix-cert');
+      return Buffer.from(ca.certificate.der, 'base64');
+    }
+    res.type('application/x-pem-file');
+    return pem('CERTIFICATE', ca.certificate.der);
+  }
+}

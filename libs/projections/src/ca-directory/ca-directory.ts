@@ -1,0 +1,116 @@
+import type { DatabaseSync, StatementSync } from 'node:sqlite';
+import { caIdOfStream, readCaEvent, type CaCertificate, type CaRole } from '@devid/domain';
+import type { StoredEvent } from '@devid/event-store';
+import { SqliteProjection } from '../runner/sqlite-projection';
+
+export interface CaRow {
+  caId: string;
+  role: CaRole;
+  parentId: string | null;
+  status: 'active' | 'revoked';
+  algorithm: string;
+  certificate: CaCertificate;
+  keyRef: string;
+  ocspSigner: { certificate: CaCertificate; keyRef: string } | null;
+  createdAt: string;
+  revokedAt: string | null;
+}
+
+interface SqlRow {
+  ca_id: string;
+  role: CaRole;
+  parent_id: string | null;
+  status: 'active' | 'revoked';
+  algorithm: string;
+  certificate: string;
+  key_ref: string;
+  ocsp_signer: string | null;
+  created_at: string;
+  revoked_at: string | null;
+}
+
+const toRow = (r: SqlRow): CaRow => ({
+  caId: r.ca_id,
+  role: r.role,
+  parentId: r.parent_id,
+  status: r.status,
+  algorithm: r.algorithm,
+  certificate: JSON.parse(r.certificate) as CaCertificate,
+  keyRef: r.key_ref,
+  ocspSigner: r.ocsp_signer ? (JSON.parse(r.ocsp_signer) as CaRow['ocspSigner']) : null,
+  createdAt: r.created_at,
+  revokedAt: r.revoked_at,
+});
+
+/** The certificate authorities (ca-<id> streams): chain building, CRL/OCSP signers. */
+export class CaDirectory extends SqliteProjection {
+  private readonly insert: StatementSync;
+  private readonly setSigner: StatementSync;
+  private readonly revoke: StatementSync;
+  private readonly byId: StatementSync;
+
+  constructor(db: DatabaseSync) {
+    super(
+      'ca-directory',
+      db,
+      `CREATE TABLE IF NOT EXISTS certificate_authorities (
+        seq INTEGER PRIMARY KEY,
+        ca_id TEXT NOT NULL UNIQUE,
+        role TEXT NOT NULL,
+        parent_id TEXT,
+        status TEXT NOT NULL,
+        algorithm TEXT NOT NULL,
+        certificate TEXT NOT NULL,
+        key_ref TEXT NOT NULL,
+        ocsp_signer TEXT,
+        created_at TEXT NOT NULL,
+        revoked_at TEXT
+      );`,
+    );
+    this.insert = db.prepare(
+      `INSERT INTO certificate_authorities (seq, ca_id, role, parent_id, status, algorithm, certificate, key_ref, created_at)
+       VALUES (?, ?, ?, ?, 'active', ?, ?, ?, ?) ON CONFLICT DO NOTHING`,
+    );
+    this.setSigner = db.prepare(`UPDATE certificate_authorities SET ocsp_signer = ? WHERE ca_id = ?`);
+    this.revoke = db.prepare(`UPDATE certificate_authorities SET status = 'revoked', revoked_at = ? WHERE ca_id = ?`);
+    this.byId = db.prepare(`SELECT * FROM certificate_authorities WHERE ca_id = ?`);
+  }
+
+  protected tables() {
+    return ['certificate_authorities'];
+  }
+
+  protected applyOne(stored: StoredEvent): void {
+    if (!caIdOfStream(stored.streamId)) return;
+    const event = readCaEvent(stored);
+    switch (event.type) {
+      case 'CertificateAuthorityCreated': {
+        const d = event.data;
+        this.insert.run(stored.position, d.caId, d.role, d.parentId, d.algorithm, JSON.stringify(d.certificate), d.keyRef, d.createdAt);
+        return;
+      }
+      case 'OcspSignerIssued':
+        this.setSigner.run(JSON.stringify({ certificate: event.data.certificate, keyRef: event.data.keyRef }), event.data.caId);
+        return;
+      case 'CertificateAuthorityRevoked':
+        this.revoke.run(event.data.revokedAt, event.data.caId);
+        return;
+    }
+  }
+
+  get(caId: string): CaRow | undefined {
+    const row = this.byId.get(caId) as SqlRow | undefined;
+    return row && toRow(row);
+  }
+
+  list(): CaRow[] {
+    return (this.db.prepare('SELECT * FROM certificate_authorities ORDER BY seq').all() as unknown as SqlRow[]).map(toRow);
+  }
+
+  /** The CA and its parents up to the root, nearest first. */
+  chain(caId: string): CaRow[] {
+    const chain: CaRow[] = [];
+    for (let ca = this.get(caId); ca && chain.length < 8; ca = ca.parentId ? this.get(ca.parentId) : undefined) chain.push(ca);
+    return chain;
+  }
+}
