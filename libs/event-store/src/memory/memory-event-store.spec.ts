@@ -1,6 +1,5 @@
-import { describeEventStoreContract } from '../testing';
+import { describeEventStoreContract, newEvent } from '../testing';
 import { MemoryEventStore } from './memory-event-store';
-import { newEvent } from '../testing';
 
 describeEventStoreContract('memory', async () => {
   const store = new MemoryEventStore();

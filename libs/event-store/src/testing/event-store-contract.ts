@@ -238,8 +238,10 @@ export const describeEventStoreContract = (name: string, factory: EventStoreFact
 
         // The retry carries a stale expected revision: a duplicate is answered regardless.
         const again = await store.append('device-1', appended, { expectedRevision: 'no_stream' });
+        const againWithAny = await store.append('device-1', appended, { expectedRevision: 'any' });
 
         expect(again).toEqual({ ...first, duplicate: true });
+        expect(againWithAny).toEqual({ ...first, duplicate: true });
         expect(await store.headPosition()).toBe(3);
         expect(await store.readStream('device-1')).toEqual(first.events);
       });
