@@ -1,0 +1,209 @@
+import { createPublicKey, verify, type KeyObject } from 'node:crypto';
+import { AsnConvert } from '@peculiar/asn1-schema';
+import { CertificationRequest } from '@peculiar/asn1-csr';
+import type { SubjectPublicKeyInfo } from '@peculiar/asn1-x509';
+import { CsrRejected } from './csr-rejected';
+import { NAME_OIDS, nameAttributeValues } from './distinguished-name';
+import { canonicalSubjectPublicKeyInfo, sha256Hex } from './fingerprints';
+import type { KeyAlgorithm } from './key-provider';
+
+export interface CsrPolicyOptions {
+  /** The CSR must name this device as CN ... */
+  expectedDeviceId?: string;
+  /** ... or carry this serial number in the serialNumber attribute. */
+  expectedSerialNumber?: string;
+  /** True for the SHA-256 of a canonical SPKI (see `spkiSha256`) that may never be certified again. */
+  blockedKeys: (spkiSha256: string) => boolean;
+  /** Limit on the PEM or DER as received. Default 8192. */
+  maxBytes?: number;
+}
+
+export interface CheckedCsr {
+  der: Uint8Array;
+  /** Canonical DER SubjectPublicKeyInfo, ready for `issueCertificate`. */
+  subjectPublicKeyInfo: Uint8Array;
+  subjectPublicKeyInfoSha256: string;
+  keyAlgorithm: KeyAlgorithm;
+  commonNames: string[];
+  serialNumbers: string[];
+}
+
+const SIGNATURE_ALGORITHMS: Readonly<Record<string, { family: 'ec' | 'rsa' | 'ed25519'; digest: string | null }>> = {
+  '1.2.840.10045.4.3.2': { family: 'ec', digest: 'sha256' },
+  '1.2.840.10045.4.3.3': { family: 'ec', digest: 'sha384' },
+  '1.2.840.10045.4.3.4': { family: 'ec', digest: 'sha512' },
+  '1.2.840.113549.1.1.11': { family: 'rsa', digest: 'sha256' },
+  '1.2.840.113549.1.1.12': { family: 'rsa', digest: 'sha384' },
+  '1.2.840.113549.1.1.13': { family: 'rsa', digest: 'sha512' },
+  '1.3.101.112': { family: 'ed25519', digest: null },
+};
+const KEY_ALGORITHM_FAMILIES: Readonly<Record<string, 'ec' | 'rsa' | 'ed25519'>> = {
+  '1.2.840.10045.2.1': 'ec',
+  '1.2.840.113549.1.1.1': 'rsa',
+  '1.3.101.112': 'ed25519',
+};
+const CURVES: Readonly<Record<string, KeyAlgorithm>> = {
+  '1.2.840.10045.3.1.7': 'ECDSA-P256',
+  '1.3.132.0.34': 'ECDSA-P384',
+};
+const OID_TAG = 0x06;
+const RSA_MIN_BITS = 2048;
+const RSA_MAX_BITS = 4096;
+const PEM = /^-----BEGIN (NEW )?CERTIFICATE REQUEST-----\r?\n([A-Za-z0-9+/=\r\n]+)-----END (NEW )?CERTIFICATE REQUEST-----\s*$/;
+const BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
+
+/**
+ * Everything a CSR must pass before its key is certified: size, strict PKCS#10 structure,
+ * proof of possession, key policy, block list and subject policy. Throws `CsrRejected`.
+ */
+export function checkCsr(input: string | Uint8Array, options: CsrPolicyOptions): CheckedCsr {
+  const maxBytes = options.maxBytes ?? 8192;
+  const size = typeof input === 'string' ? Buffer.byteLength(input) : input.byteLength;
+  if (size > maxBytes) throw new CsrRejected('csr-too-large', `CSR is ${size} bytes; the limit is ${maxBytes}`);
+  const der = toDer(input);
+  const csr = parse(der);
+  const info = csr.certificationRequestInfo;
+  const spkiDer = new Uint8Array(AsnConvert.serialize(info.subjectPKInfo));
+  const { key, keyAlgorithm } = checkKey(info.subjectPKInfo, spkiDer);
+  const signatureAlgorithm = SIGNATURE_ALGORITHMS[csr.signatureAlgorithm.algorithm];
+  if (!signatureAlgorithm) throw new CsrRejected('csr-signature-algorithm-not-allowed', `signature algorithm ${csr.signatureAlgorithm.algorithm} is not allowed`);
+  if (KEY_ALGORITHM_FAMILIES[info.subjectPKInfo.algorithm.algorithm] !== signatureAlgorithm.family) {
+    throw new CsrRejected('csr-signature-invalid', 'the signature algorithm does not fit the public key');
+  }
+  if (!csr.certificationRequestInfoRaw || !verifies(signatureAlgorithm.digest, csr.certificationRequestInfoRaw, key, csr.signature)) {
+    throw new CsrRejected('csr-signature-invalid', 'the CSR signature does not verify (no proof of possession)');
+  }
+
+  const subjectPublicKeyInfo = canonicalSubjectPublicKeyInfo(key);
+  const subjectPublicKeyInfoSha256 = sha256Hex(subjectPublicKeyInfo);
+  if (options.blockedKeys(subjectPublicKeyInfoSha256)) throw new CsrRejected('csr-key-blocked', 'this public key was revoked as compromised and may not be certified again');
+
+  const commonNames = subjectValues(info, NAME_OIDS.CN!);
+  const serialNumbers = subjectValues(info, NAME_OIDS.serialNumber!);
+  checkSubject(commonNames, serialNumbers, options);
+  return { der, subjectPublicKeyInfo, subjectPublicKeyInfoSha256, keyAlgorithm, commonNames, serialNumbers };
+}
+
+function toDer(input: string | Uint8Array): Uint8Array {
+  const text = typeof input === 'string' ? input : looksLikePem(input) ? Buffer.from(input).toString('latin1') : undefined;
+  if (text === undefined) return input as Uint8Array;
+  const match = PEM.exec(text.trimStart());
+  const base64 = match?.[2]?.replace(/\r?\n/g, '');
+  if (!base64 || !BASE64.test(base64)) throw new CsrRejected('csr-malformed', 'not a PEM CERTIFICATE REQUEST with valid base64');
+  return new Uint8Array(Buffer.from(base64, 'base64'));
+}
+
+function looksLikePem(bytes: Uint8Array): boolean {
+  return Buffer.from(bytes.subarray(0, 64)).toString('latin1').trimStart().startsWith('-----BEGIN');
+}
+
+function parse(der: Uint8Array): CertificationRequest {
+  if (!isSingleDerSequence(der)) throw new CsrRejected('csr-malformed', 'not a single DER SEQUENCE');
+  let csr: CertificationRequest;
+  try {
+    csr = AsnConvert.parse(der, CertificationRequest);
+  } catch {
+    throw new CsrRejected('csr-malformed', 'not a PKCS#10 certification request');
+  }
+  if (csr.certificationRequestInfo.version !== 0) throw new CsrRejected('csr-malformed', 'PKCS#10 version must be v1 (0)');
+  return csr;
+}
+
+/** Definite-length SEQUENCE spanning exactly the input: BER forms and trailing bytes are refused. */
+function isSingleDerSequence(der: Uint8Array): boolean {
+  if (der.length < 2 || der[0] !== 0x30) return false;
+  const first = der[1]!;
+  if (first < 0x80) return 2 + first === der.length;
+  const lengthOctets = first & 0x7f;
+  if (lengthOctets === 0 || lengthOctets > 3 || der.length < 2 + lengthOctets || der[2] === 0) return false;
+  let length = 0;
+  for (let index = 0; index < lengthOctets; index++) length = length * 256 + der[2 + index]!;
+  return length >= 0x80 && 2 + lengthOctets + length === der.length;
+}
+
+function checkKey(spki: SubjectPublicKeyInfo, spkiDer: Uint8Array): { key: KeyObject; keyAlgorithm: KeyAlgorithm } {
+  const { algorithm: algorithmOid, parameters } = spki.algorithm;
+  const family = KEY_ALGORITHM_FAMILIES[algorithmOid];
+  if (!family) throw new CsrRejected('csr-key-algorithm-not-allowed', `public key algorithm ${algorithmOid} is not allowed`);
+  if (family === 'ec') {
+    const curveOid = parameters ? namedCurveOid(new Uint8Array(parameters)) : undefined;
+    const keyAlgorithm = curveOid ? CURVES[curveOid] : undefined;
+    if (!keyAlgorithm) throw new CsrRejected('csr-curve-not-allowed', `EC curve ${curveOid ?? '(explicit or missing parameters)'} is not allowed; use P-256 or P-384`);
+    // OpenSSL decodes the point at infinity (a lone 0x00), so the encoding is checked here;
+    // points off the curve are refused by OpenSSL when the key is imported.
+    if (!isFinitePointEncoding(new Uint8Array(spki.subjectPublicKey), keyAlgorithm === 'ECDSA-P256' ? 32 : 48)) {
+      throw new CsrRejected('csr-ec-point-invalid', 'the EC public key is not a finite point in SEC 1 encoding');
+    }
+    return { key: importKey(spkiDer, 'csr-ec-point-invalid'), keyAlgorithm };
+  }
+  if (family === 'ed25519') {
+    if (parameters !== undefined && parameters !== null) throw new CsrRejected('csr-malformed', 'Ed25519 key algorithm must have absent parameters');
+    return { key: importKey(spkiDer, 'csr-malformed'), keyAlgorithm: 'Ed25519' };
+  }
+  const key = importKey(spkiDer, 'csr-malformed');
+  const details = key.asymmetricKeyDetails;
+  const bits = details?.modulusLength ?? 0;
+  if (bits < RSA_MIN_BITS) throw new CsrRejected('csr-rsa-too-small', `RSA modulus of ${bits} bits; at least ${RSA_MIN_BITS} required`);
+  if (bits > RSA_MAX_BITS) throw new CsrRejected('csr-rsa-too-large', `RSA modulus of ${bits} bits; at most ${RSA_MAX_BITS} allowed`);
+  if (details?.publicExponent !== 65537n) throw new CsrRejected('csr-rsa-exponent', `RSA public exponent must be 65537, not ${details?.publicExponent ?? '?'}`);
+  const keyAlgorithm: KeyAlgorithm = bits <= 2048 ? 'RSA-2048' : bits <= 3072 ? 'RSA-3072' : 'RSA-4096';
+  return { key, keyAlgorithm };
+}
+
+function importKey(spkiDer: Uint8Array, code: 'csr-ec-point-invalid' | 'csr-malformed'): KeyObject {
+  try {
+    return createPublicKey({ key: Buffer.from(spkiDer), format: 'der', type: 'spki' });
+  } catch {
+    throw new CsrRejected(code, code === 'csr-ec-point-invalid' ? 'the EC public key is not a valid point on its curve' : 'the public key cannot be decoded');
+  }
+}
+
+function isFinitePointEncoding(point: Uint8Array, fieldBytes: number): boolean {
+  const prefix = point[0];
+  return (prefix === 0x04 && point.length === 1 + 2 * fieldBytes) || ((prefix === 0x02 || prefix === 0x03) && point.length === 1 + fieldBytes);
+}
+
+/** The OID in an ECParameters namedCurve choice, or undefined for explicit parameters. */
+function namedCurveOid(parameters: Uint8Array): string | undefined {
+  if (parameters[0] !== OID_TAG || parameters[1] === undefined || parameters[1] !== parameters.length - 2) return undefined;
+  const body = parameters.subarray(2);
+  const arcs: number[] = [];
+  let value = 0;
+  for (const byte of body) {
+    value = value * 128 + (byte & 0x7f);
+    if ((byte & 0x80) === 0) {
+      arcs.push(value);
+      value = 0;
+    }
+  }
+  const first = arcs.shift();
+  if (first === undefined) return undefined;
+  const head = first < 80 ? [Math.floor(first / 40), first % 40] : [2, first - 80];
+  return [...head, ...arcs].join('.');
+}
+
+function verifies(digest: string | null, data: ArrayBuffer, key: KeyObject, signature: ArrayBuffer): boolean {
+  try {
+    return verify(digest, new Uint8Array(data), key, new Uint8Array(signature));
+  } catch {
+    return false;
+  }
+}
+
+function subjectValues(info: CertificationRequest['certificationRequestInfo'], oid: string): string[] {
+  try {
+    return nameAttributeValues(info.subject, oid);
+  } catch {
+    throw new CsrRejected('csr-malformed', 'the CSR subject cannot be decoded');
+  }
+}
+
+function checkSubject(commonNames: string[], serialNumbers: string[], options: CsrPolicyOptions): void {
+  const { expectedDeviceId, expectedSerialNumber } = options;
+  if (expectedDeviceId === undefined && expectedSerialNumber === undefined) return;
+  const namesDevice = expectedDeviceId !== undefined && commonNames.length === 1 && commonNames[0] === expectedDeviceId;
+  const namesSerial = expectedSerialNumber !== undefined && serialNumbers.length === 1 && serialNumbers[0] === expectedSerialNumber;
+  if (!namesDevice && !namesSerial) {
+    throw new CsrRejected('csr-subject-mismatch', 'the CSR subject must name the device: CN = its deviceId or serialNumber = its serial number');
+  }
+}

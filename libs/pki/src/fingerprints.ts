@@ -1,0 +1,30 @@
+import { createHash, createPublicKey, type KeyObject } from 'node:crypto';
+import { AsnConvert } from '@peculiar/asn1-schema';
+import { SubjectPublicKeyInfo } from '@peculiar/asn1-x509';
+
+export function sha256Hex(data: Uint8Array): string {
+  return createHash('sha256').update(data).digest('hex');
+}
+
+/**
+ * SHA-256 of the key's canonical SubjectPublicKeyInfo. The key is re-encoded first, so a
+ * blocked key cannot be resubmitted under another encoding (e.g. a compressed EC point).
+ */
+export function spkiSha256(subjectPublicKeyInfo: Uint8Array): string {
+  return sha256Hex(canonicalSubjectPublicKeyInfo(createPublicKey({ key: Buffer.from(subjectPublicKeyInfo), format: 'der', type: 'spki' })));
+}
+
+/** DER SPKI with a named curve and an uncompressed point for EC keys (OpenSSL keeps the submitted point form otherwise). */
+export function canonicalSubjectPublicKeyInfo(key: KeyObject): Uint8Array {
+  const exported = key.export({ type: 'spki', format: 'der' });
+  // A named-curve SPKI is 59/72 bytes (P-256/P-384) with a compressed point and 91/120 uncompressed.
+  const compressed = key.asymmetricKeyType === 'ec' && exported.length < 91;
+  if (!compressed) return new Uint8Array(exported);
+  return new Uint8Array(createPublicKey({ key: key.export({ format: 'jwk' }), format: 'jwk' }).export({ type: 'spki', format: 'der' }));
+}
+
+/** RFC 5280 §4.2.1.2 method (1): SHA-1 of the subjectPublicKey BIT STRING contents. */
+export function keyIdentifier(subjectPublicKeyInfo: Uint8Array): Uint8Array {
+  const spki = AsnConvert.parse(subjectPublicKeyInfo, SubjectPublicKeyInfo);
+  return new Uint8Array(createHash('sha1').update(new Uint8Array(spki.subjectPublicKey)).digest());
+}

@@ -1,0 +1,51 @@
+import { createPublicKey, randomUUID, verify } from 'node:crypto';
+import { Pkcs11Token } from './pkcs11-key-provider';
+import { interopSuite } from './testing/interop-suite';
+
+const env = { module: process.env['PKCS11_MODULE'], tokenLabel: process.env['HSM_TOKEN_LABEL'], pin: process.env['HSM_PIN'] };
+const configured = Boolean(env.module && env.tokenLabel && env.pin && process.env['SOFTHSM2_CONF']);
+if (!configured && process.env['REQUIRE_HSM'] !== '1') {
+  console.log('skipping PKCS#11 tests: set PKCS11_MODULE, SOFTHSM2_CONF, HSM_TOKEN_LABEL, HSM_PIN (tools/softhsm/init-token.sh prints them)');
+}
+const describeHsm = configured || process.env['REQUIRE_HSM'] === '1' ? describe : describe.skip;
+
+describeHsm('PKCS#11 key provider (SoftHSM2)', () => {
+  let token: Pkcs11Token;
+  const run = randomUUID().slice(0, 8);
+  beforeAll(() => {
+    if (!configured) throw new Error('REQUIRE_HSM=1 but PKCS11_MODULE, SOFTHSM2_CONF, HSM_TOKEN_LABEL or HSM_PIN is not set');
+    token = Pkcs11Token.open({ module: env.module!, tokenLabel: env.tokenLabel!, pin: env.pin! });
+  });
+  afterAll(() => token?.close());
+
+  it.each(['ECDSA-P256', 'ECDSA-P384', 'RSA-2048'] as const)('signs with a %s key found again by its label', async (algorithm) => {
+    const label = `devid-${run}-${algorithm}`;
+    const generated = await token.generateKey(label, algorithm);
+    const found = await token.findKey(label);
+    expect(found.algorithm).toBe(algorithm);
+    expect(Buffer.from(found.subjectPublicKeyInfo).equals(Buffer.from(generated.subjectPublicKeyInfo))).toBe(true);
+    const data = Buffer.from('to be signed');
+    const signature = await found.sign(data);
+    const publicKey = createPublicKey({ key: Buffer.from(found.subjectPublicKeyInfo), format: 'der', type: 'spki' });
+    expect(verify(algorithm === 'ECDSA-P384' ? 'sha384' : 'sha256', data, publicKey, signature)).toBe(true);
+  });
+
+  it('reports a missing label as key-not-found', async () => {
+    await expect(token.findKey(`devid-${run}-missing`)).rejects.toMatchObject({ code: 'key-not-found', retriable: false });
+  });
+
+  it('refuses a second key under an existing label', async () => {
+    const label = `devid-${run}-twice`;
+    await token.generateKey(label, 'ECDSA-P256');
+    await expect(token.generateKey(label, 'ECDSA-P256')).rejects.toMatchObject({ code: 'key-label-taken' });
+  });
+
+  it('reports an unknown token label as key-not-found', () => {
+    expect(() => Pkcs11Token.open({ module: env.module!, tokenLabel: `no-such-token-${run}`, pin: '0000' })).toThrow(expect.objectContaining({ code: 'key-not-found' }));
+  });
+
+  describe('openssl interop, CA keys on the token', () => {
+    interopSuite(() => (role, algorithm) => token.generateKey(`devid-${run}-ca-${role}`, algorithm));
+  });
+});
+

@@ -1,0 +1,258 @@
+import { createHash } from 'node:crypto';
+import { AsnConvert, OctetString } from '@peculiar/asn1-schema';
+import {
+  BasicOCSPResponse,
+  CertID,
+  CertStatus,
+  OCSPRequest,
+  OCSPResponse,
+  OCSPResponseStatus,
+  ResponderID,
+  ResponseBytes,
+  ResponseData,
+  RevokedInfo,
+  SingleResponse,
+  id_pkix_ocsp_basic,
+  id_pkix_ocsp_nonce,
+} from '@peculiar/asn1-ocsp';
+import { AlgorithmIdentifier, Certificate, CRLReason, Extension, SubjectPublicKeyInfo } from '@peculiar/asn1-x509';
+import { authorityDetails, assertKeyMatchesCertificate, type CertificateAuthority } from './certificate-authority';
+import { keyIdentifier } from './fingerprints';
+import { signatureAlgorithmIdentifier } from './key-provider';
+import { REVOCATION_REASON_CODES, type RevocationReason } from './revocation-reason';
+import { integerToSerialNumber, normalizeSerialNumber, serialNumberToInteger } from './serial-number';
+import { toArrayBuffer } from './sign-certificate';
+
+export type CertificateStatus = { status: 'good' } | { status: 'revoked'; revokedAt: Date; reason?: RevocationReason } | { status: 'unknown' };
+
+/** Status of one certificate of one CA, from the revocation index. */
+export type CertificateStatusLookup = (caId: string, serialNumber: string) => CertificateStatus | Promise<CertificateStatus>;
+
+export interface OcspResponderOptions {
+  /** Each CA the responder answers for, with its delegated signer (certificate + key). */
+  authorities: { ca: CertificateAuthority; signer: CertificateAuthority }[];
+  lookup: CertificateStatusLookup;
+  /** nextUpdate - thisUpdate. Default 3600. */
+  validitySeconds?: number;
+  /** Pre-signed responses are re-signed after this share of their validity. Default 0.5. */
+  refreshAfter?: number;
+  /** Requests above this size are malformed. Default 16384. */
+  maxRequestBytes?: number;
+  /** Requests listing more certificates are malformed. Default 16. */
+  maxCertificatesPerRequest?: number;
+}
+
+interface Authority {
+  caId: string;
+  signer: CertificateAuthority;
+  signerCertificate: Certificate;
+  responderId: ResponderID;
+  /** `${hashAlgorithmOid}:${issuerNameHash}:${issuerKeyHash}` for every supported hash. */
+  certIdKeys: Set<string>;
+  sha1NameHash: Uint8Array;
+  sha1KeyHash: Uint8Array;
+}
+
+interface CachedResponse {
+  der: Uint8Array;
+  refreshAt: number;
+  nextUpdate: number;
+}
+
+const HASHES: Readonly<Record<string, string>> = {
+  '1.3.14.3.2.26': 'sha1',
+  '2.16.840.1.101.3.4.2.1': 'sha256',
+  '2.16.840.1.101.3.4.2.2': 'sha384',
+  '2.16.840.1.101.3.4.2.3': 'sha512',
+};
+const MAX_NONCE_BYTES = 128;
+const SHA1 = '1.3.14.3.2.26';
+
+/**
+ * RFC 6960 responder. `respond` never throws: a bad request gets a malformedRequest response,
+ * a request for a CA it does not serve gets unauthorized, a failure internalError.
+ */
+export class OcspResponder {
+  readonly #authorities: Authority[];
+  readonly #lookup: CertificateStatusLookup;
+  readonly #validityMs: number;
+  readonly #refreshAfterMs: number;
+  readonly #maxRequestBytes: number;
+  readonly #maxCertificates: number;
+  readonly #cache = new Map<string, CachedResponse>();
+
+  constructor(options: OcspResponderOptions) {
+    this.#authorities = options.authorities.map(({ ca, signer }) => prepareAuthority(ca, signer));
+    this.#lookup = options.lookup;
+    this.#validityMs = (options.validitySeconds ?? 3600) * 1000;
+    this.#refreshAfterMs = this.#validityMs * (options.refreshAfter ?? 0.5);
+    this.#maxRequestBytes = options.maxRequestBytes ?? 16384;
+    this.#maxCertificates = options.maxCertificatesPerRequest ?? 16;
+  }
+
+  /** DER OCSPResponse for a DER OCSPRequest. */
+  async respond(requestDer: Uint8Array, now: Date): Promise<Uint8Array> {
+    const request = this.#parse(requestDer);
+    if (!request) return statusOnly(OCSPResponseStatus.malformedRequest);
+    const requests = request.tbsRequest.requestList;
+    const nonce = request.tbsRequest.requestExtensions?.find((extension) => extension.extnID === id_pkix_ocsp_nonce);
+    if (nonce && (nonce.extnValue.byteLength === 0 || nonce.extnValue.byteLength > MAX_NONCE_BYTES)) return statusOnly(OCSPResponseStatus.malformedRequest);
+    const authority = this.#authorityFor(requests[0]!.reqCert);
+    if (!authority) return statusOnly(OCSPResponseStatus.unauthorized);
+    try {
+      return await this.#answer(authority, requests.map(({ reqCert }) => reqCert), nonce, now);
+    } catch {
+      return statusOnly(OCSPResponseStatus.internalError);
+    }
+  }
+
+  async #answer(authority: Authority, certIds: CertID[], nonce: Extension | undefined, now: Date): Promise<Uint8Array> {
+    // Only single, nonce-less requests are answered from the cache; a nonce asks for a fresh signature.
+    const cacheKey = certIds.length === 1 && !nonce ? cacheKeyOf(authority.caId, certIds[0]!) : undefined;
+    if (cacheKey) {
+      const cached = this.#cache.get(cacheKey);
+      if (cached && now.getTime() < cached.refreshAt && now.getTime() < cached.nextUpdate) return cached.der;
+    }
+    const responses = await Promise.all(certIds.map((certId) => this.#singleResponse(authority, certId, now)));
+    const der = await this.#sign(authority, responses, nonce, now);
+    if (cacheKey) this.#cache.set(cacheKey, { der, refreshAt: now.getTime() + this.#refreshAfterMs, nextUpdate: now.getTime() + this.#validityMs });
+    return der;
+  }
+
+  /** Drops pre-signed responses for a certificate whose status changed (call on revocation). */
+  invalidate(caId: string, serialNumber: string): void {
+    const suffix = `:${normalizeSerialNumber(serialNumber)}`;
+    for (const key of this.#cache.keys()) if (key.startsWith(`${caId}:`) && key.endsWith(suffix)) this.#cache.delete(key);
+  }
+
+  /**
+   * Signs ahead and caches the answer to a nonce-less SHA-1 CertID request (what `openssl ocsp`
+   * and most clients send), e.g. for every certificate after a restart or a revocation.
+   */
+  async presign(caId: string, serialNumber: string, now: Date): Promise<void> {
+    const authority = this.#authorities.find((candidate) => candidate.caId === caId);
+    if (!authority) return;
+    const certId = new CertID({
+      hashAlgorithm: new AlgorithmIdentifier({ algorithm: SHA1, parameters: null }),
+      issuerNameHash: new OctetString(authority.sha1NameHash),
+      issuerKeyHash: new OctetString(authority.sha1KeyHash),
+      serialNumber: toArrayBuffer(serialNumberToInteger(serialNumber)),
+    });
+    await this.#answer(authority, [certId], undefined, now);
+  }
+
+  /** Drops, then signs again, the pre-signed response of a certificate whose status changed. */
+  async refresh(caId: string, serialNumber: string, now: Date): Promise<void> {
+    this.invalidate(caId, serialNumber);
+    await this.presign(caId, serialNumber, now);
+  }
+
+  #parse(requestDer: Uint8Array): OCSPRequest | undefined {
+    if (requestDer.byteLength === 0 || requestDer.byteLength > this.#maxRequestBytes) return undefined;
+    try {
+      const request = AsnConvert.parse(requestDer, OCSPRequest);
+      const count = request.tbsRequest.requestList.length;
+      if (count === 0 || count > this.#maxCertificates) return undefined;
+      for (const { reqCert } of request.tbsRequest.requestList) {
+        if (!HASHES[reqCert.hashAlgorithm.algorithm] || reqCert.serialNumber.byteLength === 0) return undefined;
+      }
+      return request;
+    } catch {
+      return undefined;
+    }
+  }
+
+  #authorityFor(certId: CertID): Authority | undefined {
+    const key = certIdKey(certId);
+    return this.#authorities.find((authority) => authority.certIdKeys.has(key));
+  }
+
+  async #singleResponse(authority: Authority, certId: CertID, now: Date): Promise<SingleResponse> {
+    // A certificate of another CA in the same request: this signer cannot vouch for it.
+    const status: CertificateStatus = this.#authorityFor(certId) === authority ? await this.#lookup(authority.caId, integerToSerialNumber(certId.serialNumber)) : { status: 'unknown' };
+    return new SingleResponse({
+      certID: certId,
+      certStatus: toCertStatus(status),
+      thisUpdate: now,
+      nextUpdate: new Date(now.getTime() + this.#validityMs),
+    });
+  }
+
+  async #sign(authority: Authority, responses: SingleResponse[], nonce: Extension | undefined, now: Date): Promise<Uint8Array> {
+    const tbsResponseData = new ResponseData({
+      responderID: authority.responderId,
+      producedAt: now,
+      responses,
+      ...(nonce ? { responseExtensions: [new Extension({ extnID: id_pkix_ocsp_nonce, critical: false, extnValue: nonce.extnValue })] } : {}),
+    });
+    const tbs = new Uint8Array(AsnConvert.serialize(tbsResponseData));
+    const signature = await authority.signer.key.sign(tbs);
+    const basic = new BasicOCSPResponse({
+      tbsResponseData,
+      signatureAlgorithm: signatureAlgorithmIdentifier(authority.signer.key.algorithm),
+      signature: toArrayBuffer(signature),
+      certs: [authority.signerCertificate],
+    });
+    const response = new OCSPResponse({
+      responseStatus: OCSPResponseStatus.successful,
+      responseBytes: new ResponseBytes({ responseType: id_pkix_ocsp_basic, response: new OctetString(AsnConvert.serialize(basic)) }),
+    });
+    return new Uint8Array(AsnConvert.serialize(response));
+  }
+}
+
+/** The DER request from the GET form (RFC 6960 appendix A.1): URL-encoded base64 (base64url accepted too). */
+export function decodeOcspGetPath(pathSegment: string): Uint8Array | undefined {
+  let text: string;
+  try {
+    text = decodeURIComponent(pathSegment);
+  } catch {
+    return undefined;
+  }
+  const base64 = text.replace(/-/g, '+').replace(/_/g, '/');
+  if (!/^[A-Za-z0-9+/]*={0,2}$/.test(base64)) return undefined;
+  const der = Buffer.from(base64, 'base64');
+  return der.length > 0 ? new Uint8Array(der) : undefined;
+}
+
+function prepareAuthority(ca: CertificateAuthority, signer: CertificateAuthority): Authority {
+  assertKeyMatchesCertificate(signer);
+  const details = authorityDetails(ca.certificateDer);
+  const keyBits = new Uint8Array(AsnConvert.parse(details.subjectPublicKeyInfo, SubjectPublicKeyInfo).subjectPublicKey);
+  const certIdKeys = new Set(
+    Object.entries(HASHES).map(([oid, hash]) => `${oid}:${createHash(hash).update(details.nameDer).digest('hex')}:${createHash(hash).update(keyBits).digest('hex')}`),
+  );
+  return {
+    caId: ca.caId,
+    signer,
+    signerCertificate: AsnConvert.parse(signer.certificateDer, Certificate),
+    responderId: new ResponderID({ byKey: new OctetString(keyIdentifier(signer.key.subjectPublicKeyInfo)) }),
+    certIdKeys,
+    sha1NameHash: createHash('sha1').update(details.nameDer).digest(),
+    sha1KeyHash: createHash('sha1').update(keyBits).digest(),
+  };
+}
+
+function certIdKey(certId: CertID): string {
+  const hex = (octets: OctetString): string => Buffer.from(octets.buffer).toString('hex');
+  return `${certId.hashAlgorithm.algorithm}:${hex(certId.issuerNameHash)}:${hex(certId.issuerKeyHash)}`;
+}
+
+function cacheKeyOf(caId: string, certId: CertID): string {
+  return `${caId}:${certIdKey(certId)}:${integerToSerialNumber(certId.serialNumber)}`;
+}
+
+function toCertStatus(status: CertificateStatus): CertStatus {
+  if (status.status === 'good') return new CertStatus({ good: null });
+  if (status.status === 'unknown') return new CertStatus({ unknown: null });
+  return new CertStatus({
+    revoked: new RevokedInfo({
+      revocationTime: status.revokedAt,
+      ...(status.reason === undefined ? {} : { revocationReason: new CRLReason(REVOCATION_REASON_CODES[status.reason]) }),
+    }),
+  });
+}
+
+function statusOnly(responseStatus: OCSPResponseStatus): Uint8Array {
+  return new Uint8Array(AsnConvert.serialize(new OCSPResponse({ responseStatus })));
+}
