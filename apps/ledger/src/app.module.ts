@@ -5,7 +5,7 @@ import { LEDGER_CONFIG, type LedgerConfig } from './config/config';
 import { DeviceRepository } from './devices/device-repository';
 import { DevicesController } from './devices/devices.controller';
 import { CertificatesController } from './certificates/certificates.controller';
-import { CasReadController } from './cas/cas.controller';
+import { PkiModule } from './pki/pki.module';
 import { ExecuteDeviceCommandHandler } from './devices/execute-device-command';
 import { HealthController } from './health/health.controller';
 import { AdminKey } from './http/admin-key';
@@ -23,8 +23,8 @@ export class AppModule implements NestModule {
     return {
       module: AppModule,
       global: true,
-      imports: [CqrsModule.forRoot(), StoreModule],
-      controllers: [DevicesController, CertificatesController, CasReadController, HealthController, MetricsController, ProblemsController],
+      imports: [CqrsModule.forRoot(), StoreModule, PkiModule],
+      controllers: [DevicesController, CertificatesController, HealthController, MetricsController, ProblemsController],
       providers: [
         { provide: LEDGER_CONFIG, useValue: config },
         { provide: AdminKey, useValue: adminKey },

@@ -5,12 +5,16 @@ import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import { AppModule } from './app.module';
 import type { LedgerConfig } from './config/config';
 import { AdminKey } from './http/admin-key';
+import { Authorities } from './pki/authorities';
+import { PublicUrl } from './pki/public-url';
 
 export interface RunningLedger {
   app: INestApplication;
   url: string;
   /** Present only when this start generated the admin key. */
   generatedAdminKey?: string;
+  /** Lines describing the demo CA hierarchy, when this start created it. */
+  demoCas?: string[];
 }
 
 /** Builds and starts the ledger (HTTP API, read models). Used by main and by tests. */
@@ -37,5 +41,7 @@ export const startLedger = async (config: LedgerConfig, logger?: LoggerService |
   const address = app.getHttpServer().address() as { port: number };
   const url = `http://${config.HOST}:${address.port}`;
   new Logger('ledger').log(`listening on ${url}`);
-  return { app, url, generatedAdminKey: adminKey.generated };
+  app.get(PublicUrl).listening(url);
+  const demoCas = await app.get(Authorities).ensureDemoHierarchy();
+  return { app, url, generatedAdminKey: adminKey.generated, ...(demoCas ? { demoCas } : {}) };
 };

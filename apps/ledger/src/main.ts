@@ -3,7 +3,7 @@ import { startLedger } from './ledger';
 
 const main = async () => {
   const config = loadConfig();
-  const { url, generatedAdminKey } = await startLedger(config);
+  const { url, generatedAdminKey, demoCas } = await startLedger(config);
   const lines = [
     '',
     `DevID Ledger is up: ${url}`,
@@ -11,6 +11,11 @@ const main = async () => {
     `  health       ${url}/health   metrics: ${url}/metrics`,
     `  data         ${config.DATA_DIR} (SQLite, WAL, synchronous=FULL)`,
   ];
+  if (demoCas) {
+    lines.push('  demo CAs     created on this first start (software keys in DATA_DIR/ca-keys):');
+    for (const line of demoCas) lines.push(`               ${line}`);
+  }
+  lines.push(`  CRL / OCSP   ${url}/crl/<caId>.crl   ${url}/ocsp   (CAs: ${url}/cas)`);
   if (generatedAdminKey) {
     lines.push(`  admin key    ${generatedAdminKey}`);
     lines.push('               (printed once; only its hash is stored. Use: Authorization: Bearer <key>)');

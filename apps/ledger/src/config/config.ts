@@ -11,6 +11,25 @@ const schema = z.object({
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   /** How long a command waits for the read models to reflect it before answering. */
   READ_MODEL_WAIT_MS: z.coerce.number().int().min(0).max(60_000).default(2_000),
+  /** Public base URL put in certificates (CRL distribution point, AIA); default: the listen URL. */
+  PKI_BASE_URL: z.preprocess((v) => (v === '' ? undefined : v), z.url().optional()),
+  /** Encrypts software CA keys at rest (PKCS#8); generated into DATA_DIR when unset (demo only). */
+  CA_KEY_PASSPHRASE: z.preprocess((v) => (v === '' ? undefined : v), z.string().min(12, 'must be at least 12 characters').optional()),
+  /** Where keys of new CAs are generated. */
+  CA_KEY_BACKEND: z.enum(['software', 'pkcs11']).default('software'),
+  CA_KEY_ALGORITHM: z.enum(['ECDSA-P256', 'ECDSA-P384', 'Ed25519', 'RSA-2048', 'RSA-3072', 'RSA-4096']).default('ECDSA-P256'),
+  PKCS11_MODULE: z.string().optional(),
+  HSM_TOKEN_LABEL: z.string().optional(),
+  HSM_PIN: z.string().optional(),
+  /** Create a demo root, issuing and factory CA on the first start. */
+  DEMO_CA: z.enum(['true', 'false']).default('true'),
+  LDEVID_VALIDITY_DAYS: z.coerce.number().int().min(1).max(36_500).default(365),
+  /** JSON file with custom certificate templates (extra subject attributes, SAN URIs, policies, EKUs). */
+  CERT_TEMPLATES_FILE: z.string().optional(),
+  CRL_VALIDITY_SECONDS: z.coerce.number().int().min(60).max(31 * 86_400).default(86_400),
+  /** A new base (full) CRL for delta CRLs is cut this often. */
+  CRL_BASE_INTERVAL_SECONDS: z.coerce.number().int().min(60).default(86_400),
+  OCSP_VALIDITY_SECONDS: z.coerce.number().int().min(60).max(7 * 86_400).default(3_600),
 });
 
 export type LedgerConfig = Omit<z.infer<typeof schema>, 'DATA_DIR'> & { DATA_DIR: string };

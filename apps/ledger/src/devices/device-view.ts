@@ -13,6 +13,8 @@ export interface DeviceView {
   transfers: number;
   revocation?: KnownDeviceState['revocation'];
   decommission?: KnownDeviceState['decommission'];
+  /** Every certificate issued to the device (IDevID, LDevIDs) and its status. */
+  certificates: KnownDeviceState['certificates'];
   /** Revision of the device stream (use it in If-Match). */
   revision: number;
   /** Global log position of the device's last event. */
@@ -29,6 +31,7 @@ export const toView = (state: KnownDeviceState, revision: number, position: numb
   manufacturedAt: state.manufacturedAt,
   updatedAt: state.updatedAt,
   transfers: state.transfers,
+  certificates: state.certificates,
   ...(state.revocation ? { revocation: state.revocation } : {}),
   ...(state.decommission ? { decommission: state.decommission } : {}),
   revision,

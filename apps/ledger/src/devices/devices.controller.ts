@@ -3,7 +3,7 @@ import { CommandBus } from '@nestjs/cqrs';
 import { ApiBearerAuth, ApiBody, ApiHeader, ApiOperation, ApiQuery, ApiTags } from '@nestjs/swagger';
 import type { Response } from 'express';
 import { z } from 'zod';
-import { DeviceNotFound, type DeviceCommand, type KnownDeviceState } from '@devid/domain';
+import { DeviceNotFound, type DeviceCommand, type IssuedCertificate, type KnownDeviceState } from '@devid/domain';
 import { EVENT_ID_NAMESPACE, uuidV5 } from '@devid/event-store';
 import { DeviceRegistry } from '@devid/projections';
 import { AdminGuard } from '../http/admin.guard';
@@ -12,6 +12,30 @@ import { DeviceRepository } from './device-repository';
 import * as schemas from './device-schemas';
 import { toView, type DeviceView } from './device-view';
 import { ExecuteDeviceCommand, type CommandOutcome } from './execute-device-command';
+import { CertificateIssuer } from '../pki/certificate-issuer';
+import { pem } from '../http/pem';
+
+export interface CertificateView {
+  serialNumber: string;
+  caId: string;
+  profile: string;
+  subject: string;
+  notBefore: string;
+  notAfter: string;
+  fingerprintSha256: string;
+  pem: string;
+}
+
+const certificateView = (c: IssuedCertificate): CertificateView => ({
+  serialNumber: c.serialNumber,
+  caId: c.caId,
+  profile: c.profile,
+  subject: c.subject,
+  notBefore: c.notBefore,
+  notAfter: c.notAfter,
+  fingerprintSha256: c.fingerprintSha256,
+  pem: pem('CERTIFICATE', c.der),
+});
 
 const jsonSchema = (schema: z.ZodType) => z.toJSONSchema(schema, { io: 'input' }) as Record<string, unknown>;
 
@@ -27,6 +51,7 @@ export class DevicesController {
     private readonly commands: CommandBus,
     private readonly devices: DeviceRepository,
     @Inject(DeviceRegistry) private readonly registry: DeviceRegistry,
+    private readonly issuer: CertificateIssuer,
   ) {}
 
   private async run<T extends DeviceCommand['type']>(
@@ -35,7 +60,8 @@ export class DevicesController {
     type: T,
     deviceId: string,
     data: Payload<T>,
-  ): Promise<DeviceView> {
+    csr?: { csr?: string; template?: string },
+  ): Promise<DeviceView & { certificate?: CertificateView }> {
     const command = {
       type,
       deviceId,
@@ -49,11 +75,13 @@ export class DevicesController {
         expectedRevision: expectedRevisionOf(req),
         fingerprint: fingerprintOf(req),
         correlationId: correlationIdOf(req),
+        ...(csr?.csr ? { prepare: this.issuer.withCertificate(csr.csr, { template: csr.template }) } : {}),
       }),
     );
     res.setHeader('ETag', `"${outcome.device.revision}"`);
     if (outcome.replayed) res.setHeader('Idempotent-Replayed', 'true');
-    return outcome.device;
+    const issued = outcome.events.find((e) => e.type === 'CertificateIssued');
+    return issued ? { ...outcome.device, certificate: certificateView(issued.data as IssuedCertificate) } : outcome.device;
   }
 
   @Post()
@@ -64,9 +92,9 @@ export class DevicesController {
   @ApiBody({ schema: jsonSchema(schemas.manufactureBody) })
   @ApiHeader({ name: 'Idempotency-Key', required: false })
   async manufacture(@Req() req: ActorRequest, @Res({ passthrough: true }) res: Response, @Body() body: unknown) {
-    const data = schemas.manufactureBody.parse(body);
-    const deviceId = deviceIdFor(data.model, data.serialNumber);
-    const view = await this.run(req, res, 'ManufactureDevice', deviceId, data);
+    const { csr, template, deviceId: given, ...data } = schemas.manufactureBody.parse(body);
+    const deviceId = given ?? deviceIdFor(data.model, data.serialNumber);
+    const view = await this.run(req, res, 'ManufactureDevice', deviceId, data, { csr, template });
     res.setHeader('Location', `/devices/${view.deviceId}`);
     return view;
   }
@@ -87,7 +115,21 @@ export class DevicesController {
   @ApiBearerAuth()
   @ApiBody({ schema: jsonSchema(schemas.enrollBody) })
   enroll(@Req() req: ActorRequest, @Res({ passthrough: true }) res: Response, @Param('id') id: string, @Body() body: unknown) {
-    return this.run(req, res, 'EnrollDevice', schemas.deviceIdSchema.parse(id), schemas.enrollBody.parse(body));
+    const { csr, template } = schemas.enrollBody.parse(body);
+    return this.run(req, res, 'EnrollDevice', schemas.deviceIdSchema.parse(id), {}, { csr, template });
+  }
+
+  @Post(':id/reenroll')
+  @HttpCode(200)
+  @UseGuards(AdminGuard)
+  @ApiBearerAuth()
+  @ApiOperation({ summary: 'A new LDevID for an enrolled device; the current one is superseded (or revoked with revokePrevious)' })
+  @ApiBody({ schema: jsonSchema(schemas.reenrollBody) })
+  reenroll(@Req() req: ActorRequest, @Res({ passthrough: true }) res: Response, @Param('id') id: string, @Body() body: unknown) {
+    const { csr, template, revokePrevious } = schemas.reenrollBody.parse(body);
+    // The certificate is filled in by the issuer once the command is known to be legal.
+    const data = { revokePrevious: revokePrevious ?? false } as Payload<'ReenrollDevice'>;
+    return this.run(req, res, 'ReenrollDevice', schemas.deviceIdSchema.parse(id), data, { csr, template });
   }
 
   @Post(':id/transfer')
@@ -115,7 +157,8 @@ export class DevicesController {
   @ApiBearerAuth()
   @ApiBody({ schema: jsonSchema(schemas.reinstateBody) })
   reinstate(@Req() req: ActorRequest, @Res({ passthrough: true }) res: Response, @Param('id') id: string, @Body() body: unknown) {
-    return this.run(req, res, 'ReinstateDevice', schemas.deviceIdSchema.parse(id), schemas.reinstateBody.parse(body));
+    const { csr, template, ...data } = schemas.reinstateBody.parse(body);
+    return this.run(req, res, 'ReinstateDevice', schemas.deviceIdSchema.parse(id), data, { csr, template });
   }
 
   @Post(':id/decommission')

@@ -1,7 +1,7 @@
 import { Inject, Logger } from '@nestjs/common';
 import { CommandHandler, type ICommandHandler } from '@nestjs/cqrs';
-import { decide, deviceStreamId, DeviceNotFound, fold, type DeviceCommand, type KnownDeviceState } from '@devid/domain';
-import { deriveEventId, WrongExpectedRevision, type EventStore, type NewEvent } from '@devid/event-store';
+import { decide, deviceStreamId, DeviceNotFound, fold, type DeviceCommand, type DeviceState, type KnownDeviceState } from '@devid/domain';
+import { deriveEventId, WrongExpectedRevision, type EventStore, type NewEvent, type StoredEvent } from '@devid/event-store';
 import { HttpProblem } from '../http/problem';
 import { EVENT_STORE } from '../store/tokens';
 import { ReadModels } from '../store/read-models';
@@ -15,6 +15,11 @@ export interface CommandOptions {
   /** Hash of method + path + body, to refuse an Idempotency-Key reused for another request. */
   fingerprint: string;
   correlationId: string;
+  /**
+   * Completes the command once the device state is known (e.g. signs the certificate it
+   * carries). Runs after the idempotency check, so a retried request signs nothing.
+   */
+  prepare?: (command: DeviceCommand, state: DeviceState) => Promise<DeviceCommand>;
 }
 
 export class ExecuteDeviceCommand {
@@ -28,6 +33,8 @@ export interface CommandOutcome {
   device: DeviceView;
   /** true when this answer replays an earlier identical command. */
   replayed: boolean;
+  /** The events this command wrote (on a replay: those it wrote the first time). */
+  events: StoredEvent[];
 }
 
 const MAX_ATTEMPTS = 5;
@@ -53,7 +60,8 @@ export class ExecuteDeviceCommandHandler implements ICommandHandler<ExecuteDevic
       if (options.expectedRevision !== undefined && options.expectedRevision !== revision) {
         throw this.stale(options.expectedRevision, revision);
       }
-      const decided = decide(command, state);
+      const ready = options.prepare ? await options.prepare(command, state) : command;
+      const decided = decide(ready, state);
       const events: NewEvent[] = decided.map((event, index) => ({
         id: deriveEventId(command.commandId, index),
         type: event.type,
@@ -76,7 +84,7 @@ export class ExecuteDeviceCommandHandler implements ICommandHandler<ExecuteDevic
         const last = result.events[result.events.length - 1];
         await this.awaitReadModels(last.position);
         const next = fold(decided, state) as KnownDeviceState;
-        return { device: toView(next, result.nextExpectedRevision, last.position), replayed: false };
+        return { device: toView(next, result.nextExpectedRevision, last.position), replayed: false, events: result.events };
       } catch (e) {
         // Someone else wrote first: with If-Match the client must re-read; without it, decide again.
         if (e instanceof WrongExpectedRevision && options.expectedRevision === undefined && attempt < MAX_ATTEMPTS) continue;
@@ -96,7 +104,7 @@ export class ExecuteDeviceCommandHandler implements ICommandHandler<ExecuteDevic
     if (ours.length === 0 || all.state.status === 'unknown') throw new DeviceNotFound(command.deviceId);
     const upTo = ours[ours.length - 1];
     const atThatTime = await this.devices.load(command.deviceId, upTo.revision);
-    return { device: toView(atThatTime.state as KnownDeviceState, upTo.revision, upTo.position), replayed: true };
+    return { device: toView(atThatTime.state as KnownDeviceState, upTo.revision, upTo.position), replayed: true, events: ours };
   }
 
   private stale(expected: number, actual: number) {

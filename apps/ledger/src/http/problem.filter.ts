@@ -14,6 +14,14 @@ interface Coded {
   details?: () => Record<string, unknown>;
 }
 
+/** Typed errors of the libraries (PkiError, CsrRejected, KeyStoreError, ...): a stable code and an HTTP status. */
+const isCoded = (e: unknown): e is Coded =>
+  e instanceof Error &&
+  typeof (e as Partial<Coded>).code === 'string' &&
+  typeof (e as Partial<Coded>).status === 'number' &&
+  (e as unknown as Coded).status >= 400 &&
+  (e as unknown as Coded).status <= 599;
+
 const HTTP_CODES: Record<number, string> = {
   404: 'not-found',
   405: 'method-not-allowed',
@@ -53,7 +61,7 @@ export class ProblemFilter implements ExceptionFilter {
       return make(400, 'validation-failed', `${errors[0]?.pointer}: ${errors[0]?.detail}`, { errors });
     }
     if (error instanceof DomainError) return make(error.status, error.code, error.message, error.details());
-    if (error instanceof EventStoreError || error instanceof InvalidCursor) {
+    if (error instanceof EventStoreError || error instanceof InvalidCursor || isCoded(error)) {
       const e = error as Coded;
       return make(e.status, e.code, e.message, e.retriable ? { retriable: true } : {});
     }

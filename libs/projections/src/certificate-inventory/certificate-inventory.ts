@@ -34,6 +34,13 @@ export interface CertificateQuery {
   cursor?: string;
 }
 
+export interface CertificateChange {
+  caId: string;
+  serialNumber: string;
+  status: CertificateStatus;
+  position: number;
+}
+
 export interface RevokedEntry {
   serialNumber: string;
   revokedAt: string;
@@ -150,6 +157,22 @@ export class CertificateInventory extends SqliteProjection {
     );
   }
 
+  private readonly listeners: Array<(changes: CertificateChange[]) => void> = [];
+  private pending: CertificateChange[] = [];
+
+  /** Called after each committed batch with the certificates whose status changed. */
+  onChange(listener: (changes: CertificateChange[]) => void): void {
+    this.listeners.push(listener);
+  }
+
+  override apply(events: readonly StoredEvent[]): void {
+    this.pending = [];
+    super.apply(events);
+    const changes = this.pending;
+    this.pending = [];
+    if (changes.length > 0) for (const listener of this.listeners) listener(changes);
+  }
+
   protected tables() {
     return ['certificates', 'blocked_keys'];
   }
@@ -169,11 +192,13 @@ export class CertificateInventory extends SqliteProjection {
       case 'CertificateRevoked': {
         const d = event.data;
         this.revoke.run(d.revokedAt, d.reason, stored.position, d.caId, d.serialNumber);
+        this.pending.push({ caId: d.caId, serialNumber: d.serialNumber, status: 'revoked', position: stored.position });
         if (d.keyBlocked) this.block.run(d.spkiSha256, d.serialNumber, d.caId, d.revokedAt);
         return;
       }
       case 'CertificateSuperseded':
         this.supersede.run(event.data.caId, event.data.serialNumber);
+        this.pending.push({ caId: event.data.caId, serialNumber: event.data.serialNumber, status: 'superseded', position: stored.position });
         return;
     }
   }

@@ -1,0 +1,57 @@
+import { Body, Controller, HttpCode, Param, Post, Req, UseGuards } from '@nestjs/common';
+import { CommandBus } from '@nestjs/cqrs';
+import { ApiBearerAuth, ApiBody, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { randomUUID } from 'node:crypto';
+import { z } from 'zod';
+import { CA_ROLES, CaNotFound, type RevocationReason } from '@devid/domain';
+import { KEY_ALGORITHMS } from '@devid/pki';
+import { CaDirectory } from '@devid/projections';
+import { AdminGuard } from '../http/admin.guard';
+import type { ActorRequest } from '../devices/command-context';
+import { Authorities } from '../pki/authorities';
+import { ExecuteCaCommand } from '../pki/execute-ca-command';
+import { caView } from './cas.controller';
+
+export const createCaBody = z.strictObject({
+  caId: z.string().regex(/^[a-z0-9][a-z0-9-]{0,62}$/, 'lowercase letters, digits and dashes'),
+  role: z.enum(CA_ROLES as [string, ...string[]]),
+  parentId: z.string().max(63).optional(),
+  commonName: z.string().min(1).max(64).optional(),
+  algorithm: z.enum(KEY_ALGORITHMS).optional(),
+  keyBackend: z.enum(['software', 'pkcs11']).optional(),
+});
+const revokeCaBody = z.strictObject({ reason: z.enum(['cACompromise', 'keyCompromise', 'cessationOfOperation', 'superseded', 'affiliationChanged', 'unspecified']) });
+
+@ApiTags('certificate authorities')
+@ApiBearerAuth()
+@UseGuards(AdminGuard)
+@Controller('cas')
+export class CasAdminController {
+  constructor(
+    private readonly authorities: Authorities,
+    private readonly cas: CaDirectory,
+    private readonly commands: CommandBus,
+  ) {}
+
+  @Post()
+  @HttpCode(201)
+  @ApiOperation({ summary: 'Create a root, issuing or factory CA (key generated in software or on the HSM)' })
+  @ApiBody({ schema: z.toJSONSchema(createCaBody) as Record<string, unknown> })
+  async create(@Req() req: ActorRequest, @Body() body: unknown) {
+    const { keyBackend, role, ...rest } = createCaBody.parse(body);
+    await this.authorities.create({ ...rest, role: role as (typeof CA_ROLES)[number], ...(keyBackend ? { backend: keyBackend } : {}) }, req.actor ?? 'admin');
+    return caView(this.cas.get(rest.caId)!);
+  }
+
+  @Post(':caId/revoke')
+  @HttpCode(200)
+  @ApiOperation({ summary: 'Revoke a CA: it signs nothing more; factory batches under it are refused' })
+  async revoke(@Req() req: ActorRequest, @Param('caId') caId: string, @Body() body: unknown) {
+    const { reason } = revokeCaBody.parse(body);
+    if (!this.cas.get(caId)) throw new CaNotFound(caId);
+    await this.commands.execute(
+      new ExecuteCaCommand({ type: 'RevokeCertificateAuthority', caId, commandId: randomUUID(), now: new Date().toISOString(), actor: req.actor ?? 'admin', data: { reason: reason as RevocationReason } }),
+    );
+    return caView(this.cas.get(caId)!);
+  }
+}

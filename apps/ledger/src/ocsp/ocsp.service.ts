@@ -1,0 +1,57 @@
+import { Inject, Injectable, Logger, type OnModuleInit } from '@nestjs/common';
+import { OcspResponder, type CertificateStatus } from '@devid/pki';
+import { CaDirectory, CertificateInventory } from '@devid/projections';
+import { LEDGER_CONFIG, type LedgerConfig } from '../config/config';
+import { Authorities } from '../pki/authorities';
+
+/**
+ * RFC 6960 answers from the revocation index, signed by each CA's delegated signer.
+ * Nonce-less answers are pre-signed and re-signed when a certificate's status changes.
+ */
+@Injectable()
+export class OcspService implements OnModuleInit {
+  private readonly logger = new Logger('ocsp');
+  private responder?: { key: string; value: Promise<OcspResponder> };
+
+  constructor(
+    private readonly authorities: Authorities,
+    private readonly cas: CaDirectory,
+    private readonly inventory: CertificateInventory,
+    @Inject(LEDGER_CONFIG) private readonly config: LedgerConfig,
+  ) {}
+
+  onModuleInit() {
+    this.inventory.onChange((changes) => {
+      void this.current().then(async (responder) => {
+        for (const c of changes) await responder.refresh(c.caId, c.serialNumber, new Date());
+      }).catch((e: unknown) => this.logger.error(`refreshing pre-signed responses: ${String(e)}`));
+    });
+  }
+
+  async respond(request: Uint8Array): Promise<Uint8Array> {
+    return (await this.current()).respond(request, new Date());
+  }
+
+  lookup = (caId: string, serialNumber: string): CertificateStatus => {
+    const cert = this.inventory.get(serialNumber, caId);
+    if (!cert || cert.caId !== caId) return { status: 'unknown' };
+    if (cert.status === 'revoked') return { status: 'revoked', revokedAt: new Date(cert.revokedAt!), ...(cert.reason ? { reason: cert.reason } : {}) };
+    return { status: 'good' }; // superseded by a re-enrollment is not revoked
+  };
+
+  /** One responder per set of CAs and signers; rebuilt when a CA or a signer changes. */
+  private current(): Promise<OcspResponder> {
+    const cas = this.cas.list().filter((ca) => ca.ocspSigner);
+    const key = cas.map((ca) => `${ca.caId}:${ca.ocspSigner!.certificate.serialNumber}`).join(',');
+    if (this.responder?.key !== key) {
+      const value = Promise.all(
+        cas.map(async (ca) => ({ ca: await this.authorities.authority(ca.caId), signer: await this.authorities.ocspSigner(ca.caId) })),
+      ).then((authorities) => new OcspResponder({ authorities, lookup: this.lookup, validitySeconds: this.config.OCSP_VALIDITY_SECONDS }));
+      this.responder = { key, value };
+      value.catch(() => {
+        if (this.responder?.value === value) this.responder = undefined;
+      });
+    }
+    return this.responder.value;
+  }
+}

@@ -1,0 +1,167 @@
+import { randomUUID } from 'node:crypto';
+import { Inject, Injectable, Logger } from '@nestjs/common';
+import { CommandBus } from '@nestjs/cqrs';
+import { X509Certificate } from '@peculiar/x509';
+import { CaNotFound, InvalidCommand, type CaCertificate, type CaRole, type CaState } from '@devid/domain';
+import type { EventStore } from '@devid/event-store';
+import {
+  createOcspSignerCertificate,
+  createRootCaCertificate,
+  createSubordinateCaCertificate,
+  newSerialNumber,
+  sha256Hex,
+  spkiSha256,
+  type CertificateAuthority,
+  type KeyAlgorithm,
+} from '@devid/pki';
+import { CaDirectory, type CaRow } from '@devid/projections';
+import { LEDGER_CONFIG, type LedgerConfig } from '../config/config';
+import { EVENT_STORE } from '../store/tokens';
+import { ExecuteCaCommand, loadCa } from './execute-ca-command';
+import { KeyStore } from './key-store';
+import { PublicUrl } from './public-url';
+
+export interface CreateCaRequest {
+  caId: string;
+  role: CaRole;
+  parentId?: string;
+  commonName?: string;
+  algorithm?: KeyAlgorithm;
+  backend?: 'software' | 'pkcs11';
+}
+
+export const describeCertificate = (der: Uint8Array): CaCertificate => {
+  const cert = new X509Certificate(Buffer.from(der));
+  return {
+    der: Buffer.from(der).toString('base64'),
+    serialNumber: cert.serialNumber.toLowerCase().replace(/^(00)+(?=.)/, ''),
+    subject: cert.subject,
+    notBefore: cert.notBefore.toISOString(),
+    notAfter: cert.notAfter.toISOString(),
+    spkiSha256: spkiSha256(new Uint8Array(cert.publicKey.rawData)),
+    fingerprintSha256: sha256Hex(der),
+  };
+};
+
+/** The CAs able to sign in this process: certificates from the ledger, keys from the key store. */
+@Injectable()
+export class Authorities {
+  private readonly logger = new Logger('pki');
+  private readonly signing = new Map<string, Promise<CertificateAuthority>>();
+
+  constructor(
+    @Inject(EVENT_STORE) private readonly store: EventStore,
+    private readonly cas: CaDirectory,
+    private readonly keys: KeyStore,
+    private readonly commands: CommandBus,
+    private readonly publicUrl: PublicUrl,
+    @Inject(LEDGER_CONFIG) private readonly config: LedgerConfig,
+  ) {}
+
+  get baseUrl(): string {
+    return this.publicUrl.value;
+  }
+
+  /** An active CA with its signing key. */
+  authority(caId: string): Promise<CertificateAuthority> {
+    const ca = this.cas.get(caId);
+    if (!ca) return Promise.reject(new CaNotFound(caId));
+    return this.signer(`ca:${caId}`, caId, ca.certificate.der, ca.keyRef);
+  }
+
+  /** The delegated OCSP signer of a CA. */
+  ocspSigner(caId: string): Promise<CertificateAuthority> {
+    const ca = this.cas.get(caId);
+    if (!ca?.ocspSigner) return Promise.reject(new CaNotFound(caId));
+    return this.signer(`ocsp:${caId}:${ca.ocspSigner.certificate.serialNumber}`, caId, ca.ocspSigner.certificate.der, ca.ocspSigner.keyRef);
+  }
+
+  private signer(cacheKey: string, caId: string, derBase64: string, keyRef: string): Promise<CertificateAuthority> {
+    let found = this.signing.get(cacheKey);
+    if (!found) {
+      found = this.keys.get(keyRef).then((key) => ({ caId, certificateDer: new Uint8Array(Buffer.from(derBase64, 'base64')), key }));
+      found.catch(() => this.signing.delete(cacheKey));
+      this.signing.set(cacheKey, found);
+    }
+    return found;
+  }
+
+  /**
+   * The CA that signs for a device: a factory CA for IDevIDs (the one whose id is the
+   * device's factoryId, else the first active one), an issuing CA for LDevIDs.
+   */
+  caFor(role: 'issuing' | 'factory', factoryId?: string): CaRow {
+    const active = this.cas.list().filter((ca) => ca.role === role && ca.status === 'active');
+    const match = (factoryId && active.find((ca) => ca.caId === factoryId)) || active[0];
+    if (!match) throw new InvalidCommand(`no active ${role} CA is registered`, 'caId');
+    return match;
+  }
+
+  async create(request: CreateCaRequest, actor: string): Promise<CaState> {
+    const now = new Date(Math.floor(Date.now() / 1000) * 1000);
+    const algorithm = request.algorithm ?? this.config.CA_KEY_ALGORITHM;
+    const existing = await loadCa(this.store, request.caId);
+    if (existing.state.status !== 'unknown') throw new InvalidCommand(`CA ${request.caId} already exists`, 'caId');
+    let parent: Exclude<CaState, { status: 'unknown' }> | null = null;
+    if (request.parentId) {
+      const found = (await loadCa(this.store, request.parentId)).state;
+      if (found.status === 'unknown') throw new CaNotFound(request.parentId);
+      parent = found;
+    }
+    if (request.role !== 'root' && !parent) throw new InvalidCommand(`an ${request.role} CA needs parentId`, 'parentId');
+    if (parent && parent.role !== 'root') throw new InvalidCommand(`a ${parent.role} CA certifies devices, not CAs`, 'parentId');
+    const commonName = request.commonName ?? `DevID ${request.role} CA ${request.caId}`;
+    const { keyRef, key } = await this.keys.generate(request.caId, algorithm, request.backend);
+    const subject = [{ type: 'CN', value: commonName }, { type: 'O', value: 'DevID Ledger' }];
+    const certificateDer =
+      request.role === 'root' || !parent
+        ? await createRootCaCertificate({ subject, key, serialNumber: newSerialNumber(), now })
+        : await createSubordinateCaCertificate({
+            role: request.role,
+            subject,
+            subjectPublicKeyInfo: key.subjectPublicKeyInfo,
+            parent: await this.authority(parent.caId),
+            serialNumber: newSerialNumber(),
+            now,
+            baseUrl: this.baseUrl,
+          });
+    const ocsp = await this.keys.generate(`${request.caId}-ocsp`, algorithm, request.backend);
+    const ocspDer = await createOcspSignerCertificate({
+      subject: [{ type: 'CN', value: `OCSP signer for ${commonName}`.slice(0, 64) }, { type: 'O', value: 'DevID Ledger' }],
+      subjectPublicKeyInfo: ocsp.key.subjectPublicKeyInfo,
+      ca: { caId: request.caId, certificateDer, key },
+      serialNumber: newSerialNumber(),
+      now,
+    });
+    return this.commands.execute(
+      new ExecuteCaCommand({
+        type: 'CreateCertificateAuthority',
+        caId: request.caId,
+        commandId: randomUUID(),
+        now: now.toISOString(),
+        actor,
+        data: {
+          role: request.role,
+          parent: parent ? { caId: parent.caId, status: parent.status, role: parent.role } : null,
+          algorithm,
+          certificate: describeCertificate(certificateDer),
+          keyRef,
+          ocspSigner: { certificate: describeCertificate(ocspDer), keyRef: ocsp.keyRef },
+        },
+      }),
+    );
+  }
+
+  /** On the first start: a root, an issuing and a factory CA, so the demo can enroll devices. */
+  async ensureDemoHierarchy(): Promise<string[] | undefined> {
+    if (this.config.DEMO_CA !== 'true' || this.cas.list().length > 0) return undefined;
+    if ((await loadCa(this.store, 'devid-root')).state.status !== 'unknown') return undefined;
+    const created = [
+      await this.create({ caId: 'devid-root', role: 'root', commonName: 'DevID Demo Root CA' }, 'system:demo'),
+      await this.create({ caId: 'devid-issuing', role: 'issuing', parentId: 'devid-root', commonName: 'DevID Demo Issuing CA (LDevID)' }, 'system:demo'),
+      await this.create({ caId: 'devid-factory-1', role: 'factory', parentId: 'devid-root', commonName: 'DevID Demo Factory CA 1 (IDevID)' }, 'system:demo'),
+    ];
+    this.logger.log('demo CA hierarchy created');
+    return created.map((ca) => (ca.status === 'unknown' ? '' : `${ca.caId.padEnd(16)} ${ca.role.padEnd(8)} SHA-256 ${ca.certificate.fingerprintSha256}`));
+  }
+}

@@ -1,0 +1,119 @@
+import { readFileSync } from 'node:fs';
+import { Inject, Injectable } from '@nestjs/common';
+import { decide, type DeviceCommand, type DeviceState, type IssuedCertificate } from '@devid/domain';
+import {
+  checkCsr,
+  idevidProfile,
+  issueCertificate,
+  ldevidProfile,
+  newSerialNumber,
+  profileFromTemplate,
+  type CertificateProfile,
+} from '@devid/pki';
+import { CertificateInventory } from '@devid/projections';
+import { LEDGER_CONFIG, type LedgerConfig } from '../config/config';
+import { HttpProblem } from '../http/problem';
+import { Authorities, describeCertificate } from './authorities';
+
+/** Stands in for the certificate while checking that the command is legal, before signing. */
+const PLACEHOLDER: Omit<IssuedCertificate, 'profile' | 'caId'> = {
+  serialNumber: '00',
+  der: '',
+  subject: '',
+  notBefore: '',
+  notAfter: '',
+  spkiSha256: '',
+  fingerprintSha256: '',
+};
+
+export const MAX_CSR_BYTES = 8 * 1024;
+
+const PEM_OR_BASE64_DER = (csr: string): string | Uint8Array =>
+  // PEM as is; otherwise base64 DER (as EST sends it), strictly, so junk stays junk for the policy to refuse.
+  /^\s*-----BEGIN/.test(csr) || !/^[A-Za-z0-9+/\r\n]+={0,2}\s*$/.test(csr) ? csr : new Uint8Array(Buffer.from(csr, 'base64'));
+
+/**
+ * Turns a CSR into the certificate a device command carries: command legal in this state?
+ * → CSR checks (PoP, key policy, subject, blocked keys) → sign. Nothing is stored here:
+ * a certificate exists only once its CertificateIssued event is appended.
+ */
+@Injectable()
+export class CertificateIssuer {
+  private readonly templates = new Map<string, CertificateProfile>();
+
+  constructor(
+    private readonly authorities: Authorities,
+    private readonly inventory: CertificateInventory,
+    @Inject(LEDGER_CONFIG) private readonly config: LedgerConfig,
+  ) {
+    if (config.CERT_TEMPLATES_FILE) {
+      const parsed = JSON.parse(readFileSync(config.CERT_TEMPLATES_FILE, 'utf8')) as unknown[];
+      for (const template of Array.isArray(parsed) ? parsed : [parsed]) {
+        const profile = profileFromTemplate(template);
+        this.templates.set(profile.name, profile);
+      }
+    }
+  }
+
+  /** A `prepare` hook for ExecuteDeviceCommand: signs once the command is known to be legal. */
+  withCertificate(csr: string, options: { template?: string } = {}) {
+    return async (command: DeviceCommand, state: DeviceState): Promise<DeviceCommand> => {
+      const profileName = command.type === 'ManufactureDevice' ? 'IDevID' : 'LDevID';
+      const withCert = (certificate: IssuedCertificate): DeviceCommand => {
+        switch (command.type) {
+          case 'ManufactureDevice':
+            return { ...command, data: { ...command.data, idevid: certificate } };
+          case 'EnrollDevice':
+          case 'ReinstateDevice':
+          case 'ReenrollDevice':
+            return { ...command, data: { ...command.data, certificate } } as DeviceCommand;
+          default:
+            throw new HttpProblem(400, 'csr-not-expected', `${command.type} takes no CSR`);
+        }
+      };
+      const ca =
+        profileName === 'IDevID'
+          ? this.authorities.caFor('factory', command.type === 'ManufactureDevice' ? command.data.factoryId : undefined)
+          : this.authorities.caFor('issuing');
+      decide(withCert({ ...PLACEHOLDER, profile: profileName, caId: ca.caId }), state); // throws if illegal: nothing signed
+      const serialNumber = state.status === 'unknown' ? (command.type === 'ManufactureDevice' ? command.data.serialNumber : undefined) : state.serialNumber;
+      const checked = checkCsr(PEM_OR_BASE64_DER(csr), {
+        expectedDeviceId: command.deviceId,
+        expectedSerialNumber: serialNumber,
+        blockedKeys: (spki) => this.inventory.isKeyBlocked(spki),
+        maxBytes: MAX_CSR_BYTES,
+      });
+      const profile = this.profile(profileName, options.template);
+      const issued = await issueCertificate({
+        authority: await this.authorities.authority(ca.caId),
+        profile,
+        device: { deviceId: command.deviceId, ...(serialNumber ? { serialNumber } : {}) },
+        subjectPublicKeyInfo: checked.subjectPublicKeyInfo,
+        subjectPublicKeyInfoSha256: checked.subjectPublicKeyInfoSha256,
+        serialNumber: newSerialNumber(),
+        now: new Date(command.now),
+        baseUrl: this.authorities.baseUrl,
+      });
+      return withCert({
+        serialNumber: issued.serialNumber,
+        caId: ca.caId,
+        profile: profileName,
+        der: Buffer.from(issued.der).toString('base64'),
+        subject: describeCertificate(issued.der).subject,
+        notBefore: issued.notBefore.toISOString(),
+        notAfter: issued.notAfter.toISOString(),
+        spkiSha256: issued.subjectPublicKeyInfoSha256,
+        fingerprintSha256: issued.fingerprintSha256,
+      });
+    };
+  }
+
+  private profile(kind: 'IDevID' | 'LDevID', template?: string): CertificateProfile {
+    if (template) {
+      const found = this.templates.get(template);
+      if (!found) throw new HttpProblem(400, 'unknown-template', `no certificate template named ${template}`);
+      return found;
+    }
+    return kind === 'IDevID' ? idevidProfile() : ldevidProfile({ validityDays: this.config.LDEVID_VALIDITY_DAYS });
+  }
+}

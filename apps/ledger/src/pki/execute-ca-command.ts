@@ -1,0 +1,46 @@
+import { Inject } from '@nestjs/common';
+import { CommandHandler, type ICommandHandler } from '@nestjs/cqrs';
+import { caStreamId, decideCa, evolveCa, initialCaState, readCaEvent, type CaCommand, type CaState } from '@devid/domain';
+import { deriveEventId, type EventStore } from '@devid/event-store';
+import { EVENT_STORE } from '../store/tokens';
+import { ReadModels } from '../store/read-models';
+
+export class ExecuteCaCommand {
+  constructor(readonly command: CaCommand) {}
+}
+
+/** Loads a CA stream, decides, appends with the expected revision (as for devices). */
+@CommandHandler(ExecuteCaCommand)
+export class ExecuteCaCommandHandler implements ICommandHandler<ExecuteCaCommand, CaState> {
+  constructor(
+    @Inject(EVENT_STORE) private readonly store: EventStore,
+    private readonly readModels: ReadModels,
+  ) {}
+
+  async execute({ command }: ExecuteCaCommand): Promise<CaState> {
+    const { state, revision } = await loadCa(this.store, command.caId);
+    const events = decideCa(command, state);
+    const result = await this.store.append(
+      caStreamId(command.caId),
+      events.map((event, index) => ({
+        id: deriveEventId(command.commandId, index),
+        type: event.type,
+        version: event.version,
+        occurredAt: command.now,
+        data: event.data,
+        metadata: { commandId: command.commandId, causationId: command.commandId, correlationId: command.commandId, actor: command.actor },
+      })),
+      { expectedRevision: revision === -1 ? 'no_stream' : revision },
+    );
+    await this.readModels.waitFor(result.events[result.events.length - 1].position);
+    return events.reduce(evolveCa, state);
+  }
+}
+
+export const loadCa = async (store: EventStore, caId: string): Promise<{ state: CaState; revision: number }> => {
+  const events = await store.readStream(caStreamId(caId));
+  return {
+    state: events.map(readCaEvent).reduce(evolveCa, initialCaState),
+    revision: events.length ? events[events.length - 1].revision : -1,
+  };
+};

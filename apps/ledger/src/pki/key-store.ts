@@ -1,0 +1,105 @@
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { Logger } from '@nestjs/common';
+import { Pkcs11Token, SoftwareKeyProvider, type KeyAlgorithm, type KeyProvider } from '@devid/pki';
+import type { LedgerConfig } from '../config/config';
+
+export class KeyStoreError extends Error {
+  readonly code = 'key-unavailable';
+  readonly status = 503;
+  readonly retriable = false;
+}
+
+const SAFE_NAME = /^[a-z0-9][a-z0-9._-]{0,127}$/;
+
+/**
+ * Resolves a CA's key reference to a signing key. `file:<name>`: encrypted PKCS#8 in
+ * DATA_DIR/ca-keys; `pkcs11:token=<label>;object=<label>` (RFC 7512): a key on the HSM.
+ * Keys are opened once and kept; they never appear in events.
+ */
+export class KeyStore {
+  private readonly logger = new Logger('keys');
+  private readonly open = new Map<string, Promise<KeyProvider>>();
+  private token?: Pkcs11Token;
+  private readonly dir: string;
+  private readonly passphrase: string;
+
+  constructor(private readonly config: LedgerConfig) {
+    this.dir = join(config.DATA_DIR, 'ca-keys');
+    mkdirSync(this.dir, { recursive: true, mode: 0o700 });
+    this.passphrase = config.CA_KEY_PASSPHRASE ?? this.demoPassphrase();
+  }
+
+  async generate(name: string, algorithm: KeyAlgorithm, backend = this.config.CA_KEY_BACKEND): Promise<{ keyRef: string; key: KeyProvider }> {
+    if (!SAFE_NAME.test(name)) throw new KeyStoreError(`bad key name ${name}`);
+    if (backend === 'pkcs11') {
+      const token = this.hsm();
+      const key = await token.generateKey(name, algorithm);
+      const keyRef = `pkcs11:token=${encodeURIComponent(this.config.HSM_TOKEN_LABEL!)};object=${encodeURIComponent(name)}`;
+      this.open.set(keyRef, Promise.resolve(key));
+      return { keyRef, key };
+    }
+    const key = await SoftwareKeyProvider.generate(algorithm);
+    const file = join(this.dir, `${name}.p8.pem`);
+    if (existsSync(file)) throw new KeyStoreError(`a key named ${name} already exists`);
+    writeFileSync(file, key.toEncryptedPkcs8Pem(this.passphrase), { mode: 0o600 });
+    const keyRef = `file:${name}`;
+    this.open.set(keyRef, Promise.resolve(key));
+    return { keyRef, key };
+  }
+
+  get(keyRef: string): Promise<KeyProvider> {
+    let key = this.open.get(keyRef);
+    if (!key) {
+      key = this.load(keyRef);
+      key.catch(() => this.open.delete(keyRef));
+      this.open.set(keyRef, key);
+    }
+    return key;
+  }
+
+  close(): void {
+    this.token?.close();
+  }
+
+  private async load(keyRef: string): Promise<KeyProvider> {
+    if (keyRef.startsWith('file:')) {
+      const name = keyRef.slice(5);
+      if (!SAFE_NAME.test(name)) throw new KeyStoreError(`bad key reference ${keyRef}`);
+      const file = join(this.dir, `${name}.p8.pem`);
+      if (!existsSync(file)) throw new KeyStoreError(`key file for ${keyRef} is missing from ${this.dir}`);
+      try {
+        return SoftwareKeyProvider.fromEncryptedPkcs8Pem(readFileSync(file, 'utf8'), this.passphrase);
+      } catch {
+        throw new KeyStoreError(`cannot decrypt ${keyRef}: wrong CA_KEY_PASSPHRASE?`);
+      }
+    }
+    const m = /^pkcs11:token=([^;]+);object=([^;]+)$/.exec(keyRef);
+    if (m) {
+      if (decodeURIComponent(m[1]) !== this.config.HSM_TOKEN_LABEL) throw new KeyStoreError(`${keyRef} names another token than HSM_TOKEN_LABEL`);
+      return this.hsm().findKey(decodeURIComponent(m[2]));
+    }
+    throw new KeyStoreError(`unsupported key reference ${keyRef}`);
+  }
+
+  private hsm(): Pkcs11Token {
+    if (this.token) return this.token;
+    const { PKCS11_MODULE, HSM_TOKEN_LABEL, HSM_PIN } = this.config;
+    if (!PKCS11_MODULE || !HSM_TOKEN_LABEL || !HSM_PIN) {
+      throw new KeyStoreError('PKCS#11 keys need PKCS11_MODULE, HSM_TOKEN_LABEL and HSM_PIN');
+    }
+    this.token = Pkcs11Token.open({ module: PKCS11_MODULE, tokenLabel: HSM_TOKEN_LABEL, pin: HSM_PIN });
+    return this.token;
+  }
+
+  /** Demo only: a generated passphrase kept beside the keys, so `npm start` needs no setup. */
+  private demoPassphrase(): string {
+    const file = join(this.dir, '.passphrase');
+    if (!existsSync(file)) {
+      writeFileSync(file, randomBytes(32).toString('base64url'), { mode: 0o600 });
+      this.logger.warn(`CA_KEY_PASSPHRASE is not set: generated one in ${file} (set it in production)`);
+    }
+    return readFileSync(file, 'utf8').trim();
+  }
+}
