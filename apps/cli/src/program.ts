@@ -1,4 +1,5 @@
 import { Command } from 'commander';
+import { registerDetector } from './detector/detector';
 import { registerDevices } from './devices/devices';
 import { registerReadModels } from './read-models/rebuild';
 
@@ -9,6 +10,7 @@ export const buildProgram = (): Command => {
     .showHelpAfterError()
     .exitOverride();
   registerDevices(program);
+  registerDetector(program);
   registerReadModels(program);
   return program;
 };

@@ -16,6 +16,8 @@ import { ProblemsController } from './http/problems.controller';
 import { LedgerMetrics, MetricsMiddleware } from './metrics/metrics';
 import { MetricsController } from './metrics/metrics.controller';
 import { StoreModule } from './store/store.module';
+import { DetectorsModule } from './detectors/detectors.module';
+import { MessagingModule } from './messaging/messaging.module';
 
 @Module({})
 export class AppModule implements NestModule {
@@ -23,7 +25,7 @@ export class AppModule implements NestModule {
     return {
       module: AppModule,
       global: true,
-      imports: [CqrsModule.forRoot(), StoreModule, PkiModule],
+      imports: [CqrsModule.forRoot(), StoreModule, PkiModule, DetectorsModule, MessagingModule.register()],
       controllers: [DevicesController, CertificatesController, HealthController, MetricsController, ProblemsController],
       providers: [
         { provide: LEDGER_CONFIG, useValue: config },
@@ -34,7 +36,7 @@ export class AppModule implements NestModule {
         ExecuteDeviceCommandHandler,
         LedgerMetrics,
       ],
-      exports: [LEDGER_CONFIG],
+      exports: [LEDGER_CONFIG, AdminKey, AdminGuard, LedgerMetrics],
     };
   }
 

@@ -9,3 +9,4 @@ export * from './device/evolve';
 export * from './events/upcasters';
 export * from './streams';
 export * from './ca/ca';
+export * from './detector';

@@ -22,6 +22,22 @@ const DESCRIPTIONS: Record<string, string> = {
   'wrong-expected-revision': 'Another write reached the stream first.',
   'store-unavailable': 'The event store could not make the write durable; nothing was written. Retry.',
   'internal-error': 'An unexpected failure; it was logged.',
+  'detector-not-found': 'No anomaly detector with this id.',
+  'detector-exists': 'A detector with this id is already registered.',
+  'invalid-detector-key': 'Detector keys are public JWKs: EC P-256 (ES256) or OKP Ed25519 (EdDSA), without a private part.',
+  'ca-not-found': 'No certificate authority with this id.',
+  'certificate-not-found': 'No certificate with this serial number.',
+  'csr-malformed': 'The CSR is not a well-formed PKCS#10 request (PEM or base64 DER).',
+  'csr-signature-invalid': 'The CSR signature does not verify: no proof of possession.',
+  'csr-key-algorithm-not-allowed': 'Allowed keys: ECDSA P-256/P-384, Ed25519, RSA 2048-4096.',
+  'csr-curve-not-allowed': 'Allowed curves: P-256, P-384 (and Ed25519).',
+  'csr-rsa-too-small': 'RSA keys must have 2048 to 4096 bits.',
+  'csr-rsa-exponent': 'RSA keys must use e = 65537.',
+  'csr-ec-point-invalid': 'The EC public key is not a point on its curve.',
+  'csr-subject-mismatch': 'The CSR must name the device: CN = deviceId, or serialNumber = its serial number.',
+  'csr-key-blocked': 'This public key was revoked as compromised and can never be certified again.',
+  'csr-too-large': 'CSRs are limited to 8 KiB.',
+  'key-unavailable': 'The CA key could not be opened (key store or HSM).',
 };
 
 @ApiExcludeController()

@@ -1,0 +1,16 @@
+export * from './bus/message-bus';
+export * from './bus/errors';
+export { KafkaMessageBus, type KafkaMessageBusOptions, type BusLog, type BusLogLevel } from './kafka/kafka-message-bus';
+export { InProcessMessageBus, type InProcessMessageBusOptions } from './in-process/in-process-message-bus';
+export * from './relay/cloud-event';
+export { RelayCheckpoint } from './relay/relay-checkpoint';
+export { Relay, toLifecycleMessage, type RelayOptions } from './relay/relay';
+export { relayLagGauge } from './relay/relay-lag-gauge';
+export { DetectorRegistry, type DetectorRow } from './detectors/detector-registry';
+export * from './commands/topics';
+export * from './commands/revoke-command';
+export * from './commands/command-rejected';
+export * from './commands/command-result';
+export { toDeadLetter, type DeadLetter } from './commands/dead-letter';
+export { verifyRevokeCommand, type RevokeCommandLookups, type VerifiedRevokeCommand, type VerifyOptions } from './commands/verify-revoke-command';
+export { RevokeCommandConsumer, type AppliedRevoke, type RevokeCommandConsumerOptions } from './commands/revoke-command-consumer';

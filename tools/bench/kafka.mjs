@@ -1,0 +1,166 @@
+// Kafka figures on the real broker (KAFKA_BROKERS, default 127.0.0.1:9092):
+//  1. relay events/s: a SQLite store pre-filled with BENCH_RELAY_EVENTS events (200k), the
+//     relay timed until the broker acknowledged the last one; beside it, the raw kafkajs
+//     idempotent producer sending the same CloudEvents bytes in the same batches, same run.
+//  2. revoke latency: a signed command produced to Kafka → the device answers `revoked`, p50/p99
+//     over BENCH_REVOKES (200) commands, one at a time, through a built ledger child process.
+// Fresh topics (random prefix) and temp dirs; removed at the end (topics stay on the broker).
+import { spawn } from 'node:child_process';
+import { generateKeyPairSync, randomBytes, randomUUID } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { DatabaseSync } from 'node:sqlite';
+import { fileURLToPath } from 'node:url';
+
+const require = createRequire(import.meta.url);
+const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+const { SqliteEventStore } = require('../../libs/event-store/dist/index.js');
+const { KafkaMessageBus, Relay, RelayCheckpoint, toLifecycleMessage } = require('../../libs/messaging/dist/index.js');
+const { Kafka, Partitioners, logLevel } = require('kafkajs');
+const { CompactSign } = require('jose');
+
+const BROKERS = (process.env.KAFKA_BROKERS ?? '127.0.0.1:9092').split(',');
+const RELAY_EVENTS = Number(process.env.BENCH_RELAY_EVENTS ?? 200_000);
+const REVOKES = Number(process.env.BENCH_REVOKES ?? 200);
+const BATCH = 1000;
+const fmt = (value) => Math.round(value).toLocaleString('en-US');
+const percentile = (sorted, p) => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
+const now = () => performance.now();
+
+const event = (n) => ({
+  id: randomUUID(),
+  type: n % 3 === 0 ? 'DeviceManufactured' : n % 3 === 1 ? 'DeviceShipped' : 'DeviceEnrolled',
+  version: 1,
+  occurredAt: '2026-03-03T10:00:00.000Z',
+  data: n % 3 === 0 ? { deviceId: `dev-${Math.floor(n / 3)}`, serialNumber: `SN${1e9 + n}`, model: 'gw-7', factoryId: 'fab-1', manufacturedAt: '2026-03-03T10:00:00.000Z' } : { owner: 'acme', at: '2026-03-03T10:00:00.000Z' },
+  metadata: { commandId: randomUUID(), causationId: randomUUID(), correlationId: randomUUID(), actor: 'bench' },
+});
+
+const relayBench = async (prefix) => {
+  const dir = mkdtempSync(join(tmpdir(), 'devid-bench-kafka-'));
+  try {
+    const store = await SqliteEventStore.open(join(dir, 'events.db'));
+    process.stdout.write(`pre-filling ${fmt(RELAY_EVENTS)} events (3 per device stream)… `);
+    const writes = [];
+    for (let n = 0; n < RELAY_EVENTS; n += 3) {
+      const batch = [event(n), event(n + 1), event(n + 2)].slice(0, Math.min(3, RELAY_EVENTS - n));
+      writes.push(store.append(`device-dev-${n / 3}`, batch, { expectedRevision: 'no_stream' }));
+      if (writes.length >= 500) await Promise.all(writes.splice(0));
+    }
+    await Promise.all(writes);
+    console.log('done');
+
+    // Raw kafkajs: the same message bytes, the same batch size, the same producer settings.
+    const all = await store.readAll({ after: 0, maxCount: RELAY_EVENTS });
+    const messages = all.map((e) => toLifecycleMessage(e));
+    const bytes = messages.reduce((sum, m) => sum + Buffer.byteLength(m.value), 0);
+    const kafka = new Kafka({ clientId: 'bench-raw', brokers: BROKERS, logLevel: logLevel.NOTHING });
+    const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1, createPartitioner: Partitioners.DefaultPartitioner });
+    await producer.connect();
+    const rawTopic = `${prefix}raw`;
+    await producer.send({ topic: rawTopic, acks: -1, messages: messages.slice(0, 10) }); // topic created, metadata warm
+    let started = now();
+    for (let i = 0; i < messages.length; i += BATCH) await producer.send({ topic: rawTopic, acks: -1, messages: messages.slice(i, i + BATCH) });
+    const rawSeconds = (now() - started) / 1000;
+    await producer.disconnect();
+
+    const bus = new KafkaMessageBus({ brokers: BROKERS, clientId: 'bench-relay' });
+    const topic = `${prefix}devid.lifecycle.v1`;
+    await bus.ensureTopics([topic, rawTopic]);
+    await bus.publish(topic, [{ key: 'warm-up', value: '{}' }]);
+    const db = new DatabaseSync(join(dir, 'messaging.db'));
+    const relay = new Relay(store, bus, new RelayCheckpoint(db, 'bench'), { topic, batchSize: BATCH });
+    started = now();
+    relay.start();
+    await relay.waitFor(await store.headPosition());
+    const relaySeconds = (now() - started) / 1000;
+    await relay.stop();
+    await bus.close();
+    await store.close();
+    db.close();
+
+    console.log(`\nrelay → ${topic} (${fmt(RELAY_EVENTS)} events, avg ${fmt(bytes / messages.length)} B CloudEvents JSON, batches of ${BATCH}, idempotent, acks=all)`);
+    console.log(`  relay (read SQLite log → CloudEvents → publish → checkpoint)  ${fmt(RELAY_EVENTS / relaySeconds)} events/s   (${relaySeconds.toFixed(2)} s)   target ≥ 20,000`);
+    console.log(`  raw kafkajs producer, same messages and batches            ${fmt(RELAY_EVENTS / rawSeconds)} events/s   (${rawSeconds.toFixed(2)} s)`);
+    console.log(`  relay / raw                                                 ${((rawSeconds / relaySeconds) * 100).toFixed(0)} %`);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+};
+
+const startLedger = (env) =>
+  new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [join(ROOT, 'apps', 'ledger', 'dist', 'main.js')], {
+      cwd: ROOT,
+      env: { ...process.env, PORT: '0', LOG_LEVEL: 'warn', READ_MODEL_WAIT_MS: '0', ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let out = '';
+    const onData = (chunk) => {
+      out += chunk.toString();
+      const m = /DevID Ledger is up: (http:\/\/[\d.]+:\d+)/.exec(out);
+      if (m) resolve({ child, url: m[1] });
+    };
+    child.stdout.on('data', onData);
+    child.stderr.on('data', onData);
+    child.on('exit', (code) => reject(new Error(`ledger exited ${code}:\n${out}`)));
+  });
+
+const revokeBench = async (prefix) => {
+  const dir = mkdtempSync(join(tmpdir(), 'devid-bench-ledger-'));
+  const key = 'bench-admin-key-0123456789';
+  const ledger = await startLedger({ DATA_DIR: dir, ADMIN_API_KEY: key, KAFKA_BROKERS: BROKERS.join(','), KAFKA_TOPIC_PREFIX: prefix, RELAY_ENABLED: 'false' });
+  const api = async (method, path, body) => {
+    const res = await fetch(`${ledger.url}${path}`, { method, headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' }, body: body && JSON.stringify(body) });
+    const json = await res.json();
+    if (res.status >= 300) throw new Error(`${method} ${path}: ${res.status} ${JSON.stringify(json)}`);
+    return json;
+  };
+  try {
+    const pair = generateKeyPairSync('ed25519');
+    await api('POST', '/detectors', { detectorId: 'bench', publicKey: pair.publicKey.export({ format: 'jwk' }), scope: { all: true } });
+    process.stdout.write(`\nenrolling ${REVOKES} devices… `);
+    const devices = [];
+    for (let i = 0; i < REVOKES; i++) {
+      const { deviceId } = await api('POST', '/devices', { serialNumber: `B-${i}-${randomBytes(3).toString('hex')}`, model: 'gw-7', factoryId: 'fab-1' });
+      await api('POST', `/devices/${deviceId}/ship`, { owner: 'acme' });
+      await api('POST', `/devices/${deviceId}/enroll`, {});
+      devices.push(deviceId);
+    }
+    console.log('done');
+    const bus = new KafkaMessageBus({ brokers: BROKERS, clientId: 'bench-detector' });
+    const topic = `${prefix}devid.commands.revoke`;
+    await bus.ensureTopics([topic]);
+    const latencies = [];
+    for (const deviceId of devices) {
+      const payload = { commandId: randomUUID(), deviceId, reason: 'keyCompromise', evidence: 'bench', detectorId: 'bench', issuedAt: new Date().toISOString() };
+      const jws = await new CompactSign(Buffer.from(JSON.stringify(payload))).setProtectedHeader({ alg: 'EdDSA' }).sign(pair.privateKey);
+      const started = now();
+      await bus.publish(topic, [{ key: deviceId, value: jws }]);
+      for (;;) {
+        const device = await fetch(`${ledger.url}/devices/${deviceId}`).then((r) => r.json());
+        if (device.status === 'revoked') break;
+        await new Promise((r) => setTimeout(r, 2));
+      }
+      latencies.push(now() - started);
+    }
+    await bus.close();
+    latencies.sort((a, b) => a - b);
+    console.log(`\nrevoke command produced to Kafka → device status "revoked" (GET /devices/{id}, polled every 2 ms), ${REVOKES} commands one at a time`);
+    console.log('  (measured to the device status, not OCSP: the OCSP responder is not wired into the ledger yet)');
+    console.log(`  p50 ${percentile(latencies, 50).toFixed(1)} ms   p99 ${percentile(latencies, 99).toFixed(1)} ms   max ${latencies[latencies.length - 1].toFixed(1)} ms   target p99 < 1000 ms`);
+  } finally {
+    ledger.child.kill('SIGTERM');
+    await new Promise((r) => ledger.child.once('exit', r));
+    rmSync(dir, { recursive: true, force: true });
+  }
+};
+
+export const run = async () => {
+  const prefix = `bench${randomBytes(4).toString('hex')}.`;
+  console.log(`Kafka bench against ${BROKERS.join(',')} (topic prefix ${prefix})`);
+  await relayBench(prefix);
+  await revokeBench(prefix);
+};
