@@ -1,6 +1,8 @@
 // Acceptance: signed revoke commands published with kcat, as an anomaly detector would.
 import { randomUUID } from 'node:crypto';
-import { rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { ensureBuilt, stopLedgerProcess } from '../support/ledger-process';
 import {
   describeWithKafka,
@@ -15,6 +17,8 @@ import {
   type DetectorKeyPair,
   type KcatMessage,
   type LedgerOnKafka,
+  enrollWithCsr,
+  ocspStatus,
 } from './support/kafka';
 
 jest.setTimeout(120_000);
@@ -76,8 +80,19 @@ describeWithKafka('revoke commands on Kafka', () => {
     expect(revoked).toHaveLength(1);
     expect(revoked[0]!.metadata).toMatchObject({ actor: 'detector:acme-anomaly', correlationId: revoke.commandId });
     expect(result!.eventIds).toContain(revoked[0]!.id);
-    // ---- OCSP (lead, once the PKI wiring lands): enroll the device with a CSR above, then assert
-    // ---- that the ledger's OCSP responder answers "revoked" for its LDevID serial here.
+  });
+
+  it('makes the OCSP responder answer "revoked" once a signed command is applied', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'devid-kafka-ocsp-'));
+    const { deviceId, certFile } = await enrollWithCsr(ledger, dir);
+    expect(await ocspStatus(ledger, dir, certFile)).toMatch(/: good/);
+    const revoke = command(deviceId);
+    await produceWithKcat(brokers, topics.revoke, deviceId, [await signCommand(key, revoke)]);
+    expect((await resultsFor(revoke.commandId, 1))[0]).toMatchObject({ outcome: 'accepted' });
+    const answer = await ocspStatus(ledger, dir, certFile);
+    expect(answer).toMatch(/: revoked/);
+    expect(answer).toMatch(/Reason: keyCompromise/);
+    expect(answer).toMatch(/Response verify OK/);
   });
 
   it('revokes once when the same signed command arrives 100 times; the other 99 results say duplicate', async () => {

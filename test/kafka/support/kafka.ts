@@ -1,12 +1,13 @@
 // Kafka for the e2e tests: the broker under test, kcat as an independent client, a ledger child process on it.
 import { execFile, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { startLedgerProcess, type LedgerProcess } from '../../support/ledger-process';
 import { request, type Reply } from '../../support/http';
+import { deviceCsr, openssl } from '../../support/openssl';
 
 export { describeWithKafka, kafkaAvailable, kafkaBrokers } from '../../../libs/messaging/src/testing/kafka-broker';
 export { detectorKeyPair, signCommand, type DetectorKeyPair } from '../../../libs/messaging/src/testing/detector-keys';
@@ -71,6 +72,23 @@ export const startLedgerOnKafka = async (env: Record<string, string>, dataDir = 
   const ledger = await startLedgerProcess({ DATA_DIR: dataDir, ADMIN_API_KEY: ADMIN_KEY, ...env });
   return { ...ledger, dataDir, api: (method, path, body) => request(ledger.url, method, path, { key: ADMIN_KEY, ...(body === undefined ? {} : { body }) }) };
 };
+
+/** Enrolls with an openssl-made CSR and saves the LDevID and the chain in `dir` (for openssl ocsp). */
+export const enrollWithCsr = async (ledger: LedgerOnKafka, dir: string): Promise<{ deviceId: string; certFile: string }> => {
+  const made = await ledger.api('POST', '/devices', { serialNumber: `SN-${process.pid}-${Date.now()}-${++serial}`, model: 'gw-100', factoryId: 'fab-1' });
+  const deviceId = made.body.deviceId as string;
+  await ledger.api('POST', `/devices/${deviceId}/ship`, { owner: 'acme' });
+  await deviceCsr(dir, deviceId, `/CN=${deviceId}`);
+  const enrolled = await ledger.api('POST', `/devices/${deviceId}/enroll`, { csr: readFileSync(join(dir, `${deviceId}.csr`), 'utf8') });
+  if (enrolled.status !== 200) throw new Error(`enroll: ${enrolled.status} ${JSON.stringify(enrolled.body)}`);
+  writeFileSync(join(dir, `${deviceId}.pem`), (enrolled.body.certificate as { pem: string }).pem);
+  for (const ca of ['devid-root', 'devid-issuing']) writeFileSync(join(dir, `${ca}.pem`), await (await fetch(`${ledger.url}/cas/${ca}/certificate`)).text());
+  return { deviceId, certFile: `${deviceId}.pem` };
+};
+
+/** What the ledger's OCSP responder says of a certificate, read by openssl. */
+export const ocspStatus = async (ledger: LedgerOnKafka, dir: string, certFile: string): Promise<string> =>
+  (await openssl(['ocsp', '-issuer', 'devid-issuing.pem', '-cert', certFile, '-url', `${ledger.url}/ocsp`, '-CAfile', 'devid-root.pem', '-VAfile', 'devid-issuing.pem'], dir)).out;
 
 let serial = 0;
 /** manufacture → ship(owner) → enroll over REST; returns the device id. */

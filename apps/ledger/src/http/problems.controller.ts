@@ -32,6 +32,8 @@ const DESCRIPTIONS: Record<string, string> = {
   'csr-key-algorithm-not-allowed': 'Allowed keys: ECDSA P-256/P-384, Ed25519, RSA 2048-4096.',
   'csr-curve-not-allowed': 'Allowed curves: P-256, P-384 (and Ed25519).',
   'csr-rsa-too-small': 'RSA keys must have 2048 to 4096 bits.',
+  'csr-rsa-too-large': 'RSA keys must have 2048 to 4096 bits.',
+  'csr-signature-algorithm-not-allowed': 'The CSR is signed with an algorithm this CA does not accept.',
   'csr-rsa-exponent': 'RSA keys must use e = 65537.',
   'csr-ec-point-invalid': 'The EC public key is not a point on its curve.',
   'csr-subject-mismatch': 'The CSR must name the device: CN = deviceId, or serialNumber = its serial number.',
