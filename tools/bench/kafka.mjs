@@ -2,7 +2,7 @@
 //  1. relay events/s: a SQLite store pre-filled with BENCH_RELAY_EVENTS events (200k), the
 //     relay timed until the broker acknowledged the last one; beside it, the raw kafkajs
 //     idempotent producer sending the same CloudEvents bytes in the same batches, same run.
-//  2. revoke latency: a signed command produced to Kafka → the device answers `revoked`, p50/p99
+//  2. revoke latency: a signed command produced to Kafka → OCSP answers `revoked`, p50/p99
 //     over BENCH_REVOKES (200) commands, one at a time, through a built ledger child process.
 // Fresh topics (random prefix) and temp dirs; removed at the end (topics stay on the broker).
 import { spawn } from 'node:child_process';
@@ -20,6 +20,43 @@ const { SqliteEventStore } = require('../../libs/event-store/dist/index.js');
 const { KafkaMessageBus, Relay, RelayCheckpoint, toLifecycleMessage } = require('../../libs/messaging/dist/index.js');
 const { Kafka, Partitioners, logLevel } = require('kafkajs');
 const { CompactSign } = require('jose');
+const { AsnConvert, OctetString } = require('@peculiar/asn1-schema');
+const { Certificate, AlgorithmIdentifier } = require('@peculiar/asn1-x509');
+const { OCSPRequest, TBSRequest, Request, CertID, OCSPResponse, BasicOCSPResponse } = require('@peculiar/asn1-ocsp');
+const x509 = require('@peculiar/x509');
+const { createHash, webcrypto } = require('node:crypto');
+
+x509.cryptoProvider.set(webcrypto);
+const sha1 = (bytes) => new Uint8Array(createHash('sha1').update(bytes).digest());
+
+/** A DER OCSP request (SHA-1 CertID, as openssl sends it) for one serial of the issuing CA. */
+const ocspRequestFor = (issuerPem, serialHex) => {
+  const issuer = AsnConvert.parse(Buffer.from(issuerPem.replace(/-----[^-]+-----|\s/g, ''), 'base64'), Certificate);
+  const serial = Buffer.from(serialHex.length % 2 ? `0${serialHex}` : serialHex, 'hex');
+  const certId = new CertID({
+    hashAlgorithm: new AlgorithmIdentifier({ algorithm: '1.3.14.3.2.26', parameters: null }),
+    issuerNameHash: new OctetString(sha1(AsnConvert.serialize(issuer.tbsCertificate.subject))),
+    issuerKeyHash: new OctetString(sha1(issuer.tbsCertificate.subjectPublicKeyInfo.subjectPublicKey)),
+    serialNumber: (serial[0] & 0x80 ? Buffer.concat([Buffer.of(0), serial]) : serial).buffer.slice(0),
+  });
+  return Buffer.from(AsnConvert.serialize(new OCSPRequest({ tbsRequest: new TBSRequest({ requestList: [new Request({ reqCert: certId })] }) })));
+};
+
+/** true when the ledger's OCSP responder says `revoked` for the request. */
+const ocspSaysRevoked = async (url, requestDer) => {
+  const res = await fetch(`${url}/ocsp`, { method: 'POST', headers: { 'content-type': 'application/ocsp-request' }, body: requestDer });
+  const response = AsnConvert.parse(Buffer.from(await res.arrayBuffer()), OCSPResponse);
+  if (!response.responseBytes) return false;
+  const basic = AsnConvert.parse(response.responseBytes.response.buffer, BasicOCSPResponse);
+  return basic.tbsResponseData.responses[0].certStatus.revoked !== undefined;
+};
+
+/** A P-256 key and a CSR naming the device (CN = deviceId), made in process. */
+const csrFor = async (deviceId) => {
+  const keys = await webcrypto.subtle.generateKey({ name: 'ECDSA', namedCurve: 'P-256' }, true, ['sign', 'verify']);
+  const csr = await x509.Pkcs10CertificateRequestGenerator.create({ name: `CN=${deviceId}`, keys, signingAlgorithm: { name: 'ECDSA', hash: 'SHA-256' } });
+  return csr.toString('pem');
+};
 
 const BROKERS = (process.env.KAFKA_BROKERS ?? '127.0.0.1:9092').split(',');
 const RELAY_EVENTS = Number(process.env.BENCH_RELAY_EVENTS ?? 200_000);
@@ -123,33 +160,31 @@ const revokeBench = async (prefix) => {
     await api('POST', '/detectors', { detectorId: 'bench', publicKey: pair.publicKey.export({ format: 'jwk' }), scope: { all: true } });
     process.stdout.write(`\nenrolling ${REVOKES} devices… `);
     const devices = [];
+    const issuerPem = await fetch(`${ledger.url}/cas/devid-issuing/certificate`).then((r) => r.text());
     for (let i = 0; i < REVOKES; i++) {
       const { deviceId } = await api('POST', '/devices', { serialNumber: `B-${i}-${randomBytes(3).toString('hex')}`, model: 'gw-7', factoryId: 'fab-1' });
       await api('POST', `/devices/${deviceId}/ship`, { owner: 'acme' });
-      await api('POST', `/devices/${deviceId}/enroll`, {});
-      devices.push(deviceId);
+      const enrolled = await api('POST', `/devices/${deviceId}/enroll`, { csr: await csrFor(deviceId) });
+      const ocspRequest = ocspRequestFor(issuerPem, enrolled.certificate.serialNumber);
+      if (await ocspSaysRevoked(ledger.url, ocspRequest)) throw new Error('OCSP says revoked before the command');
+      devices.push({ deviceId, ocspRequest });
     }
     console.log('done');
     const bus = new KafkaMessageBus({ brokers: BROKERS, clientId: 'bench-detector' });
     const topic = `${prefix}devid.commands.revoke`;
     await bus.ensureTopics([topic]);
     const latencies = [];
-    for (const deviceId of devices) {
+    for (const { deviceId, ocspRequest } of devices) {
       const payload = { commandId: randomUUID(), deviceId, reason: 'keyCompromise', evidence: 'bench', detectorId: 'bench', issuedAt: new Date().toISOString() };
       const jws = await new CompactSign(Buffer.from(JSON.stringify(payload))).setProtectedHeader({ alg: 'EdDSA' }).sign(pair.privateKey);
       const started = now();
       await bus.publish(topic, [{ key: deviceId, value: jws }]);
-      for (;;) {
-        const device = await fetch(`${ledger.url}/devices/${deviceId}`).then((r) => r.json());
-        if (device.status === 'revoked') break;
-        await new Promise((r) => setTimeout(r, 2));
-      }
+      while (!(await ocspSaysRevoked(ledger.url, ocspRequest))) await new Promise((r) => setTimeout(r, 2));
       latencies.push(now() - started);
     }
     await bus.close();
     latencies.sort((a, b) => a - b);
-    console.log(`\nrevoke command produced to Kafka → device status "revoked" (GET /devices/{id}, polled every 2 ms), ${REVOKES} commands one at a time`);
-    console.log('  (measured to the device status, not OCSP: the OCSP responder is not wired into the ledger yet)');
+    console.log(`\nrevoke command produced to Kafka → the ledger's OCSP responder answers "revoked" (POST /ocsp, polled every 2 ms), ${REVOKES} commands one at a time`);
     console.log(`  p50 ${percentile(latencies, 50).toFixed(1)} ms   p99 ${percentile(latencies, 99).toFixed(1)} ms   max ${latencies[latencies.length - 1].toFixed(1)} ms   target p99 < 1000 ms`);
   } finally {
     ledger.child.kill('SIGTERM');

@@ -1,4 +1,4 @@
-import { Controller, Get, Param, Req, Res } from '@nestjs/common';
+import { Controller, Get, Param, Req, Res, StreamableFile } from '@nestjs/common';
 import { ApiOperation, ApiTags } from '@nestjs/swagger';
 import type { Request, Response } from 'express';
 import { CaNotFound } from '@devid/domain';
@@ -45,8 +45,7 @@ export class CasReadController {
     const ca = this.cas.get(caId.replace(/\.(pem|crt|cer)$/, ''));
     if (!ca) throw new CaNotFound(caId);
     if (wantsDer(req.headers.accept, ['application/pkix-cert']) || caId.endsWith('.cer')) {
-      res.type('application/pkix-cert');
-      return Buffer.from(ca.certificate.der, 'base64');
+      return new StreamableFile(Buffer.from(ca.certificate.der, 'base64'), { type: 'application/pkix-cert' });
     }
     res.type('application/x-pem-file');
     return pem('CERTIFICATE', ca.certificate.der);

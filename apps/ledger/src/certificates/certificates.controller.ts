@@ -1,4 +1,4 @@
-import { Controller, Get, Param, Query, Req, Res } from '@nestjs/common';
+import { Controller, Get, Param, Query, Req, Res, StreamableFile } from '@nestjs/common';
 import { ApiOperation, ApiQuery, ApiTags } from '@nestjs/swagger';
 import type { Request, Response } from 'express';
 import { z } from 'zod';
@@ -69,8 +69,7 @@ export class CertificatesController {
     if (!found) throw new HttpProblem(404, 'certificate-not-found', `no certificate with serial ${serial}`);
     const accept = req.headers.accept;
     if (wantsDer(accept, ['application/pkix-cert', 'application/x-x509-cert'])) {
-      res.type('application/pkix-cert');
-      return Buffer.from(found.der, 'base64');
+      return new StreamableFile(Buffer.from(found.der, 'base64'), { type: 'application/pkix-cert' });
     }
     if (wantsDer(accept, ['application/x-pem-file', 'application/pem-certificate-chain', 'text/plain'])) {
       res.type('application/x-pem-file');

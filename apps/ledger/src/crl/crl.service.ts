@@ -6,6 +6,13 @@ import { LEDGER_CONFIG, type LedgerConfig } from '../config/config';
 import { Authorities } from '../pki/authorities';
 import { ReadModels } from '../store/read-models';
 
+const toEntry = (r: { serialNumber: string; revokedAt: string; reason: RevokedEntry['reason'] }): RevokedEntry => ({
+  serialNumber: r.serialNumber,
+  revokedAt: new Date(r.revokedAt),
+  // RFC 5280 §5.3.1: omit the reason code rather than say "unspecified".
+  ...(r.reason && r.reason !== 'unspecified' ? { reason: r.reason } : {}),
+});
+
 export interface IssuedCrl {
   der: Uint8Array;
   crlNumber: number;
@@ -47,9 +54,16 @@ export class CrlService implements OnModuleInit, OnModuleDestroy {
 
   onModuleInit() {
     this.inventory.onChange((changes) => {
-      for (const change of changes) if (change.status === 'revoked') this.entry(change.caId).stale = true;
-      // Regenerate right away, so the next download is already signed.
-      for (const caId of new Set(changes.map((c) => c.caId))) void this.refresh(caId).catch((e: unknown) => this.logger.error(`CRL ${caId}: ${String(e)}`));
+      const revoked = changes.filter((c) => c.status === 'revoked');
+      for (const caId of new Set(revoked.map((c) => c.caId))) {
+        const entry = this.entry(caId);
+        entry.stale = true;
+        // A CA's first revocation: cut the base just before it, so the delta CRL carries it.
+        const before = Math.min(...revoked.filter((c) => c.caId === caId).map((c) => c.position)) - 1;
+        const base = entry.base ? Promise.resolve() : this.cutBase(caId, entry, before);
+        // Regenerate right away, so the next download is already signed.
+        void base.then(() => this.refresh(caId)).catch((e: unknown) => this.logger.error(`CRL ${caId}: ${String(e)}`));
+      }
     });
     const every = Math.max(30, Math.floor(this.config.CRL_VALIDITY_SECONDS / 4)) * 1000;
     this.timer = setInterval(() => void this.refreshDue(), every);
@@ -90,42 +104,46 @@ export class CrlService implements OnModuleInit, OnModuleDestroy {
     return entry.building;
   }
 
-  private async build(caId: string, entry: CaCrls): Promise<void> {
-    entry.stale = false;
+  /** A full CRL of the revocations stored up to `position` (a consistent cut of the log). */
+  private async buildFull(caId: string, position: number): Promise<IssuedCrl> {
     const authority = await this.authorities.authority(caId);
     const thisUpdate = new Date(Math.floor(Date.now() / 1000) * 1000);
-    const nextUpdate = new Date(thisUpdate.getTime() + this.config.CRL_VALIDITY_SECONDS * 1000);
-    const position = this.readModels.checkpoint();
-    const toEntry = (r: { serialNumber: string; revokedAt: string; reason: RevokedEntry['reason'] }): RevokedEntry => ({
-      serialNumber: r.serialNumber,
-      revokedAt: new Date(r.revokedAt),
-      ...(r.reason && r.reason !== 'unspecified' ? { reason: r.reason } : {}),
-    });
-    const entries = this.inventory.revoked(caId);
+    const revoked = this.inventory.revoked(caId);
     const full = await buildCrl({
       authority,
       crlNumber: this.nextNumber(),
       thisUpdate,
-      nextUpdate,
+      nextUpdate: new Date(thisUpdate.getTime() + this.config.CRL_VALIDITY_SECONDS * 1000),
       entries: (function* () {
-        for (const r of entries) yield toEntry(r);
+        for (const r of revoked) if (r.revokedPosition <= position) yield toEntry(r);
       })(),
       baseUrl: this.authorities.baseUrl,
     });
-    entry.full = { ...full, position };
-    const baseAge = entry.base ? thisUpdate.getTime() - entry.base.thisUpdate.getTime() : Infinity;
-    if (baseAge >= this.config.CRL_BASE_INTERVAL_SECONDS * 1000) entry.base = entry.full;
+    return { ...full, position };
+  }
+
+  private async cutBase(caId: string, entry: CaCrls, position: number): Promise<void> {
+    entry.base = await this.buildFull(caId, position);
+    entry.full ??= entry.base;
+  }
+
+  private async build(caId: string, entry: CaCrls): Promise<void> {
+    entry.stale = false;
+    const full = await this.buildFull(caId, this.readModels.checkpoint());
+    entry.full = full;
+    const baseAge = entry.base ? full.thisUpdate.getTime() - entry.base.thisUpdate.getTime() : Infinity;
+    if (baseAge >= this.config.CRL_BASE_INTERVAL_SECONDS * 1000) entry.base = full;
     const base = entry.base!;
     const delta = await buildCrl({
-      authority,
+      authority: await this.authorities.authority(caId),
       crlNumber: this.nextNumber(),
-      thisUpdate,
-      nextUpdate,
-      entries: this.inventory.revokedAfter(caId, base.position).map(toEntry),
+      thisUpdate: full.thisUpdate,
+      nextUpdate: full.nextUpdate,
+      entries: this.inventory.revokedAfter(caId, base.position).filter((r) => r.revokedPosition <= full.position).map(toEntry),
       baseUrl: this.authorities.baseUrl,
       delta: { baseCrlNumber: base.crlNumber },
     });
-    entry.delta = { ...delta, position, baseCrlNumber: base.crlNumber };
+    entry.delta = { ...delta, position: full.position, baseCrlNumber: base.crlNumber };
   }
 
   private async refreshDue(): Promise<void> {

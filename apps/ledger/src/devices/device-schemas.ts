@@ -12,7 +12,7 @@ const name = (max: number) =>
 // Size is the CSR policy's to judge (csr-too-large); the 64 KiB body limit bounds it anyway.
 export const deviceIdSchema = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._:-]{0,63}$/, 'not a device id');
 
-const csr = z.string().min(1);
+const csr = z.string();
 const template = z.string().min(1).max(64).optional();
 
 export const manufactureBody = z.strictObject({

@@ -75,7 +75,7 @@ export class DevicesController {
         expectedRevision: expectedRevisionOf(req),
         fingerprint: fingerprintOf(req),
         correlationId: correlationIdOf(req),
-        ...(csr?.csr ? { prepare: this.issuer.withCertificate(csr.csr, { template: csr.template }) } : {}),
+        ...(csr?.csr !== undefined ? { prepare: this.issuer.withCertificate(csr.csr, { template: csr.template }) } : {}),
       }),
     );
     res.setHeader('ETag', `"${outcome.device.revision}"`);

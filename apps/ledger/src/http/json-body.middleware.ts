@@ -20,7 +20,8 @@ const isJson = (contentType: string | undefined) => {
 @Injectable()
 export class JsonBodyMiddleware implements NestMiddleware {
   use(req: Request, _res: Response, next: NextFunction): void {
-    if (!['POST', 'PUT', 'PATCH'].includes(req.method) || req.path.startsWith('/ocsp') || req.path.startsWith('/.well-known/')) {
+    // OCSP and EST bodies are binary or base64, read by their own routes.
+    if (!['POST', 'PUT', 'PATCH'].includes(req.method) || /^\/(ocsp|\.well-known\/)/.test(req.originalUrl)) {
       return next();
     }
     if (!hasBody(req)) {

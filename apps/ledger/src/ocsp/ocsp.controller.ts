@@ -22,7 +22,7 @@ const readRaw = (req: Request, limit: number): Promise<Uint8Array> =>
   });
 
 const send = (res: Response, der: Uint8Array) => {
-  res.type('application/ocsp-response');
+  res.status(200).type('application/ocsp-response');
   res.setHeader('Cache-Control', 'no-cache');
   res.send(Buffer.from(der));
 };

@@ -28,10 +28,11 @@ const requireStatus = (state: KnownDeviceState, command: DeviceCommand, ...allow
 const issued = (
   state: DeviceState,
   deviceId: string,
-  certificate: IssuedCertificate,
+  certificate: IssuedCertificate | undefined,
   profile: CertificateProfile,
   now: string,
 ): CertificateIssued => {
+  if (!certificate) throw new InvalidCommand(`a ${profile} certificate is required`, 'certificate');
   if (certificate.profile !== profile) throw new InvalidCommand(`expected a ${profile} certificate`, 'certificate');
   if (state.status !== 'unknown' && state.certificates.some((c) => c.serialNumber === certificate.serialNumber)) {
     throw new InvalidCommand(`certificate ${certificate.serialNumber} is already recorded`, 'certificate');

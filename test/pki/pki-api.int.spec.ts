@@ -1,0 +1,155 @@
+// The CA through the ledger API, checked by openssl as the independent client: chains,
+// OCSP good → revoked (with reason), CRL and delta CRL, blocked keys, rebuild equality.
+// Runs once with software CA keys and once with the CA keys in SoftHSM2.
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { loadConfig } from '../../apps/ledger/src/config/config';
+import { startLedger, type RunningLedger } from '../../apps/ledger/src/ledger';
+import { request } from '../support/http';
+import { deviceCsr, openssl } from '../support/openssl';
+import { hsmEnv } from '../support/hsm';
+
+jest.setTimeout(120_000);
+const KEY = 'pki-test-admin-key-0123456789';
+const hsm = hsmEnv();
+const variants: Array<[string, Record<string, string>]> = [['software keys', { CA_KEY_BACKEND: 'software' }]];
+if (hsm) variants.push(['SoftHSM2 keys', { ...hsm, CA_KEY_BACKEND: 'pkcs11' }]);
+
+describe.each(variants)('PKI through the API with %s', (_name, env) => {
+  let ledger: RunningLedger;
+  let dataDir: string;
+  let work: string;
+  let seq = 0;
+  const api = (method: string, path: string, options: Parameters<typeof request>[3] = {}) => request(ledger.url, method, path, { key: KEY, ...options });
+  const save = async (path: string, file: string) => {
+    const res = await fetch(`${ledger.url}${path}`);
+    expect(res.status).toBe(200);
+    writeFileSync(join(work, file), Buffer.from(await res.arrayBuffer()));
+  };
+  const start = async () => {
+    ledger = await startLedger(loadConfig({ ...process.env, ...env, DATA_DIR: dataDir, PORT: '0', ADMIN_API_KEY: KEY, LOG_LEVEL: 'silent', CA_KEY_PASSPHRASE: 'test-passphrase-0123' }), false);
+  };
+
+  beforeAll(async () => {
+    dataDir = mkdtempSync(join(tmpdir(), 'devid-pki-data-'));
+    work = mkdtempSync(join(tmpdir(), 'devid-pki-work-'));
+    await start();
+    await save('/cas/devid-root/certificate', 'root.pem');
+    await save('/cas/devid-issuing/certificate', 'issuing.pem');
+    await save('/cas/devid-factory-1/certificate', 'factory.pem');
+  });
+  afterAll(async () => {
+    await ledger.app.close();
+    rmSync(dataDir, { recursive: true, force: true });
+    rmSync(work, { recursive: true, force: true });
+  });
+
+  /** manufacture (with an IDevID CSR) → ship → enroll (with an LDevID CSR). */
+  const enrolledDevice = async () => {
+    const n = ++seq;
+    const serialNumber = `SN-PKI-${n}-${Date.now()}`;
+    await deviceCsr(work, `idev-${n}`, `/serialNumber=${serialNumber}`);
+    const made = await api('POST', '/devices', { body: { serialNumber, model: 'gw-200', factoryId: 'devid-factory-1', csr: readFileSync(join(work, `idev-${n}.csr`), 'utf8') } });
+    expect(made.status).toBe(201);
+    const deviceId = made.body.deviceId as string;
+    writeFileSync(join(work, `idev-${n}.pem`), (made.body.certificate as { pem: string }).pem);
+    await api('POST', `/devices/${deviceId}/ship`, { body: { owner: 'acme' } });
+    await deviceCsr(work, `ldev-${n}`, `/CN=${deviceId}`);
+    const enrolled = await api('POST', `/devices/${deviceId}/enroll`, { body: { csr: readFileSync(join(work, `ldev-${n}.csr`), 'utf8') } });
+    expect(enrolled.status).toBe(200);
+    const certificate = enrolled.body.certificate as { pem: string; serialNumber: string };
+    writeFileSync(join(work, `ldev-${n}.pem`), certificate.pem);
+    return { n, deviceId, serialNumber, ldevid: certificate.serialNumber, idevid: (made.body.certificate as { serialNumber: string }).serialNumber };
+  };
+  const ocsp = (n: number, extra: string[] = []) =>
+    openssl(['ocsp', '-issuer', 'issuing.pem', '-cert', `ldev-${n}.pem`, '-url', `${ledger.url}/ocsp`, '-CAfile', 'root.pem', '-VAfile', 'issuing.pem', ...extra], work);
+
+  it('issues an IDevID and an LDevID that openssl verifies against the published chain', async () => {
+    const { n } = await enrolledDevice();
+    expect((await openssl(['verify', '-CAfile', 'root.pem', '-untrusted', 'factory.pem', `idev-${n}.pem`], work)).out).toMatch(/: OK/);
+    expect((await openssl(['verify', '-CAfile', 'root.pem', '-untrusted', 'issuing.pem', `ldev-${n}.pem`], work)).out).toMatch(/: OK/);
+    const idevid = (await openssl(['x509', '-in', `idev-${n}.pem`, '-noout', '-text'], work)).out;
+    expect(idevid).toMatch(/Not After : Dec 31 23:59:59 9999 GMT/);
+    expect(idevid).toMatch(/serialNumber ?= ?SN-PKI-/);
+    expect(idevid).toMatch(/CA:FALSE/);
+    const ldevid = (await openssl(['x509', '-in', `ldev-${n}.pem`, '-noout', '-text'], work)).out;
+    expect(ldevid).toMatch(/OCSP - URI:http:\/\/127\.0\.0\.1:\d+\/ocsp/);
+    expect(ldevid).toMatch(/URI:http:\/\/127\.0\.0\.1:\d+\/crl\/devid-issuing\.crl/);
+    expect(ldevid).toMatch(/X509v3 Authority Key Identifier/);
+    expect(ldevid).toMatch(/X509v3 Subject Key Identifier/);
+  });
+
+  it('answers OCSP good, then revoked with the reason; the full CRL makes openssl refuse the certificate', async () => {
+    const { n, deviceId, ldevid } = await enrolledDevice();
+    const before = await ocsp(n);
+    expect(before.out).toMatch(new RegExp(`ldev-${n}\\.pem: good`));
+    expect(before.out).toMatch(/Response verify OK/);
+    expect((await api('POST', `/devices/${deviceId}/revoke`, { body: { reason: 'keyCompromise' } })).status).toBe(200);
+    const after = await ocsp(n, ['-nonce']);
+    expect(after.out).toMatch(new RegExp(`ldev-${n}\\.pem: revoked`));
+    expect(after.out).toMatch(/Reason: keyCompromise/);
+    expect(after.out).toMatch(/Response verify OK/);
+    const getForm = await openssl(['ocsp', '-issuer', 'issuing.pem', '-cert', `ldev-${n}.pem`, '-url', `${ledger.url}/ocsp`, '-CAfile', 'root.pem', '-VAfile', 'issuing.pem', '-no_nonce', '-header', 'Host=127.0.0.1'], work);
+    expect(getForm.out).toMatch(/revoked/);
+
+    await save('/crl/devid-issuing.crl', 'issuing.crl');
+    const crl = (await openssl(['crl', '-inform', 'DER', '-in', 'issuing.crl', '-noout', '-text'], work)).out;
+    expect(crl).toMatch(new RegExp(`Serial Number: ${ldevid.toUpperCase()}`));
+    expect(crl).toMatch(/X509v3 CRL Number/);
+    expect(crl).toMatch(/X509v3 Authority Key Identifier/);
+    expect(crl).toMatch(/Next Update/);
+    await openssl(['crl', '-inform', 'DER', '-in', 'issuing.crl', '-out', 'issuing.crl.pem'], work);
+    const rootCrl = await fetch(`${ledger.url}/crl/devid-root.crl`);
+    writeFileSync(join(work, 'root.crl'), Buffer.from(await rootCrl.arrayBuffer()));
+    await openssl(['crl', '-inform', 'DER', '-in', 'root.crl', '-out', 'root.crl.pem'], work);
+    const verify = await openssl(['verify', '-crl_check', '-CAfile', 'root.pem', '-untrusted', 'issuing.pem', '-CRLfile', 'issuing.crl.pem', `ldev-${n}.pem`], work);
+    expect(verify.code).not.toBe(0);
+    expect(verify.out).toMatch(/certificate revoked/);
+
+    await save('/crl/devid-issuing/delta.crl', 'issuing-delta.crl');
+    const delta = (await openssl(['crl', '-inform', 'DER', '-in', 'issuing-delta.crl', '-noout', '-text'], work)).out;
+    expect(delta).toMatch(/Delta CRL Indicator: critical/);
+    expect(delta).toMatch(new RegExp(`Serial Number: ${ldevid.toUpperCase()}`));
+  });
+
+  it('refuses forever a key revoked as compromised, with a typed 400 and nothing written', async () => {
+    const { n, deviceId } = await enrolledDevice();
+    await api('POST', `/devices/${deviceId}/revoke`, { body: { reason: 'keyCompromise' } });
+    await api('POST', `/devices/${deviceId}/reinstate`, { body: {} });
+    const events = (await api('GET', `/devices/${deviceId}/events`)).body.events as unknown[];
+    const again = await api('POST', `/devices/${deviceId}/reenroll`, { body: { csr: readFileSync(join(work, `ldev-${n}.csr`), 'utf8') } });
+    expect(again.status).toBe(400);
+    expect(again.body.type).toBe('/problems/csr-key-blocked');
+    expect((await api('GET', `/devices/${deviceId}/events`)).body.events).toEqual(events);
+  });
+
+  it('decommission revokes the IDevID too (cessationOfOperation)', async () => {
+    const { deviceId, idevid, ldevid } = await enrolledDevice();
+    await api('POST', `/devices/${deviceId}/decommission`, { body: { reason: 'end of life' } });
+    const certs = (await api('GET', `/certificates?deviceId=${deviceId}`)).body.certificates as Array<{ serialNumber: string; status: string; reason: string }>;
+    expect(certs.map((c) => [c.serialNumber, c.status, c.reason])).toEqual([
+      [idevid, 'revoked', 'cessationOfOperation'],
+      [ldevid, 'revoked', 'cessationOfOperation'],
+    ]);
+    const der = await fetch(`${ledger.url}/certificates/${ldevid}`, { headers: { accept: 'application/pkix-cert' } });
+    expect(der.headers.get('content-type')).toMatch(/application\/pkix-cert/);
+    expect(Buffer.from(await der.arrayBuffer())[0]).toBe(0x30);
+  });
+
+  it('gives the same CRL entries and OCSP answers after the read models are deleted and rebuilt', async () => {
+    const { n } = await enrolledDevice();
+    const crlText = async () => {
+      await save('/crl/devid-issuing.crl', 'r.crl');
+      return (await openssl(['crl', '-inform', 'DER', '-in', 'r.crl', '-noout', '-text'], work)).out.match(/Serial Number: [0-9A-F]+|Reason Code:\s+\S+( \S+)?|Revocation Date: .*/g);
+    };
+    const before = { crl: await crlText(), ocsp: (await ocsp(n)).out.match(/: (good|revoked)|Reason: \S+/g) };
+    await ledger.app.close();
+    for (const suffix of ['', '-wal', '-shm']) rmSync(join(dataDir, `read-models.db${suffix}`), { force: true });
+    await start();
+    await save('/cas/devid-issuing/certificate', 'issuing.pem');
+    const after = { crl: await crlText(), ocsp: (await ocsp(n)).out.match(/: (good|revoked)|Reason: \S+/g) };
+    expect(after).toEqual(before);
+    expect(before.crl!.length).toBeGreaterThan(0);
+  });
+});
