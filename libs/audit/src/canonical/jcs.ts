@@ -1,0 +1,54 @@
+import { NotCanonicalizable } from '../errors';
+
+/** A value JSON can carry (what JSON.parse returns). */
+export type JsonValue = null | boolean | number | string | JsonValue[] | { [key: string]: JsonValue };
+
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+
+/**
+ * RFC 8785 JSON Canonicalization Scheme. ECMAScript's own Number and string serialisation
+ * are the ones the RFC prescribes (§3.2.2.2, §3.2.2.3), so JSON.stringify does the leaves;
+ * what is ours is the key order (UTF-16 code units, §3.2.3) and refusing what I-JSON forbids.
+ * Object members whose value is `undefined` are left out, as JSON.stringify does.
+ */
+export const canonicalize = (value: unknown): string => {
+  switch (typeof value) {
+    case 'string':
+      if (LONE_SURROGATE.test(value)) throw new NotCanonicalizable('a string contains a lone surrogate (not I-JSON)');
+      return JSON.stringify(value);
+    case 'number':
+      if (!Number.isFinite(value)) throw new NotCanonicalizable(`${value} has no JSON form`);
+      return JSON.stringify(value);
+    case 'boolean':
+      return value ? 'true' : 'false';
+    case 'object': {
+      if (value === null) return 'null';
+      if (Array.isArray(value)) {
+        let out = '[';
+        for (let i = 0; i < value.length; i++) {
+          if (i > 0) out += ',';
+          if (value[i] === undefined) throw new NotCanonicalizable('an array holds undefined');
+          out += canonicalize(value[i]);
+        }
+        return out + ']';
+      }
+      const proto = Object.getPrototypeOf(value) as unknown;
+      if (proto !== Object.prototype && proto !== null) throw new NotCanonicalizable(`a ${(value as object).constructor?.name ?? 'non-plain'} object has no canonical JSON form`);
+      const record = value as Record<string, unknown>;
+      // Array.prototype.sort compares strings by UTF-16 code units, which is what §3.2.3 asks.
+      const keys = Object.keys(record).sort();
+      let out = '{';
+      let first = true;
+      for (const key of keys) {
+        const member = record[key];
+        if (member === undefined) continue;
+        if (!first) out += ',';
+        first = false;
+        out += canonicalize(key) + ':' + canonicalize(member);
+      }
+      return out + '}';
+    }
+    default:
+      throw new NotCanonicalizable(`a ${typeof value} has no JSON form`);
+  }
+};

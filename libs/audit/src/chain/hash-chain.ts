@@ -1,0 +1,79 @@
+import type { DatabaseSync, StatementSync } from 'node:sqlite';
+import type { StoredEvent } from '@devid/event-store';
+import type { Projection } from '@devid/projections';
+import { ChainDiscontinuity } from '../errors';
+import { chainHash, GENESIS_HASH } from './chain-hash';
+
+export type ChainListener = (events: readonly StoredEvent[], head: { position: number; hash: Buffer }) => void;
+
+/**
+ * Follows the global log like a projection (run it with ProjectionRunner) and stores
+ * (position, hash) for every event in `audit_chain`, one transaction per batch.
+ */
+export class HashChain implements Projection {
+  readonly name = 'audit-chain';
+  private headPosition: number;
+  private headHash: Buffer;
+  private readonly listeners: ChainListener[] = [];
+  private readonly insert: StatementSync;
+  private readonly selectHash: StatementSync;
+
+  constructor(private readonly db: DatabaseSync) {
+    this.insert = db.prepare('INSERT INTO audit_chain (position, hash) VALUES (?, ?)');
+    this.selectHash = db.prepare('SELECT hash FROM audit_chain WHERE position = ?');
+    const last = db.prepare('SELECT position, hash FROM audit_chain ORDER BY position DESC LIMIT 1').get() as
+      | { position: number; hash: Uint8Array }
+      | undefined;
+    this.headPosition = last?.position ?? 0;
+    this.headHash = last ? Buffer.from(last.hash) : GENESIS_HASH;
+  }
+
+  checkpoint(): number {
+    return this.headPosition;
+  }
+
+  head(): { position: number; hash: Buffer } {
+    return { position: this.headPosition, hash: this.headHash };
+  }
+
+  /** The stored hash at `position` (GENESIS_HASH at 0), undefined beyond the head. */
+  hashAt(position: number): Buffer | undefined {
+    if (position === 0) return GENESIS_HASH;
+    const row = this.selectHash.get(position) as { hash: Uint8Array } | undefined;
+    return row && Buffer.from(row.hash);
+  }
+
+  /** Called after each committed batch, with the new head (the checkpoint signer listens). */
+  onChained(listener: ChainListener): void {
+    this.listeners.push(listener);
+  }
+
+  apply(events: readonly StoredEvent[]): void {
+    const fresh = events.filter((e) => e.position > this.headPosition);
+    if (fresh.length === 0) return;
+    let position = this.headPosition;
+    let hash = this.headHash;
+    this.db.exec('BEGIN IMMEDIATE');
+    try {
+      for (const event of fresh) {
+        if (event.position !== position + 1) throw new ChainDiscontinuity(position + 1, event.position);
+        hash = chainHash(hash, event);
+        position = event.position;
+        this.insert.run(position, hash);
+      }
+      this.db.exec('COMMIT');
+    } catch (error) {
+      this.db.exec('ROLLBACK');
+      throw error;
+    }
+    this.headPosition = position;
+    this.headHash = hash;
+    for (const listener of this.listeners) listener(fresh, this.head());
+  }
+
+  reset(): void {
+    this.db.exec('DELETE FROM audit_chain');
+    this.headPosition = 0;
+    this.headHash = GENESIS_HASH;
+  }
+}

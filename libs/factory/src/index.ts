@@ -1,0 +1,10 @@
+export { FactoryError, ManifestError, BatchRejected, RecordRejected, GatewayError, BATCH_REJECTION_CODES, RECORD_REJECTION_CODES, type BatchRejectionCode, type RecordRejectionCode, type ManifestErrorCode, type GatewayErrorCode } from './errors';
+export { deviceIdFor } from './device-id';
+export { readManifest, manifestEntrySchema, splitCsvLine, SERIAL_NUMBER, type ManifestEntry } from './manifest';
+export { BATCH_FORMAT, BATCH_MEDIA_TYPE, batchHeaderSchema, batchRecordSchema, batchTrailerSchema, signedStatement, type BatchHeader, type BatchRecord, type BatchTrailer } from './batch-format';
+export { readBatch, oneChunk, DEFAULT_MAX_BATCH_BYTES, type VerifiedBatch } from './read-batch';
+export { checkRecord } from './check-record';
+export { loadFactoryCa, baseUrlFromCertificate, certificatesFromPem, caIdFromKeyReference, type FactoryCa, type FactoryCaSource } from './factory-ca';
+export { BatchJournal, journalPathOf } from './batch-journal';
+export { generateGatewayKey, type GatewayKey } from './gateway-key';
+export { issueBatch, csrDirOf, type IssueBatchOptions, type IssueBatchResult } from './issue-batch';
