@@ -65,13 +65,22 @@ const streamOf = (row, { writers, perAppend, streamLength = 10 }) => {
   return [`device-w${writer}-${Math.floor(nth / streamLength)}`, (nth % streamLength) * perAppend + (row % perAppend)];
 };
 
-/** Raw node:sqlite: same table, same rows, `rowsPerTx` rows per BEGIN IMMEDIATE … COMMIT. */
-const rawInserts = (path, { rowsPerTx, seconds, workload }) => {
+/** Tables of the raw figures: the log row shape with and without the old secondary indexes. */
+const RAW_SCHEMAS = {
+  // The schema before the lazy index: both UNIQUE constraints maintained on every commit.
+  unique2: { id: 'id TEXT NOT NULL UNIQUE', constraints: ', UNIQUE (stream_id, revision)' },
+  // The log as the store writes it now: no secondary index (the ceiling of an append).
+  none: { id: 'id TEXT NOT NULL', constraints: '' },
+};
+
+/** Raw node:sqlite: same rows, `rowsPerTx` rows per BEGIN IMMEDIATE … COMMIT. */
+const rawInserts = (path, { rowsPerTx, seconds, workload, schema = 'unique2' }) => {
+  randomRevisions.clear();
   const db = new DatabaseSync(path);
   db.exec('PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL');
-  db.exec(`CREATE TABLE events (position INTEGER PRIMARY KEY, id TEXT NOT NULL UNIQUE, stream_id TEXT NOT NULL,
-    revision INTEGER NOT NULL, type TEXT NOT NULL, version INTEGER NOT NULL, occurred_at TEXT NOT NULL,
-    recorded_at TEXT NOT NULL, data TEXT NOT NULL, metadata TEXT NOT NULL, UNIQUE (stream_id, revision)) STRICT`);
+  const { id, constraints } = RAW_SCHEMAS[schema];
+  db.exec(`CREATE TABLE events (position INTEGER PRIMARY KEY, ${id}, stream_id TEXT NOT NULL, revision INTEGER NOT NULL, type TEXT NOT NULL,
+    version INTEGER NOT NULL, occurred_at TEXT NOT NULL, recorded_at TEXT NOT NULL, data TEXT NOT NULL, metadata TEXT NOT NULL${constraints}) STRICT`);
   const insert = db.prepare('INSERT INTO events VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)');
   let rows = 0;
   let commits = 0;
@@ -82,7 +91,7 @@ const rawInserts = (path, { rowsPerTx, seconds, workload }) => {
     const recordedAt = new Date().toISOString();
     for (let i = 0; i < rowsPerTx; i++) {
       const e = event(rows);
-      const [streamId, revision] = streamOf(rows, workload);
+      const [streamId, revision] = workload.randomStreams ? randomStreamOf(workload.randomStreams) : streamOf(rows, workload);
       insert.run(rows + 1, e.id, streamId, revision, e.type, e.version, e.occurredAt, recordedAt, JSON.stringify(e.data), JSON.stringify(e.metadata));
       rows++;
     }
@@ -92,6 +101,35 @@ const rawInserts = (path, { rowsPerTx, seconds, workload }) => {
   const elapsed = (now() - started) / 1000;
   db.close();
   return { rowsPerSecond: rows / elapsed, msPerCommit: (elapsed * 1000) / commits };
+};
+
+/** The acceptance workload: each append goes to a random one of `streams` device streams. */
+const driveRandom = async (store, { writers, streams, seconds }) => {
+  const latencies = [];
+  let events = 0;
+  const deadline = now() + seconds * 1000;
+  const writer = async () => {
+    while (now() < deadline) {
+      const started = now();
+      await store.append(`device-${Math.floor(Math.random() * streams)}`, [event(events)], { expectedRevision: 'any' });
+      latencies.push(now() - started);
+      events++;
+    }
+  };
+  const started = now();
+  await Promise.all(Array.from({ length: writers }, () => writer()));
+  const elapsed = (now() - started) / 1000;
+  latencies.sort((a, b) => a - b);
+  return { eventsPerSecond: events / elapsed, latencies };
+};
+
+const randomRevisions = new Map();
+/** The raw twin of driveRandom: (random stream of `streams`, its next revision). */
+const randomStreamOf = (streams) => {
+  const streamId = `device-${Math.floor(Math.random() * streams)}`;
+  const revision = (randomRevisions.get(streamId) ?? -1) + 1;
+  randomRevisions.set(streamId, revision);
+  return [streamId, revision];
 };
 
 const replay = async (store) => {
@@ -169,32 +207,61 @@ export const run = async () => {
     probe.close();
     console.log(`node ${process.version}, SQLite ${sqliteVersion}, ${availableParallelism()} cpus, files in ${dir}`);
 
-    progress(`group commit: 64 writers × 1 event/append, ${SECONDS}s`);
+    const RANDOM_STREAMS = 20_000;
+    progress(`group commit: 64 writers × 1 event/append to random streams of ${fmt(RANDOM_STREAMS)}, ${SECONDS}s`);
+    const randomStore = await SqliteEventStore.open(join(dir, 'random.sqlite'));
+    const random = await driveRandom(randomStore, { writers: 64, streams: RANDOM_STREAMS, seconds: SECONDS });
+    const randomStats = randomStore.stats();
+    const randomIndex = randomStore.indexStats();
+    const closeStarted = now();
+    await randomStore.close();
+    const closeMs = now() - closeStarted;
+    progress('raw: 64-row transactions, random streams, log only and old schema');
+    const randomWorkload = { randomStreams: RANDOM_STREAMS };
+    const rawRandomNone = rawInserts(join(dir, 'raw-random-none.sqlite'), { rowsPerTx: 64, seconds: RAW_SECONDS, workload: randomWorkload, schema: 'none' });
+    const rawRandomOld = rawInserts(join(dir, 'raw-random-old.sqlite'), { rowsPerTx: 64, seconds: RAW_SECONDS, workload: randomWorkload, schema: 'unique2' });
+    row(`durable events/s, 64 writers × 1 event, random of ${fmt(RANDOM_STREAMS)} streams`, fmt(random.eventsPerSecond), fmt(rawRandomNone.rowsPerSecond), '64-row txn, log only, no secondary index (ceiling)');
+    row('', '', fmt(rawRandomOld.rowsPerSecond), '64-row txn, UNIQUE(id) + UNIQUE(stream_id, revision) (old schema)');
+    row(
+      'append latency p50 / p99 (same run)',
+      `${ms(percentile(random.latencies, 50))} / ${ms(percentile(random.latencies, 99))}`,
+      ms(rawRandomNone.msPerCommit),
+      'one 64-row txn incl. COMMIT, log only',
+    );
+    row('appends per commit (group size, mean)', (randomStats.appends / randomStats.commits).toFixed(1), '', '');
+    row(
+      'index flushes in the run / events per flush / left for close',
+      `${randomIndex.flushes} / ${fmt(randomIndex.flushedEvents / Math.max(1, randomIndex.flushes))} / ${fmt(randomIndex.unindexedEvents)}`,
+      '',
+      `close (final flush) took ${ms(closeMs)}`,
+    );
+
+    progress(`group commit: 64 writers × 1 event/append, own streams, ${SECONDS}s`);
     const single = await SqliteEventStore.open(join(dir, 'single.sqlite'));
     const groupCommit = await drive(single, { writers: 64, perAppend: 1, seconds: SECONDS });
-    const singleStats = single.stats();
     await single.close();
     progress('raw: 64-row and 1-row transactions');
-    const raw64 = rawInserts(join(dir, 'raw64.sqlite'), { rowsPerTx: 64, seconds: RAW_SECONDS, workload: { writers: 64, perAppend: 1 } });
-    const raw1 = rawInserts(join(dir, 'raw1.sqlite'), { rowsPerTx: 1, seconds: RAW_SECONDS, workload: { writers: 64, perAppend: 1 } });
+    const raw64 = rawInserts(join(dir, 'raw64.sqlite'), { rowsPerTx: 64, seconds: RAW_SECONDS, workload: { writers: 64, perAppend: 1 }, schema: 'none' });
+    const raw64Old = rawInserts(join(dir, 'raw64-old.sqlite'), { rowsPerTx: 64, seconds: RAW_SECONDS, workload: { writers: 64, perAppend: 1 } });
+    const raw1 = rawInserts(join(dir, 'raw1.sqlite'), { rowsPerTx: 1, seconds: RAW_SECONDS, workload: { writers: 64, perAppend: 1 }, schema: 'none' });
 
-    row('durable appends/s (1 event each, 64 writers)', fmt(groupCommit.appendsPerSecond), fmt(raw64.rowsPerSecond), '64-row txn, synchronous=FULL');
-    row('', '', fmt(raw1.rowsPerSecond), '1-row txn, synchronous=FULL');
+    row('durable appends/s (1 event each, 64 writers, own streams)', fmt(groupCommit.appendsPerSecond), fmt(raw64.rowsPerSecond), '64-row txn, log only');
+    row('', '', fmt(raw64Old.rowsPerSecond), '64-row txn, old schema');
+    row('', '', fmt(raw1.rowsPerSecond), '1-row txn, log only');
     row(
       'append latency p50 / p99 (64 writers)',
       `${ms(percentile(groupCommit.latencies, 50))} / ${ms(percentile(groupCommit.latencies, 99))}`,
       ms(raw64.msPerCommit),
-      'one 64-row txn incl. COMMIT',
+      'one 64-row txn incl. COMMIT, log only',
     );
-    row('appends per commit (group size, mean)', (singleStats.appends / singleStats.commits).toFixed(1), '', '');
 
     progress(`batched: 8 writers × 100 events/append, ${SECONDS}s`);
     const batchedStore = await SqliteEventStore.open(join(dir, 'batched.sqlite'));
     const batched = await drive(batchedStore, { writers: 8, perAppend: 100, seconds: SECONDS });
     await batchedStore.close();
     progress('raw: 1000-row transactions');
-    const raw1000 = rawInserts(join(dir, 'raw1000.sqlite'), { rowsPerTx: 1000, seconds: RAW_SECONDS, workload: { writers: 8, perAppend: 100 } });
-    row('durable events/s batched (100/append, 8 writers)', fmt(batched.eventsPerSecond), fmt(raw1000.rowsPerSecond), '1000-row txn, synchronous=FULL');
+    const raw1000 = rawInserts(join(dir, 'raw1000.sqlite'), { rowsPerTx: 1000, seconds: RAW_SECONDS, workload: { writers: 8, perAppend: 100 }, schema: 'none' });
+    row('durable events/s batched (100/append, 8 writers)', fmt(batched.eventsPerSecond), fmt(raw1000.rowsPerSecond), '1000-row txn, log only');
 
     progress(`replay: writing ${fmt(REPLAY_EVENTS)} events`);
     const replayPath = join(dir, 'replay.sqlite');
@@ -218,6 +285,13 @@ export const run = async () => {
     const paged = await best(() => replay(replayStore));
     const iterated = await best(() => replayIterator(replayStore));
     await replayStore.close();
+    const opened = [];
+    for (let pass = 0; pass < 2; pass++) {
+      const openStarted = now();
+      const reopened = await SqliteEventStore.open(replayPath);
+      opened.push(now() - openStarted);
+      await reopened.close();
+    }
     const rawParsed = await best(() => rawSelect(replayPath, { parse: true }));
     const rawBare = await best(() => rawSelect(replayPath, { parse: false }));
     const rawPages = await best(() => rawPagedSelect(replayPath));
@@ -228,6 +302,7 @@ export const run = async () => {
     row(`replay events/s, readAll pages of 1000, best of 2 (${fmt(paged.count)} events, ${sizeMb} MB)`, fmt(paged.perSecond), fmt(rawParsed.perSecond), 'SELECT .iterate() + JSON.parse data, metadata');
     row('replay events/s, readAllIterator', fmt(iterated.perSecond), fmt(rawBare.perSecond), 'SELECT .iterate(), no JSON.parse');
     row('', '', fmt(rawPages.perSecond), 'SELECT pages of 1000 (.all), no JSON.parse');
+    row(`open (last revision of every stream from stream_index), ${fmt(paged.count)} events`, opened.map(ms).join(' / '), '', 'two opens, file in the OS cache');
 
     const widths = [0, 1, 2, 3].map((c) => Math.max(...[['figure', 'DevID store', 'raw node:sqlite', 'raw setup'], ...rows].map((r) => r[c].length)));
     const line = (cells) => `| ${cells.map((cell, c) => (c === 1 || c === 2 ? cell.padStart(widths[c]) : cell.padEnd(widths[c]))).join(' | ')} |`;

@@ -2,4 +2,4 @@ export * from './event-store';
 export * from './errors';
 export { deriveEventId, EVENT_ID_NAMESPACE, uuidV5 } from './event-id';
 export { MemoryEventStore, type MemoryEventStoreOptions } from './memory/memory-event-store';
-export { SqliteEventStore, type SqliteEventStoreOptions, type SqliteEventStoreStats } from './sqlite/sqlite-event-store';
+export { SqliteEventStore, type SqliteEventStoreIndexStats, type SqliteEventStoreOptions, type SqliteEventStoreStats } from './sqlite/sqlite-event-store';

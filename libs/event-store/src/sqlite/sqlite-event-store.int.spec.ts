@@ -1,9 +1,13 @@
+import { spawn } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
-import { StoreUnavailable, WrongExpectedRevision } from '../errors';
+import { IdempotencyConflict, StoreUnavailable, WrongExpectedRevision } from '../errors';
+import type { NewEvent, StoredEvent } from '../event-store';
 import { describeEventStoreContract, newEvent } from '../testing';
+import { SCHEMA_VERSION } from './schema';
 import { SqliteEventStore, type SqliteEventStoreOptions } from './sqlite-event-store';
 
 const tempDirs: string[] = [];
@@ -24,6 +28,26 @@ describeEventStoreContract('sqlite', async () => {
     store,
     reopen: async () => {
       const again = await SqliteEventStore.open(path, { pollIntervalMs: 20 });
+      opened.push(again);
+      return again;
+    },
+    cleanup: async () => {
+      for (const each of opened) await each.close();
+    },
+  };
+});
+
+// The same contract with the lazy index flushed after every commit group, so that reads,
+// getEvent and duplicate detection go through stream_index / event_ids as well as the tail.
+describeEventStoreContract('sqlite, index flushed after every commit', async () => {
+  const path = freshPath();
+  const options = { pollIntervalMs: 20, indexFlushThreshold: 1 };
+  const store = await SqliteEventStore.open(path, options);
+  const opened: SqliteEventStore[] = [store];
+  return {
+    store,
+    reopen: async () => {
+      const again = await SqliteEventStore.open(path, options);
       opened.push(again);
       return again;
     },
@@ -162,11 +186,52 @@ describe('SqliteEventStore', () => {
     const path = freshPath();
     await (await open({}, path)).close();
     const raw = new DatabaseSync(path);
-    expect(raw.prepare('SELECT max(version) AS version FROM schema_version').get()).toEqual({ version: 1 });
+    expect(raw.prepare('SELECT max(version) AS version FROM schema_version').get()).toEqual({ version: SCHEMA_VERSION });
     raw.exec('INSERT INTO schema_version (version) VALUES (99)');
     raw.close();
 
     await expect(open({}, path)).rejects.toBeInstanceOf(StoreUnavailable);
+  });
+
+  it('migrates a file written by the schema-1 release: its events keep their positions, ids and streams', async () => {
+    // The schema-1 layout as that release wrote it (UNIQUE id and (stream_id, revision) on the log).
+    const path = freshPath();
+    await (await open({}, path)).close(); // creates the directory
+    rmSync(path);
+    const old = new DatabaseSync(path);
+    old.exec(`CREATE TABLE schema_version (version INTEGER NOT NULL) STRICT;
+      INSERT INTO schema_version (version) VALUES (1);
+      CREATE TABLE events (position INTEGER PRIMARY KEY, id TEXT NOT NULL UNIQUE, stream_id TEXT NOT NULL, revision INTEGER NOT NULL,
+        type TEXT NOT NULL, version INTEGER NOT NULL, occurred_at TEXT NOT NULL, recorded_at TEXT NOT NULL, data TEXT NOT NULL,
+        metadata TEXT NOT NULL, UNIQUE (stream_id, revision)) STRICT`);
+    const insert = old.prepare('INSERT INTO events VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)');
+    const written = Array.from({ length: 30 }, (_, k) => ({ event: newEvent(), streamId: `device-${k % 3}`, revision: Math.floor(k / 3) }));
+    for (const [k, { event, streamId, revision }] of written.entries()) {
+      insert.run(k + 1, event.id, streamId, revision, event.type, event.version, event.occurredAt, '2025-03-03T10:00:01.000Z', JSON.stringify(event.data), JSON.stringify(event.metadata));
+    }
+    old.close();
+
+    const store = await open({}, path);
+    try {
+      expect((await store.readAll({ maxCount: 100 })).map((e) => [e.position, e.id, e.streamId, e.revision])).toEqual(
+        written.map(({ event, streamId, revision }, k) => [k + 1, event.id, streamId, revision]),
+      );
+      expect((await store.readStream('device-1')).map((e) => e.id)).toEqual(written.filter((w) => w.streamId === 'device-1').map((w) => w.event.id));
+      expect((await store.getEvent(written[7]!.event.id))?.position).toBe(8);
+      // A retried append of an old event answers as the first time; a stale revision is refused; the next one appends.
+      const retried = await store.append('device-0', [written[27]!.event], { expectedRevision: 8 });
+      expect(retried.duplicate).toBe(true);
+      await expect(store.append('device-0', [newEvent()], { expectedRevision: 8 })).rejects.toBeInstanceOf(WrongExpectedRevision);
+      const next = await store.append('device-0', [newEvent()], { expectedRevision: 9 });
+      expect(next.events[0]).toMatchObject({ position: 31, revision: 10 });
+      expect(store.flushIndex()).toBe(true);
+    } finally {
+      await store.close();
+    }
+    const raw = new DatabaseSync(path);
+    expect(raw.prepare('SELECT max(version) AS version FROM schema_version').get()).toEqual({ version: SCHEMA_VERSION });
+    expect(raw.prepare('SELECT count(*) AS rows FROM stream_index').get()).toEqual({ rows: 31 });
+    raw.close();
   });
 
   it('opens a closed file again and carries on where it stopped', async () => {
@@ -184,5 +249,311 @@ describe('SqliteEventStore', () => {
     } finally {
       await second.close();
     }
+  });
+});
+
+describe('SqliteEventStore lazy index', () => {
+  const noAutoFlush = { indexFlushIntervalMs: 0, indexFlushThreshold: 1_000_000 };
+  const open = (path = freshPath()): Promise<SqliteEventStore> => SqliteEventStore.open(path, noAutoFlush);
+  const raw = <T>(path: string, sql: string): T => {
+    const db = new DatabaseSync(path, { readOnly: true });
+    try {
+      return db.prepare(sql).get() as T;
+    } finally {
+      db.close();
+    }
+  };
+  const withoutStoreFields = ({ id, type, version, occurredAt, data, metadata }: StoredEvent): NewEvent => ({ id, type, version, occurredAt, data, metadata });
+
+  it('reads a stream across the flushed part and the in-memory tail, in revision order', async () => {
+    const store = await open();
+    try {
+      await store.append('device-1', [newEvent(), newEvent(), newEvent()], { expectedRevision: 'no_stream' });
+      await store.append('device-2', [newEvent()], { expectedRevision: 'no_stream' });
+      expect(store.flushIndex()).toBe(true);
+      expect(store.indexStats()).toMatchObject({ indexedPosition: 4, unindexedEvents: 0, flushes: 1, flushedEvents: 4 });
+      await store.append('device-1', [newEvent(), newEvent()], { expectedRevision: 2 });
+      expect(store.indexStats()).toMatchObject({ indexedPosition: 4, unindexedEvents: 2 });
+
+      const whole = await store.readStream('device-1');
+      expect(whole.map((event) => [event.revision, event.position])).toEqual([
+        [0, 1],
+        [1, 2],
+        [2, 3],
+        [3, 5],
+        [4, 6],
+      ]);
+      expect(whole).toEqual((await store.readAll()).filter((event) => event.streamId === 'device-1'));
+      expect((await store.readStream('device-1', { fromRevision: 2, maxCount: 2 })).map((event) => event.revision)).toEqual([2, 3]);
+      expect((await store.readStream('device-1', { fromRevision: 1, maxCount: 2 })).map((event) => event.revision)).toEqual([1, 2]);
+      expect((await store.readStream('device-1', { fromRevision: 4 })).map((event) => event.revision)).toEqual([4]);
+      expect(await store.readStream('device-1', { fromRevision: 5 })).toEqual([]);
+
+      store.flushIndex();
+      expect(await store.readStream('device-1')).toEqual(whole);
+    } finally {
+      await store.close();
+    }
+  });
+
+  it('finds events by id and answers repeated appends whether their ids are flushed or not', async () => {
+    const store = await open();
+    try {
+      const flushedBatch = [newEvent(), newEvent()];
+      const flushed = await store.append('device-1', flushedBatch, { expectedRevision: 'no_stream' });
+      store.flushIndex();
+      const tailBatch = [newEvent(), newEvent()];
+      const tail = await store.append('device-1', tailBatch, { expectedRevision: 1 });
+
+      expect(await store.getEvent(flushed.events[1]!.id)).toEqual(flushed.events[1]);
+      expect(await store.getEvent(tail.events[0]!.id)).toEqual(tail.events[0]);
+      expect(await store.getEvent(randomUUID())).toBeUndefined();
+      expect(await store.getEvent('not-a-uuid')).toBeUndefined();
+
+      await expect(store.append('device-1', flushedBatch, { expectedRevision: 'no_stream' })).resolves.toEqual({ ...flushed, duplicate: true });
+      await expect(store.append('device-1', tailBatch, { expectedRevision: 'any' })).resolves.toEqual({ ...tail, duplicate: true });
+      const conflicts = [
+        store.append('device-1', [flushedBatch[0]!, newEvent()], { expectedRevision: 'any' }),
+        store.append('device-1', [newEvent(), flushedBatch[1]!], { expectedRevision: 'any' }),
+        store.append('device-1', [tailBatch[0]!, newEvent()], { expectedRevision: 'any' }),
+        store.append('device-1', [newEvent(), tailBatch[1]!], { expectedRevision: 'any' }),
+        // One append spanning the flushed part and the tail: the ids are not consecutive revisions of one append.
+        store.append('device-1', [flushedBatch[1]!, tailBatch[1]!], { expectedRevision: 'any' }),
+        store.append('device-2', [tailBatch[0]!], { expectedRevision: 'any' }),
+      ];
+      for (const conflict of conflicts) await expect(conflict).rejects.toBeInstanceOf(IdempotencyConflict);
+      // A retry that spans what was one append before a flush and after it still matches.
+      await expect(store.append('device-1', [flushedBatch[1]!, tailBatch[0]!], { expectedRevision: 'any' })).resolves.toMatchObject({
+        duplicate: true,
+        events: [flushed.events[1], tail.events[0]],
+      });
+      expect(await store.headPosition()).toBe(4);
+    } finally {
+      await store.close();
+    }
+  });
+
+  it('tells apart ids that share their event_ids key (52 bits of the UUID)', async () => {
+    const store = await open();
+    try {
+      // Same hex digits 1-13 and 16: same key; the rest differs.
+      const first = newEvent({ id: 'aaaaaaaa-bbbb-4ccc-8000-000000000001' });
+      const second = newEvent({ id: 'aaaaaaaa-bbbb-4ccc-9fff-ffffffffffff' });
+      const one = await store.append('device-1', [first], { expectedRevision: 'no_stream' });
+      store.flushIndex();
+      const two = await store.append('device-2', [second], { expectedRevision: 'no_stream' });
+      store.flushIndex();
+      const lookAlike = newEvent({ id: 'aaaaaaaa-bbbb-4ccc-a000-000000000000' });
+
+      expect(await store.getEvent(first.id)).toEqual(one.events[0]);
+      expect(await store.getEvent(second.id)).toEqual(two.events[0]);
+      expect(await store.getEvent(lookAlike.id)).toBeUndefined();
+      await expect(store.append('device-2', [second], { expectedRevision: 'any' })).resolves.toMatchObject({ duplicate: true });
+      await expect(store.append('device-1', [lookAlike], { expectedRevision: 0 })).resolves.toMatchObject({ duplicate: false });
+    } finally {
+      await store.close();
+    }
+  });
+
+  it('leaves the index as it was when a flush fails, and the next flush writes it', async () => {
+    let failFlush = true;
+    const store = await SqliteEventStore.open(freshPath(), {
+      ...noAutoFlush,
+      beforeIndexCommit: () => {
+        if (failFlush) throw new Error('disk full');
+      },
+    });
+    try {
+      const first = await store.append('device-1', [newEvent(), newEvent()], { expectedRevision: 'no_stream' });
+      expect(store.flushIndex()).toBe(false);
+      expect(store.indexStats()).toMatchObject({ indexedPosition: 0, unindexedEvents: 2, flushes: 0 });
+      expect(await store.readStream('device-1')).toEqual(first.events);
+
+      failFlush = false;
+      await store.append('device-1', [newEvent()], { expectedRevision: 1 });
+      expect(store.flushIndex()).toBe(true);
+      expect(store.indexStats()).toMatchObject({ indexedPosition: 3, unindexedEvents: 0, flushes: 1, flushedEvents: 3 });
+      expect((await store.readStream('device-1')).map((event) => event.revision)).toEqual([0, 1, 2]);
+      await expect(store.append('device-1', first.events.map(withoutStoreFields), { expectedRevision: 'any' })).resolves.toMatchObject({ duplicate: true });
+    } finally {
+      await store.close();
+    }
+  });
+
+  it('flushes by itself when the tail reaches indexFlushThreshold and on close', async () => {
+    const path = freshPath();
+    const store = await SqliteEventStore.open(path, { indexFlushIntervalMs: 0, indexFlushThreshold: 5 });
+    await Promise.all(Array.from({ length: 5 }, (_, index) => store.append(`device-${index}`, [newEvent()], { expectedRevision: 'no_stream' })));
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(store.indexStats()).toMatchObject({ indexedPosition: 5, unindexedEvents: 0, flushes: 1 });
+    await store.append('device-0', [newEvent()], { expectedRevision: 0 });
+    await store.close();
+
+    expect(raw<{ position: number }>(path, 'SELECT position FROM index_checkpoint')).toEqual({ position: 6 });
+    expect(raw<{ rows: number }>(path, 'SELECT count(*) AS rows FROM stream_index')).toEqual({ rows: 6 });
+    expect(raw<{ rows: number }>(path, 'SELECT count(*) AS rows FROM event_ids')).toEqual({ rows: 6 });
+  });
+
+  it('loads the last revision of every stream on open, from the index and from the log after it', async () => {
+    const path = freshPath();
+    const first = await open(path);
+    await first.append('device-1', [newEvent(), newEvent()], { expectedRevision: 'no_stream' });
+    first.flushIndex();
+    await first.append('device-2', [newEvent()], { expectedRevision: 'no_stream' });
+    await first.append('device-1', [newEvent()], { expectedRevision: 1 });
+    // A second store on the file plays the process that starts after a crash: the first never flushed its tail.
+    const second = await open(path);
+    try {
+      expect(second.indexStats()).toMatchObject({ indexedPosition: 2, unindexedEvents: 2 });
+      await expect(second.append('device-1', [newEvent()], { expectedRevision: 1 })).rejects.toBeInstanceOf(WrongExpectedRevision);
+      await expect(second.append('device-1', [newEvent()], { expectedRevision: 2 })).resolves.toMatchObject({ nextExpectedRevision: 3 });
+      await expect(second.append('device-2', [newEvent()], { expectedRevision: 0 })).resolves.toMatchObject({ nextExpectedRevision: 1 });
+    } finally {
+      await second.close();
+      await first.close();
+    }
+  });
+
+  it('shares a file with another writer that flushes further than it knows', async () => {
+    const path = freshPath();
+    const a = await open(path);
+    const b = await open(path);
+    try {
+      await a.append('device-1', [newEvent()], { expectedRevision: 'no_stream' });
+      await b.append('device-1', [newEvent(), newEvent()], { expectedRevision: 0 });
+      expect(b.flushIndex()).toBe(true);
+      await a.append('device-1', [newEvent()], { expectedRevision: 2 });
+
+      // a's checkpoint is behind b's flush: the rows b indexed are read once, not twice.
+      expect((await a.readStream('device-1')).map((event) => [event.revision, event.position])).toEqual([
+        [0, 1],
+        [1, 2],
+        [2, 3],
+        [3, 4],
+      ]);
+      expect(a.flushIndex()).toBe(true);
+      expect(await b.readStream('device-1')).toEqual(await a.readStream('device-1'));
+      expect(raw<{ rows: number }>(path, 'SELECT count(*) AS rows FROM stream_index')).toEqual({ rows: 4 });
+    } finally {
+      await a.close();
+      await b.close();
+    }
+  });
+
+  describe('after SIGKILL', () => {
+    const child = join(__dirname, 'testing', 'crash-writer.cjs');
+
+    interface Acknowledged {
+      position: number;
+      revision: number;
+      streamId: string;
+      id: string;
+    }
+
+    /** Runs the crash writer until `until` acknowledged events (then SIGKILL) or until it dies by itself. */
+    const runAndKill = (path: string, config: object, until: number): Promise<{ acknowledged: Acknowledged[]; signal: string | null }> =>
+      new Promise((resolve, reject) => {
+        const proc = spawn(process.execPath, [child, path, JSON.stringify(config)], { stdio: ['ignore', 'pipe', 'pipe'] });
+        const acknowledged: Acknowledged[] = [];
+        let buffered = '';
+        let stderr = '';
+        proc.stdout.setEncoding('utf8');
+        proc.stdout.on('data', (chunk: string) => {
+          buffered += chunk;
+          const lines = buffered.split('\n');
+          buffered = lines.pop()!;
+          for (const line of lines) {
+            if (line === 'ready') continue;
+            const [position, revision, streamId, id] = line.split(' ');
+            acknowledged.push({ position: Number(position), revision: Number(revision), streamId: streamId!, id: id! });
+          }
+          if (acknowledged.length >= until && proc.exitCode === null && proc.signalCode === null) proc.kill('SIGKILL');
+        });
+        proc.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+        proc.on('error', reject);
+        proc.on('close', (code, signal) => {
+          if (signal === null) reject(new Error(`crash writer exited with ${code}: ${stderr}`));
+          else resolve({ acknowledged, signal });
+        });
+      });
+
+    /** The invariants a store must show after any crash. */
+    const expectIntact = async (path: string, acknowledged: Acknowledged[]): Promise<void> => {
+      const store = await open(path);
+      try {
+        const all: StoredEvent[] = [...store.readAllIterator()];
+        expect(all.map((event) => event.position)).toEqual(all.map((_, index) => index + 1));
+        const byPosition = new Map(all.map((event) => [event.position, event]));
+        for (const ack of acknowledged) {
+          expect(byPosition.get(ack.position)).toMatchObject({ id: ack.id, streamId: ack.streamId, revision: ack.revision });
+        }
+        const streams = new Map<string, StoredEvent[]>();
+        for (const event of all) streams.set(event.streamId, [...(streams.get(event.streamId) ?? []), event]);
+        for (const [streamId, events] of streams) {
+          expect(events.map((event) => event.revision)).toEqual(events.map((_, index) => index));
+          expect(await store.readStream(streamId)).toEqual(events);
+        }
+        // Idempotency holds for every event, flushed before the crash or not.
+        for (const event of all.filter((_, index) => index % 7 === 0)) {
+          expect(await store.getEvent(event.id)).toEqual(event);
+          await expect(store.append(event.streamId, [withoutStoreFields(event)], { expectedRevision: 'any' })).resolves.toMatchObject({
+            duplicate: true,
+            events: [event],
+          });
+        }
+        for (const [streamId, events] of streams) {
+          await expect(store.append(streamId, [newEvent()], { expectedRevision: events.length - 1 })).resolves.toMatchObject({
+            events: [expect.objectContaining({ revision: events.length })],
+          });
+        }
+        expect(store.flushIndex()).toBe(true);
+        expect(store.indexStats().indexedPosition).toBe(await store.headPosition());
+      } finally {
+        await store.close();
+      }
+      // And once more from the index alone.
+      const again = await open(path);
+      try {
+        expect(again.indexStats().unindexedEvents).toBe(0);
+        const all = [...again.readAllIterator()];
+        for (const streamId of new Set(all.map((event) => event.streamId))) {
+          expect(await again.readStream(streamId)).toEqual(all.filter((event) => event.streamId === streamId));
+        }
+      } finally {
+        await again.close();
+      }
+    };
+
+    it('rebuilds the index from the log when killed before any flush', async () => {
+      const path = freshPath();
+      const { acknowledged, signal } = await runAndKill(path, { flushThreshold: 1_000_000 }, 500);
+
+      expect(signal).toBe('SIGKILL');
+      expect(raw<{ position: number }>(path, 'SELECT position FROM index_checkpoint')).toEqual({ position: 0 });
+      expect(raw<{ rows: number }>(path, 'SELECT count(*) AS rows FROM stream_index')).toEqual({ rows: 0 });
+      await expectIntact(path, acknowledged);
+    }, 30_000);
+
+    it('keeps the index at its last committed flush when killed inside a flush', async () => {
+      const path = freshPath();
+      const { acknowledged, signal } = await runAndKill(path, { flushThreshold: 100, dieInFlush: 3 }, Number.POSITIVE_INFINITY);
+
+      expect(signal).toBe('SIGKILL');
+      const { position: checkpoint } = raw<{ position: number }>(path, 'SELECT position FROM index_checkpoint');
+      expect(checkpoint).toBeGreaterThan(0);
+      expect(raw<{ rows: number }>(path, 'SELECT count(*) AS rows FROM stream_index')).toEqual({ rows: checkpoint });
+      expect(raw<{ rows: number }>(path, 'SELECT count(*) AS rows FROM event_ids')).toEqual({ rows: checkpoint });
+      await expectIntact(path, acknowledged);
+    }, 30_000);
+
+    it('opens correctly when killed at any moment while appending and flushing often', async () => {
+      for (const until of [300, 1_000, 2_500]) {
+        const path = freshPath();
+        const { acknowledged, signal } = await runAndKill(path, { flushThreshold: 50, flushIntervalMs: 5, streams: 20 }, until);
+
+        expect(signal).toBe('SIGKILL');
+        await expectIntact(path, acknowledged);
+      }
+    }, 60_000);
   });
 });
