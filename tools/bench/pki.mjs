@@ -1,0 +1,414 @@
+// PKI figures (issue 4), each beside the raw machine limit measured in the same run:
+//  1. LDevIDs issued/s end to end: the path of POST /devices/{id}/enroll minus HTTP — the
+//     ledger's own ExecuteDeviceCommandHandler + CertificateIssuer (idempotency check, load
+//     stream, decide, checkCsr, issueCertificate, decide, append DeviceEnrolled +
+//     CertificateIssued) on a real SqliteEventStore file, BENCH_IN_FLIGHT (64) requests in
+//     flight (group commit). CSRs (P-256 device keys) are made beforehand, untimed. Beside it:
+//     raw node:crypto verify+sign/s and the store's own durable append/s; a breakdown per step.
+//  2. Full CRL build time (buildCrl) for 100k and 1M revoked entries, peak RSS / heap growth,
+//     the raw sign time of the same TBS bytes, and the DER size.
+//  3. OCSP responses/s through the ledger's OcspService (DER request in, DER response out),
+//     pre-signed (no nonce) and fresh-signed (nonce), beside raw sign/s.
+// Fresh temp files; removed at the end.
+import { createHash, createPublicKey, generateKeyPairSync, randomBytes, randomUUID, sign, verify, X509Certificate } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { availableParallelism, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { DatabaseSync } from 'node:sqlite';
+
+const require = createRequire(import.meta.url);
+require('reflect-metadata');
+const { SqliteEventStore } = require('../../libs/event-store/dist/index.js');
+const pki = require('../../libs/pki/dist/index.js');
+const { CertificateInventory, ProjectionRunner } = require('../../libs/projections/dist/index.js');
+const { ExecuteDeviceCommand, ExecuteDeviceCommandHandler } = require('../../apps/ledger/dist/devices/execute-device-command.js');
+const { DeviceRepository } = require('../../apps/ledger/dist/devices/device-repository.js');
+const { CertificateIssuer } = require('../../apps/ledger/dist/pki/certificate-issuer.js');
+const { describeCertificate } = require('../../apps/ledger/dist/pki/authorities.js');
+const { OcspService } = require('../../apps/ledger/dist/ocsp/ocsp.service.js');
+const { ReadModels } = require('../../apps/ledger/dist/store/read-models.js');
+const { AsnConvert, OctetString } = require('@peculiar/asn1-schema');
+const { AlgorithmIdentifier, Extension, SubjectPublicKeyInfo } = require('@peculiar/asn1-x509');
+const { CertificationRequest, CertificationRequestInfo } = require('@peculiar/asn1-csr');
+const { OCSPRequest, TBSRequest, Request, CertID, OCSPResponse, BasicOCSPResponse, id_pkix_ocsp_nonce } = require('@peculiar/asn1-ocsp');
+
+const SECONDS = Number(process.env.BENCH_SECONDS ?? 3);
+const IN_FLIGHT = Number(process.env.BENCH_IN_FLIGHT ?? 64);
+const CRL_SIZES = (process.env.BENCH_CRL_SIZES ?? '100000,1000000').split(',').map(Number);
+const BASE_URL = 'http://127.0.0.1:3000';
+const ECDSA_SHA256 = '1.2.840.10045.4.3.2';
+
+const now = () => performance.now();
+const fmt = (value) => Math.round(value).toLocaleString('en-US');
+const sec = (msValue) => `${(msValue / 1000).toFixed(2)} s`;
+const mib = (bytes) => `${(bytes / 2 ** 20).toFixed(0)} MiB`;
+const progress = (message) => process.stderr.write(`… ${message}\n`);
+
+/** Runs `op(i)` for i = 0..count-1 with `inFlight` of them pending at a time; returns ops/s. */
+const pool = async (count, inFlight, op) => {
+  let next = 0;
+  const started = now();
+  await Promise.all(
+    Array.from({ length: Math.min(inFlight, count) }, async () => {
+      while (next < count) await op(next++);
+    }),
+  );
+  return count / ((now() - started) / 1000);
+};
+
+/** Runs `op` (sync or async) in `inFlight` loops for `seconds`; returns ops/s. */
+const forSeconds = async (seconds, inFlight, op) => {
+  let done = 0;
+  const started = now();
+  const deadline = started + seconds * 1000;
+  await Promise.all(
+    Array.from({ length: inFlight }, async () => {
+      while (now() < deadline) {
+        await op(done);
+        done++;
+      }
+    }),
+  );
+  return done / ((now() - started) / 1000);
+};
+
+const syncForSeconds = (seconds, op) => {
+  let done = 0;
+  const started = now();
+  const deadline = started + seconds * 1000;
+  while (now() < deadline) op(done++);
+  return done / ((now() - started) / 1000);
+};
+
+const signAsync = (digest, data, key) => new Promise((resolve, reject) => sign(digest, data, key, (error, signature) => (error ? reject(error) : resolve(signature))));
+
+/** A root and an issuing CA (issuing key `algorithm`), and a P-256 OCSP signer for the issuing CA. */
+const hierarchy = async (algorithm) => {
+  const at = new Date(Math.floor(Date.now() / 1000) * 1000 - 86_400_000);
+  const rootKey = await pki.SoftwareKeyProvider.generate('ECDSA-P384');
+  const root = { caId: 'root', key: rootKey, certificateDer: await pki.createRootCaCertificate({ subject: [{ type: 'CN', value: 'Bench Root' }], key: rootKey, serialNumber: pki.newSerialNumber(), now: at }) };
+  const key = await pki.SoftwareKeyProvider.generate(algorithm);
+  const certificateDer = await pki.createSubordinateCaCertificate({
+    role: 'issuing',
+    subject: [{ type: 'O', value: 'DevID Bench' }, { type: 'CN', value: `Bench issuing CA ${algorithm}` }],
+    subjectPublicKeyInfo: key.subjectPublicKeyInfo,
+    parent: root,
+    serialNumber: pki.newSerialNumber(),
+    now: at,
+    baseUrl: BASE_URL,
+  });
+  const issuing = { caId: 'issuing-1', key, certificateDer };
+  const signerKey = await pki.SoftwareKeyProvider.generate('ECDSA-P256');
+  const signerDer = await pki.createOcspSignerCertificate({
+    subject: [{ type: 'CN', value: 'Bench OCSP signer' }],
+    subjectPublicKeyInfo: signerKey.subjectPublicKeyInfo,
+    ca: issuing,
+    serialNumber: pki.newSerialNumber(),
+    now: at,
+  });
+  return { root, issuing, ocspSigner: { caId: 'issuing-1', key: signerKey, certificateDer: signerDer } };
+};
+
+/** A PEM PKCS#10 request naming the device (CN = deviceId), signed by a fresh P-256 key. */
+const csrFor = (deviceId) => {
+  const { privateKey, publicKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+  const info = new CertificationRequestInfo({
+    version: 0,
+    subject: pki.buildName([{ type: 'CN', value: deviceId }]),
+    subjectPKInfo: AsnConvert.parse(publicKey.export({ type: 'spki', format: 'der' }), SubjectPublicKeyInfo),
+  });
+  const signature = sign('sha256', Buffer.from(AsnConvert.serialize(info)), privateKey);
+  const csr = new CertificationRequest({
+    certificationRequestInfo: info,
+    signatureAlgorithm: new AlgorithmIdentifier({ algorithm: ECDSA_SHA256 }),
+    signature: new Uint8Array(signature).buffer,
+  });
+  const base64 = Buffer.from(AsnConvert.serialize(csr)).toString('base64');
+  return `-----BEGIN CERTIFICATE REQUEST-----\n${base64.replace(/.{64}/g, '$&\n').replace(/\n$/, '')}\n-----END CERTIFICATE REQUEST-----\n`;
+};
+
+/** The ledger's enroll path minus HTTP, on its own store file; `readModels` as `npm start` runs them. */
+const ledgerFor = async (path, ca, { readModels }) => {
+  const store = await SqliteEventStore.open(path);
+  const db = new DatabaseSync(`${path}.read.sqlite`);
+  const models = new ReadModels(store, db);
+  if (readModels) models.start();
+  const config = { READ_MODEL_WAIT_MS: readModels ? 2000 : 0, LDEVID_VALIDITY_DAYS: 365 };
+  const handler = new ExecuteDeviceCommandHandler(store, new DeviceRepository(store), models, config);
+  // Authorities (Nest provider over the CA directory and the key store) narrowed to what the issuer asks of it.
+  const authorities = { baseUrl: BASE_URL, caFor: () => ({ caId: ca.caId }), authority: () => Promise.resolve(ca) };
+  const issuer = new CertificateIssuer(authorities, models.inventory, config);
+  const command = (type, deviceId, data) => ({ type, deviceId, data, commandId: randomUUID(), now: new Date().toISOString(), actor: 'bench' });
+  const options = (body) => ({ fingerprint: createHash('sha256').update(body).digest('base64url'), correlationId: randomUUID() });
+  return {
+    store,
+    models,
+    /** Manufactured and shipped, as enroll requires (untimed set-up, through the same handler). */
+    prepare: async (deviceIds) => {
+      await pool(deviceIds.length, IN_FLIGHT, (i) =>
+        handler.execute(new ExecuteDeviceCommand(command('ManufactureDevice', deviceIds[i], { serialNumber: `SN-${i}`, model: 'gw-7', factoryId: 'fab-1' }), options(deviceIds[i]))),
+      );
+      await pool(deviceIds.length, IN_FLIGHT, (i) => handler.execute(new ExecuteDeviceCommand(command('ShipDevice', deviceIds[i], { owner: 'acme' }), options(deviceIds[i]))));
+    },
+    enroll: (deviceId, csr) =>
+      handler.execute(new ExecuteDeviceCommand(command('EnrollDevice', deviceId, {}), { ...options(csr), prepare: issuer.withCertificate(csr) })),
+    issuer,
+    close: async () => {
+      await models.stop();
+      await store.close();
+      db.close();
+    },
+  };
+};
+
+/** Enrolls every device, IN_FLIGHT at a time; checks that each answer carries a certificate the CA signed. */
+const enrollAll = async (ledger, devices, ca) => {
+  const issued = new Array(devices.length);
+  const perSecond = await pool(devices.length, IN_FLIGHT, async (i) => {
+    const outcome = await ledger.enroll(devices[i].deviceId, devices[i].csr);
+    issued[i] = outcome.events.find((e) => e.type === 'CertificateIssued')?.data;
+  });
+  const caKey = createPublicKey({ key: Buffer.from(ca.key.subjectPublicKeyInfo), format: 'der', type: 'spki' });
+  for (const i of [0, devices.length >> 1, devices.length - 1]) {
+    const certificate = new X509Certificate(Buffer.from(issued[i].der, 'base64'));
+    if (!certificate.verify(caKey) || certificate.subject !== `CN=${devices[i].deviceId}`) throw new Error(`enrollment ${i} did not issue a valid LDevID`);
+  }
+  if (issued.some((c) => c === undefined)) throw new Error('an enrollment issued no certificate');
+  return { perSecond, issued };
+};
+
+const makeDevices = (count) => Array.from({ length: count }, () => {
+  const deviceId = randomUUID();
+  return { deviceId, csr: csrFor(deviceId) };
+});
+
+/** Payloads of the size the enroll events have, for the store's own append rate. */
+const enrollEvents = (sample) => [
+  { type: 'DeviceEnrolled', version: 1, data: { owner: 'acme', enrolledAt: new Date().toISOString() } },
+  { type: 'CertificateIssued', version: 1, data: { ...sample, serialNumber: randomBytes(16).toString('hex') } },
+].map((e) => ({ id: randomUUID(), ...e, occurredAt: new Date().toISOString(), metadata: { commandId: randomUUID(), causationId: randomUUID(), correlationId: randomUUID(), actor: 'bench', requestFingerprint: randomBytes(32).toString('base64url') } }));
+
+/** RevokedEntry generator as the ledger's CRL service streams them from the inventory. */
+function* revokedEntries(count) {
+  const prefix = randomBytes(12).toString('hex');
+  const start = Date.UTC(2026, 0, 1);
+  const reasons = ['keyCompromise', 'superseded', 'cessationOfOperation', 'affiliationChanged'];
+  for (let i = 0; i < count; i++) {
+    yield { serialNumber: `4${prefix}${i.toString(16).padStart(7, '0')}`, revokedAt: new Date(start + i * 7_000), ...(i % 5 === 0 ? {} : { reason: reasons[i % 4] }) };
+  }
+}
+
+/** A DER OCSP request (SHA-1 CertID, as openssl sends it), with a 16-byte nonce when asked. */
+const ocspRequest = (issuing, serialHex, withNonce) => {
+  const details = pki.authorityDetails(issuing.certificateDer);
+  const keyBits = AsnConvert.parse(details.subjectPublicKeyInfo, SubjectPublicKeyInfo).subjectPublicKey;
+  const serial = Buffer.from(serialHex.length % 2 ? `0${serialHex}` : serialHex, 'hex');
+  const certId = new CertID({
+    hashAlgorithm: new AlgorithmIdentifier({ algorithm: '1.3.14.3.2.26', parameters: null }),
+    issuerNameHash: new OctetString(createHash('sha1').update(details.nameDer).digest()),
+    issuerKeyHash: new OctetString(createHash('sha1').update(new Uint8Array(keyBits)).digest()),
+    serialNumber: new Uint8Array(serial[0] & 0x80 ? Buffer.concat([Buffer.of(0), serial]) : serial).buffer,
+  });
+  const nonce = withNonce ? [new Extension({ extnID: id_pkix_ocsp_nonce, critical: false, extnValue: new OctetString(Buffer.concat([Buffer.of(0x04, 16), randomBytes(16)])) })] : undefined;
+  return new Uint8Array(AsnConvert.serialize(new OCSPRequest({ tbsRequest: new TBSRequest({ requestList: [new Request({ reqCert: certId })], ...(nonce ? { requestExtensions: nonce } : {}) }) })));
+};
+
+/** The TBS and signature of a signed DER structure (certificate, CRL): SEQUENCE { tbs, algorithm, BIT STRING }. */
+const splitSigned = (der) => {
+  const tlv = (at) => {
+    const first = der[at + 1];
+    if (first < 0x80) return { start: at, content: at + 2, end: at + 2 + first };
+    let length = 0;
+    for (let k = 0; k < (first & 0x7f); k++) length = length * 256 + der[at + 2 + k];
+    return { start: at, content: at + 2 + (first & 0x7f), end: at + 2 + (first & 0x7f) + length };
+  };
+  const outer = tlv(0);
+  const tbs = tlv(outer.content);
+  const algorithm = tlv(tbs.end);
+  const bits = tlv(algorithm.end);
+  return { tbs: der.subarray(tbs.start, tbs.end), signature: der.subarray(bits.content + 1, bits.end) };
+};
+
+const ocspStatusOf = (der) => {
+  const response = AsnConvert.parse(der, OCSPResponse);
+  if (!response.responseBytes) return `status ${response.responseStatus}`;
+  const status = AsnConvert.parse(response.responseBytes.response.buffer, BasicOCSPResponse).tbsResponseData.responses[0].certStatus;
+  return status.good !== undefined ? 'good' : status.revoked !== undefined ? 'revoked' : 'unknown';
+};
+
+export const run = async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'devid-bench-pki-'));
+  const rows = [];
+  const row = (figure, devid, raw, rawSetup) => rows.push([figure, devid, raw, rawSetup]);
+  const started = now();
+  try {
+    console.log(`node ${process.version}, OpenSSL ${process.versions.openssl}, ${availableParallelism()} cpus, ${IN_FLIGHT} requests in flight, files in ${dir}`);
+    const ca = await hierarchy('ECDSA-P256');
+    const caPublic = createPublicKey({ key: Buffer.from(ca.issuing.key.subjectPublicKeyInfo), format: 'der', type: 'spki' });
+
+    // ---- 1. issuance: breakdown first (it sizes the end-to-end run) ----
+    progress('making 2,000 CSRs for the breakdown');
+    const sample = makeDevices(2000);
+    const checkOptions = (deviceId) => ({ expectedDeviceId: deviceId, blockedKeys: () => false, maxBytes: 8192 });
+    const checked = sample.map((d) => pki.checkCsr(d.csr, checkOptions(d.deviceId)));
+    const checkPerSecond = syncForSeconds(SECONDS / 2, (i) => pki.checkCsr(sample[i % sample.length].csr, checkOptions(sample[i % sample.length].deviceId)));
+    const profile = pki.ldevidProfile({ validityDays: 365 });
+    const issue = (authority, i) =>
+      pki.issueCertificate({
+        authority,
+        profile,
+        device: { deviceId: sample[i % sample.length].deviceId },
+        subjectPublicKeyInfo: checked[i % sample.length].subjectPublicKeyInfo,
+        subjectPublicKeyInfoSha256: checked[i % sample.length].subjectPublicKeyInfoSha256,
+        serialNumber: pki.newSerialNumber(),
+        now: new Date(),
+        baseUrl: BASE_URL,
+      });
+    const issuePerSecond = await forSeconds(SECONDS / 2, IN_FLIGHT, (i) => issue(ca.issuing, i));
+    const sampleDer = (await issue(ca.issuing, 0)).der;
+    const describePerSecond = syncForSeconds(SECONDS / 4, () => describeCertificate(sampleDer));
+
+    // Raw: one verify (the CSR's proof of possession) + one sign (the certificate) per op, same algorithms and sizes.
+    const verifyInputs = sample.slice(0, 256).map((d) => {
+      const csr = AsnConvert.parse(pki.checkCsr(d.csr, checkOptions(d.deviceId)).der, CertificationRequest);
+      return { data: Buffer.from(csr.certificationRequestInfoRaw), key: createPublicKey({ key: Buffer.from(AsnConvert.serialize(csr.certificationRequestInfo.subjectPKInfo)), format: 'der', type: 'spki' }), signature: Buffer.from(csr.signature) };
+    });
+    const tbsSized = randomBytes(sampleDer.length - 80);
+    const caPrivate = generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey;
+    const rawVerify = (i) => {
+      const v = verifyInputs[i % verifyInputs.length];
+      if (!verify('sha256', v.data, v.key, v.signature)) throw new Error('raw verify failed');
+    };
+    const rawSyncPerSecond = syncForSeconds(SECONDS / 2, (i) => {
+      rawVerify(i);
+      sign('sha256', tbsSized, caPrivate);
+    });
+    const rawPoolPerSecond = await forSeconds(SECONDS / 2, IN_FLIGHT, async (i) => {
+      rawVerify(i);
+      await signAsync('sha256', tbsSized, caPrivate);
+    });
+    const rawVerifyPerSecond = syncForSeconds(SECONDS / 4, rawVerify);
+    const rawSignPerSecond = syncForSeconds(SECONDS / 4, () => sign('sha256', tbsSized, caPrivate));
+
+    // Raw durable append: the store's own rate for 2-event appends of the enroll events' size, same concurrency.
+    progress('store: 2-event appends, no PKI');
+    const rawStore = await SqliteEventStore.open(join(dir, 'raw-append.sqlite'));
+    const sampleIssued = { serialNumber: '', caId: 'issuing-1', profile: 'LDevID', der: Buffer.from(sampleDer).toString('base64'), subject: `CN=${sample[0].deviceId}`, notBefore: new Date().toISOString(), notAfter: new Date().toISOString(), spkiSha256: 'a'.repeat(64), fingerprintSha256: 'b'.repeat(64) };
+    const appendPerSecond = await forSeconds(SECONDS / 2, IN_FLIGHT, () => rawStore.append(`device-${randomUUID()}`, enrollEvents(sampleIssued), { expectedRevision: 'no_stream' }));
+    await rawStore.close();
+
+    // ---- end to end ----
+    const estimate = Math.min(checkPerSecond, issuePerSecond, appendPerSecond);
+    const count = Number(process.env.BENCH_DEVICES ?? Math.max(2000, Math.ceil((estimate * (SECONDS + 0.5)) / 1000) * 1000));
+    progress(`making ${fmt(count)} CSRs (P-256 device keys), untimed`);
+    const devices = makeDevices(count);
+    const core = await ledgerFor(join(dir, 'enroll.sqlite'), ca.issuing, { readModels: false });
+    progress(`manufacture + ship ${fmt(count)} devices, untimed`);
+    await core.prepare(devices.map((d) => d.deviceId));
+    progress(`enroll ${fmt(count)} devices, timed`);
+    const e2eStarted = now();
+    const e2e = await enrollAll(core, devices, ca.issuing);
+    const e2eSeconds = (now() - e2eStarted) / 1000;
+    const stats = core.store.stats();
+    await core.close();
+
+    // The same with the read models projected as `npm start` runs them, and the handler's read-your-writes wait.
+    const withModelsCount = Math.min(count, Number(process.env.BENCH_DEVICES_WITH_READ_MODELS ?? Math.ceil(count / 2)));
+    const withModelsDevices = makeDevices(withModelsCount);
+    const full = await ledgerFor(join(dir, 'enroll-read-models.sqlite'), ca.issuing, { readModels: true });
+    progress(`with read models: manufacture + ship + enroll ${fmt(withModelsCount)} devices`);
+    await full.prepare(withModelsDevices.map((d) => d.deviceId));
+    const withModels = await enrollAll(full, withModelsDevices, ca.issuing);
+    await full.close();
+
+    row(`LDevIDs issued/s end to end (${fmt(count)} enrollments in ${e2eSeconds.toFixed(1)} s; CA P-256)`, fmt(e2e.perSecond), fmt(rawPoolPerSecond), `verify + sign P-256, ${IN_FLIGHT} in flight (sign on libuv pool)`);
+    row('', '', fmt(rawSyncPerSecond), 'verify + sign P-256, one thread, sync');
+    row(`  same, read models projected + read-your-writes wait (${fmt(withModelsCount)})`, fmt(withModels.perSecond), fmt(appendPerSecond), `store append/s, 2 events (enroll size), ${IN_FLIGHT} writers`);
+    row('  enroll appends per commit (group size, mean)', (stats.appends / stats.commits).toFixed(1), '', '');
+    row('  breakdown: checkCsr/s (PEM parse + PoP verify + key/subject policy)', fmt(checkPerSecond), fmt(rawVerifyPerSecond), 'verify P-256, one thread');
+    row(`  breakdown: issueCertificate/s (CA P-256, ${IN_FLIGHT} in flight)`, fmt(issuePerSecond), fmt(rawSignPerSecond), `sign P-256 ${sampleDer.length - 80}-byte TBS, one thread`);
+    row('  breakdown: describeCertificate/s (ledger re-parses the issued DER)', fmt(describePerSecond), '', '');
+
+    for (const algorithm of (process.env.BENCH_OTHER_CA ?? 'ECDSA-P384,Ed25519').split(',').filter(Boolean)) {
+      const other = await hierarchy(algorithm);
+      const perSecond = await forSeconds(SECONDS / 3, IN_FLIGHT, (i) => issue(other.issuing, i));
+      const privateKey = generateKeyPairSync(algorithm === 'Ed25519' ? 'ed25519' : 'ec', algorithm === 'Ed25519' ? {} : { namedCurve: 'P-384' }).privateKey;
+      const digest = algorithm === 'Ed25519' ? null : 'sha384';
+      const raw = await forSeconds(SECONDS / 3, IN_FLIGHT, () => signAsync(digest, tbsSized, privateKey));
+      row(`  breakdown: issueCertificate/s (CA ${algorithm}, ${IN_FLIGHT} in flight)`, fmt(perSecond), fmt(raw), `sign ${algorithm}, ${IN_FLIGHT} in flight`);
+    }
+
+    // ---- 2. CRL ----
+    for (const size of CRL_SIZES) {
+      progress(`CRL of ${fmt(size)} entries`);
+      globalThis.gc?.();
+      const rssBefore = process.memoryUsage().rss;
+      const heapBefore = process.memoryUsage().heapUsed;
+      const maxRssBefore = process.resourceUsage().maxRSS * 1024;
+      const thisUpdate = new Date(Math.floor(Date.now() / 1000) * 1000);
+      const crlStarted = now();
+      const crl = await pki.buildCrl({ authority: ca.issuing, crlNumber: size, thisUpdate, nextUpdate: new Date(thisUpdate.getTime() + 86_400_000), entries: revokedEntries(size), baseUrl: BASE_URL });
+      const crlMs = now() - crlStarted;
+      const heapAfter = process.memoryUsage().heapUsed;
+      const peakRss = Math.max(process.resourceUsage().maxRSS * 1024, process.memoryUsage().rss);
+      // Checked and timed on what was signed: the TBS inside the DER, verified against the CA key.
+      const { tbs, signature } = splitSigned(crl.der);
+      if (!verify('sha256', tbs, caPublic, signature)) throw new Error(`the ${size}-entry CRL signature does not verify`);
+      const signStarted = now();
+      sign('sha256', tbs, caPrivate);
+      const signMs = now() - signStarted;
+      row(`full CRL build, ${fmt(size)} revoked (DER ${mib(crl.der.length)})`, sec(crlMs), sec(signMs), 'CA key sign of the same-size TBS');
+      row(
+        `  memory: peak RSS growth / heap growth (RSS before ${mib(rssBefore)})`,
+        `${mib(Math.max(0, peakRss - Math.max(rssBefore, maxRssBefore)))} / ${mib(heapAfter - heapBefore)}`,
+        mib(crl.der.length),
+        'the DER itself',
+      );
+    }
+
+    // ---- 3. OCSP through the ledger's OcspService ----
+    progress('OCSP');
+    const ocspStore = await SqliteEventStore.open(join(dir, 'enroll.sqlite'));
+    const ocspDb = new DatabaseSync(join(dir, 'ocsp-read.sqlite'));
+    const inventory = new CertificateInventory(ocspDb);
+    const runner = new ProjectionRunner(ocspStore, inventory);
+    runner.start();
+    await runner.waitFor(await ocspStore.headPosition());
+    await runner.stop();
+    const cas = { list: () => [{ caId: ca.issuing.caId, ocspSigner: { certificate: { serialNumber: 'bench' } } }] };
+    const authorities = { authority: () => Promise.resolve(ca.issuing), ocspSigner: () => Promise.resolve(ca.ocspSigner) };
+    const ocsp = new OcspService(authorities, cas, inventory, { OCSP_VALIDITY_SECONDS: 3600 });
+    const serials = e2e.issued.slice(0, 4096).map((c) => c.serialNumber);
+    const plain = serials.map((s) => ocspRequest(ca.issuing, s, false));
+    const withNonce = serials.map((s) => ocspRequest(ca.issuing, s, true));
+    if (ocspStatusOf(await ocsp.respond(plain[0])) !== 'good') throw new Error('OCSP did not answer good for an issued certificate');
+    const presignStarted = now();
+    await pool(plain.length, IN_FLIGHT, (i) => ocsp.respond(plain[i]));
+    const presignPerSecond = plain.length / ((now() - presignStarted) / 1000);
+    const cachedPerSecond = await forSeconds(SECONDS / 2, IN_FLIGHT, (i) => ocsp.respond(plain[i % plain.length]));
+    const noncePerSecond = await forSeconds(SECONDS / 2, IN_FLIGHT, (i) => ocsp.respond(withNonce[i % withNonce.length]));
+    const unknown = ocspRequest(ca.issuing, 'deadbeef', false);
+    if (ocspStatusOf(await ocsp.respond(unknown)) !== 'unknown') throw new Error('OCSP did not answer unknown for an unknown serial');
+    const signerPrivate = generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey;
+    const tbsOcsp = randomBytes(200);
+    const rawOcspSign = await forSeconds(SECONDS / 3, IN_FLIGHT, () => signAsync('sha256', tbsOcsp, signerPrivate));
+    const rawOcspSignSync = syncForSeconds(SECONDS / 3, () => sign('sha256', tbsOcsp, signerPrivate));
+    await ocspStore.close();
+    ocspDb.close();
+    row(`OCSP responses/s, pre-signed (no nonce; ${fmt(plain.length)} certificates, cache warm)`, fmt(cachedPerSecond), fmt(rawOcspSign), `sign P-256, ${IN_FLIGHT} in flight`);
+    row('OCSP responses/s, first answer per certificate (lookup + sign + cache)', fmt(presignPerSecond), fmt(rawOcspSignSync), 'sign P-256, one thread');
+    row('OCSP responses/s, fresh-signed (16-byte nonce)', fmt(noncePerSecond), '', '');
+
+    const header = ['figure', 'DevID', 'raw', 'raw setup'];
+    const widths = [0, 1, 2, 3].map((c) => Math.max(...[header, ...rows].map((r) => r[c].length)));
+    const line = (cells) => `| ${cells.map((cell, c) => (c === 1 || c === 2 ? cell.padStart(widths[c]) : cell.padEnd(widths[c]))).join(' | ')} |`;
+    console.log();
+    console.log(line(header));
+    console.log(`|${widths.map((w, c) => (c === 1 || c === 2 ? `${'-'.repeat(w + 1)}:` : `${'-'.repeat(w + 2)}`)).join('|')}|`);
+    for (const r of rows) console.log(line(r));
+    console.log(`\n(rates per second of wall clock; bench took ${((now() - started) / 1000).toFixed(0)} s)`);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+};
