@@ -54,6 +54,8 @@ export const RECORD_REJECTION_CODES = [
   'record-device-id-mismatch',
   'record-duplicate-serial',
   'record-device-exists',
+  'record-certificate-duplicate',
+  'record-key-blocked',
   'record-refused',
 ] as const;
 export type RecordRejectionCode = (typeof RECORD_REJECTION_CODES)[number];

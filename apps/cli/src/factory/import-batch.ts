@@ -7,9 +7,11 @@ import { CliError } from '../cli-error';
 
 const importResult = z.object({
   batchId: z.string(),
+  caId: z.string(),
+  records: z.number(),
   imported: z.number(),
   alreadyPresent: z.number(),
-  rejected: z.array(z.object({ serialNumber: z.string(), code: z.string(), reason: z.string() })),
+  rejected: z.array(z.object({ serialNumber: z.string(), record: z.number(), code: z.string(), reason: z.string() })),
 });
 
 /** Exit code when the batch was accepted but some device records were refused. */
