@@ -1,7 +1,12 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import fc from 'fast-check';
-import { checkCsr, type CsrPolicyOptions } from './csr-policy';
+import { generateKeyPairSync, sign } from 'node:crypto';
+import { AsnConvert } from '@peculiar/asn1-schema';
+import { CertificationRequest, CertificationRequestInfo } from '@peculiar/asn1-csr';
+import { AlgorithmIdentifier, AttributeTypeAndValue, AttributeValue, Name, RelativeDistinguishedName, SubjectPublicKeyInfo } from '@peculiar/asn1-x509';
+import { checkCsr, checkCsrWithLibrary, receivedDer, type CsrPolicyOptions } from './csr-policy';
+import { readCanonicalCsr } from './csr-der';
 import { CsrRejected } from './csr-rejected';
 import { spkiSha256 } from './fingerprints';
 
@@ -103,5 +108,101 @@ describe('checkCsr never throws anything but CsrRejected', () => {
       }),
       { numRuns: 3000 },
     );
+  });
+});
+
+/** What a caller observes: the CheckedCsr, or the rejection's code and message. */
+const outcome = (check: () => unknown): unknown => {
+  try {
+    return { accepted: check() };
+  } catch (error) {
+    if (!(error instanceof CsrRejected)) throw error;
+    return { code: error.code, message: error.message };
+  }
+};
+const asDer = (input: string | Uint8Array): Uint8Array | undefined => {
+  try {
+    return receivedDer(input, { blockedKeys: () => false, maxBytes: 1 << 20 });
+  } catch {
+    return undefined;
+  }
+};
+
+describe('the hand-read CSR path answers exactly as @peculiar/asn1-csr does', () => {
+  const corpus = [
+    ...bad.cases.map((entry) => ['bad-csrs', entry.file, bad] as const),
+    ...good.cases.map((entry) => ['good-csrs', entry.file, good] as const),
+  ];
+
+  it.each(corpus)('%s/%s', (dir, file, manifest) => {
+    const der = asDer(read(dir, file));
+    if (der === undefined) return; // refused as PEM, before either path: one code path
+    expect(outcome(() => checkCsr(der, { ...policy(manifest), maxBytes: 1 << 20 }))).toEqual(outcome(() => checkCsrWithLibrary(der, policy(manifest))));
+  });
+
+  it('takes the hand-read path for the common forms (P-256, P-384, Ed25519)', () => {
+    for (const file of ['p256.der', 'p384.der', 'ed25519.der', 'serial-only.der']) expect(readCanonicalCsr(read('good-csrs', file) as Uint8Array)).toBeDefined();
+    for (const file of ['p256-compressed-point.der', 'rsa2048.der']) expect(readCanonicalCsr(read('good-csrs', file) as Uint8Array)).toBeUndefined();
+  });
+
+  const csrWithSubject = (subject: Name, curve: 'P-256' | 'P-384' = 'P-256'): Uint8Array => {
+    const { privateKey, publicKey } = generateKeyPairSync('ec', { namedCurve: curve });
+    const info = new CertificationRequestInfo({ subject, subjectPKInfo: AsnConvert.parse(publicKey.export({ type: 'spki', format: 'der' }), SubjectPublicKeyInfo) });
+    const infoDer = new Uint8Array(AsnConvert.serialize(info));
+    const digest = curve === 'P-256' ? 'sha256' : 'sha384';
+    return new Uint8Array(
+      AsnConvert.serialize(
+        new CertificationRequest({
+          certificationRequestInfo: info,
+          signatureAlgorithm: new AlgorithmIdentifier({ algorithm: curve === 'P-256' ? '1.2.840.10045.4.3.2' : '1.2.840.10045.4.3.3' }),
+          signature: new Uint8Array(sign(digest, infoDer, privateKey)).buffer,
+        }),
+      ),
+    );
+  };
+  const rdn = (type: string, value: AttributeValue) => new RelativeDistinguishedName([new AttributeTypeAndValue({ type, value })]);
+
+  it.each([
+    ['UTF-8 CN with non-ASCII characters', new Name([rdn('2.5.4.3', new AttributeValue({ utf8String: 'Gerät-ü-€-𝄞' }))])],
+    ['CN with a byte-order mark', new Name([rdn('2.5.4.3', new AttributeValue({ utf8String: '\uFEFFdevice-0001' }))])],
+    ['PrintableString CN and serialNumber, O and OU', new Name([rdn('2.5.4.10', new AttributeValue({ utf8String: 'ACME' })), rdn('2.5.4.11', new AttributeValue({ printableString: 'Line 7' })), rdn('2.5.4.3', new AttributeValue({ printableString: 'device-0001' })), rdn('2.5.4.5', new AttributeValue({ printableString: 'SN-0001' }))])],
+    ['IA5String CN', new Name([rdn('2.5.4.3', new AttributeValue({ ia5String: 'device-0001' }))])],
+    ['BMPString CN (library path)', new Name([rdn('2.5.4.3', new AttributeValue({ bmpString: 'device-0001' }))])],
+    ['two CNs in one RDN', new Name([new RelativeDistinguishedName([new AttributeTypeAndValue({ type: '2.5.4.3', value: new AttributeValue({ utf8String: 'a' }) }), new AttributeTypeAndValue({ type: '2.5.4.3', value: new AttributeValue({ utf8String: 'device-0001' }) })])])],
+    ['empty subject', new Name([])],
+    ['empty CN', new Name([rdn('2.5.4.3', new AttributeValue({ utf8String: '' }))])],
+  ])('same answer for a CSR with %s', (_label, subject) => {
+    for (const curve of ['P-256', 'P-384'] as const) {
+      const der = csrWithSubject(subject, curve);
+      for (const options of [policy(good), { blockedKeys: () => false }, { ...policy(good), expectedDeviceId: 'Gerät-ü-€-𝄞' }]) {
+        expect(outcome(() => checkCsr(der, options))).toEqual(outcome(() => checkCsrWithLibrary(der, options)));
+      }
+    }
+  });
+
+  it('same answer on random mutations of valid CSRs', () => {
+    const seeds = good.cases.filter((entry) => entry.file.endsWith('.der')).map((entry) => read('good-csrs', entry.file) as Uint8Array);
+    const mutation = fc.record({
+      seed: fc.nat({ max: seeds.length - 1 }),
+      edits: fc.array(fc.tuple(fc.nat(), fc.integer({ min: 0, max: 255 }), fc.constantFrom('set', 'insert', 'delete', 'flip')), { minLength: 1, maxLength: 3 }),
+    });
+    let handRead = 0;
+    fc.assert(
+      fc.property(mutation, ({ seed, edits }) => {
+        const bytes = Array.from(seeds[seed]!);
+        for (const [position, value, kind] of edits) {
+          const at = position % (bytes.length + 1);
+          if (kind === 'set' && at < bytes.length) bytes[at] = value;
+          if (kind === 'flip' && at < bytes.length) bytes[at]! ^= 1 << (value % 8);
+          if (kind === 'insert') bytes.splice(at, 0, value);
+          if (kind === 'delete') bytes.splice(at, 1);
+        }
+        const der = new Uint8Array(bytes);
+        if (readCanonicalCsr(der)) handRead++;
+        expect(outcome(() => checkCsr(der, policy(good)))).toEqual(outcome(() => checkCsrWithLibrary(der, policy(good))));
+      }),
+      { numRuns: 5000 },
+    );
+    expect(handRead).toBeGreaterThan(500);
   });
 });

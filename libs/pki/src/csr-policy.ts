@@ -2,6 +2,7 @@ import { createPublicKey, verify, type KeyObject } from 'node:crypto';
 import { AsnConvert } from '@peculiar/asn1-schema';
 import { CertificationRequest } from '@peculiar/asn1-csr';
 import type { SubjectPublicKeyInfo } from '@peculiar/asn1-x509';
+import { readCanonicalCsr } from './csr-der';
 import { CsrRejected } from './csr-rejected';
 import { NAME_OIDS, nameAttributeValues } from './distinguished-name';
 import { canonicalSubjectPublicKeyInfo, sha256Hex } from './fingerprints';
@@ -57,10 +58,40 @@ const BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$
  * proof of possession, key policy, block list and subject policy. Throws `CsrRejected`.
  */
 export function checkCsr(input: string | Uint8Array, options: CsrPolicyOptions): CheckedCsr {
+  const der = receivedDer(input, options);
+  return checkCanonicalCsr(der, options) ?? checkCsrWithLibrary(der, options);
+}
+
+/** The DER of a CSR as received (PEM or DER), after the size limit; exported for the specs. */
+export function receivedDer(input: string | Uint8Array, options: CsrPolicyOptions): Uint8Array {
   const maxBytes = options.maxBytes ?? 8192;
   const size = typeof input === 'string' ? Buffer.byteLength(input) : input.byteLength;
   if (size > maxBytes) throw new CsrRejected('csr-too-large', `CSR is ${size} bytes; the limit is ${maxBytes}`);
-  const der = toDer(input);
+  return toDer(input);
+}
+
+/**
+ * The hot path, for a CSR in the canonical form of `readCanonicalCsr`: the DER is read by hand,
+ * the signature verified over the received bytes, the SPKI (canonical already) hashed as is.
+ * Undefined for any other form. Its checks run in the same order as `checkCsrWithLibrary`'s,
+ * so a CSR gets the same answer either way.
+ */
+function checkCanonicalCsr(der: Uint8Array, options: CsrPolicyOptions): CheckedCsr | undefined {
+  const csr = readCanonicalCsr(der);
+  if (!csr) return undefined;
+  const key = importKey(csr.subjectPublicKeyInfo, csr.keyAlgorithm === 'Ed25519' ? 'csr-malformed' : 'csr-ec-point-invalid');
+  if (!verifies(csr.digest, csr.certificationRequestInfo, key, csr.signature)) {
+    throw new CsrRejected('csr-signature-invalid', 'the CSR signature does not verify (no proof of possession)');
+  }
+  const subjectPublicKeyInfo = csr.subjectPublicKeyInfo.slice();
+  const subjectPublicKeyInfoSha256 = sha256Hex(subjectPublicKeyInfo);
+  if (options.blockedKeys(subjectPublicKeyInfoSha256)) throw new CsrRejected('csr-key-blocked', 'this public key was revoked as compromised and may not be certified again');
+  checkSubject(csr.commonNames, csr.serialNumbers, options);
+  return { der, subjectPublicKeyInfo, subjectPublicKeyInfoSha256, keyAlgorithm: csr.keyAlgorithm, commonNames: csr.commonNames, serialNumbers: csr.serialNumbers };
+}
+
+/** Every CSR through @peculiar/asn1-csr: the reference behaviour (exported for the equivalence spec). */
+export function checkCsrWithLibrary(der: Uint8Array, options: CsrPolicyOptions): CheckedCsr {
   const csr = parse(der);
   const info = csr.certificationRequestInfo;
   const spkiDer = new Uint8Array(AsnConvert.serialize(info.subjectPKInfo));
@@ -70,7 +101,7 @@ export function checkCsr(input: string | Uint8Array, options: CsrPolicyOptions):
   if (KEY_ALGORITHM_FAMILIES[info.subjectPKInfo.algorithm.algorithm] !== signatureAlgorithm.family) {
     throw new CsrRejected('csr-signature-invalid', 'the signature algorithm does not fit the public key');
   }
-  if (!csr.certificationRequestInfoRaw || !verifies(signatureAlgorithm.digest, csr.certificationRequestInfoRaw, key, csr.signature)) {
+  if (!csr.certificationRequestInfoRaw || !verifies(signatureAlgorithm.digest, new Uint8Array(csr.certificationRequestInfoRaw), key, new Uint8Array(csr.signature))) {
     throw new CsrRejected('csr-signature-invalid', 'the CSR signature does not verify (no proof of possession)');
   }
 
@@ -152,7 +183,7 @@ function checkKey(spki: SubjectPublicKeyInfo, spkiDer: Uint8Array): { key: KeyOb
 
 function importKey(spkiDer: Uint8Array, code: 'csr-ec-point-invalid' | 'csr-malformed'): KeyObject {
   try {
-    return createPublicKey({ key: Buffer.from(spkiDer), format: 'der', type: 'spki' });
+    return createPublicKey({ key: Buffer.from(spkiDer.buffer, spkiDer.byteOffset, spkiDer.byteLength), format: 'der', type: 'spki' });
   } catch {
     throw new CsrRejected(code, code === 'csr-ec-point-invalid' ? 'the EC public key is not a valid point on its curve' : 'the public key cannot be decoded');
   }
@@ -182,9 +213,9 @@ function namedCurveOid(parameters: Uint8Array): string | undefined {
   return [...head, ...arcs].join('.');
 }
 
-function verifies(digest: string | null, data: ArrayBuffer, key: KeyObject, signature: ArrayBuffer): boolean {
+function verifies(digest: string | null, data: Uint8Array, key: KeyObject, signature: Uint8Array): boolean {
   try {
-    return verify(digest, new Uint8Array(data), key, new Uint8Array(signature));
+    return verify(digest, data, key, signature);
   } catch {
     return false;
   }

@@ -1,4 +1,6 @@
+import { AsnConvert } from '@peculiar/asn1-schema';
 import { AttributeTypeAndValue, AttributeValue, Name, RelativeDistinguishedName } from '@peculiar/asn1-x509';
+import { tlv } from './der';
 import { PkiConfigurationError } from './errors';
 
 export interface NameAttribute {
@@ -33,15 +35,55 @@ export function attributeOid(type: string): string {
 export function buildName(attributes: readonly NameAttribute[]): Name {
   return new Name(
     attributes.map(({ type, value }) => {
-      const oid = attributeOid(type);
-      if (value.length === 0 || value.length > 64) throw new PkiConfigurationError(`subject attribute ${type} must have 1 to 64 characters`);
-      if (PRINTABLE_ONLY.has(oid) && !PRINTABLE.test(value)) {
-        throw new PkiConfigurationError(`subject attribute ${type} must be a PrintableString: ${JSON.stringify(value)}`);
-      }
-      const attributeValue = PRINTABLE_ONLY.has(oid) ? new AttributeValue({ printableString: value }) : new AttributeValue({ utf8String: value });
+      const { oid, printable } = checkedAttribute(type, value);
+      const attributeValue = printable ? new AttributeValue({ printableString: value }) : new AttributeValue({ utf8String: value });
       return new RelativeDistinguishedName([new AttributeTypeAndValue({ type: oid, value: attributeValue })]);
     }),
   );
+}
+
+/**
+ * The DER of `buildName(attributes)`, written by hand: issuance's hot path (one subject per
+ * certificate). certificate-der.spec.ts compares it byte for byte with the library's.
+ */
+export function encodeName(attributes: readonly NameAttribute[]): Uint8Array {
+  const encoded: Uint8Array[] = [];
+  for (const { type, value } of attributes) {
+    const { oid, printable } = checkedAttribute(type, value);
+    // asn1js refuses lone surrogates in a UTF8String; so does the library path this falls back to.
+    if (LONE_SURROGATE.test(value)) return new Uint8Array(AsnConvert.serialize(buildName(attributes)));
+    const valueOctets = Buffer.from(value, printable ? 'latin1' : 'utf8');
+    encoded.push(tlv(0x31, tlv(0x30, oidDer(oid), tlv(printable ? 0x13 : 0x0c, valueOctets))));
+  }
+  return tlv(0x30, ...encoded);
+}
+
+function checkedAttribute(type: string, value: string): { oid: string; printable: boolean } {
+  const oid = attributeOid(type);
+  if (value.length === 0 || value.length > 64) throw new PkiConfigurationError(`subject attribute ${type} must have 1 to 64 characters`);
+  const printable = PRINTABLE_ONLY.has(oid);
+  if (printable && !PRINTABLE.test(value)) throw new PkiConfigurationError(`subject attribute ${type} must be a PrintableString: ${JSON.stringify(value)}`);
+  return { oid, printable };
+}
+
+const LONE_SURROGATE = /\p{Cs}/u;
+const oidCache = new Map<string, Uint8Array>();
+
+/** DER OBJECT IDENTIFIER of a dotted OID (cached: attribute types are few). */
+function oidDer(oid: string): Uint8Array {
+  let der = oidCache.get(oid);
+  if (!der) {
+    const arcs = oid.split('.').map(BigInt);
+    const octets: number[] = [];
+    for (const arc of [arcs[0]! * 40n + arcs[1]!, ...arcs.slice(2)]) {
+      const base128: number[] = [Number(arc & 0x7fn)];
+      for (let rest = arc >> 7n; rest > 0n; rest >>= 7n) base128.unshift(Number(rest & 0x7fn) | 0x80);
+      octets.push(...base128);
+    }
+    der = tlv(0x06, Uint8Array.from(octets));
+    if (oidCache.size < 1024) oidCache.set(oid, der);
+  }
+  return der;
 }
 
 /** Values of the attributes of type `oid` in `name`, in order. */

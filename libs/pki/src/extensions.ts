@@ -29,6 +29,7 @@ import {
   id_ce_subjectKeyIdentifier,
   id_pe_authorityInfoAccess,
 } from '@peculiar/asn1-x509';
+import { tlv } from './der';
 
 export const OID_OCSP = '1.3.6.1.5.5.7.48.1';
 export const OID_CA_ISSUERS = '1.3.6.1.5.5.7.48.2';
@@ -53,6 +54,13 @@ export { KeyUsageFlags };
 
 export function subjectKeyIdentifierExtension(keyId: Uint8Array): Extension {
   return extension(id_ce_subjectKeyIdentifier, false, new SubjectKeyIdentifier(keyId));
+}
+
+const SKI_OID = Uint8Array.of(0x06, 0x03, 0x55, 0x1d, 0x0e);
+
+/** The DER of `subjectKeyIdentifierExtension(keyId)` written by hand (one per issued certificate). */
+export function subjectKeyIdentifierExtensionDer(keyId: Uint8Array): Uint8Array {
+  return tlv(0x30, SKI_OID, tlv(0x04, tlv(0x04, keyId)));
 }
 
 export function authorityKeyIdentifierExtension(keyId: Uint8Array): Extension {

@@ -1,6 +1,7 @@
 import { createHash, createPublicKey, type KeyObject } from 'node:crypto';
 import { AsnConvert } from '@peculiar/asn1-schema';
 import { SubjectPublicKeyInfo } from '@peculiar/asn1-x509';
+import { readTlv } from './der';
 
 export function sha256Hex(data: Uint8Array): string {
   return createHash('sha256').update(data).digest('hex');
@@ -25,6 +26,14 @@ export function canonicalSubjectPublicKeyInfo(key: KeyObject): Uint8Array {
 
 /** RFC 5280 §4.2.1.2 method (1): SHA-1 of the subjectPublicKey BIT STRING contents. */
 export function keyIdentifier(subjectPublicKeyInfo: Uint8Array): Uint8Array {
-  const spki = AsnConvert.parse(subjectPublicKeyInfo, SubjectPublicKeyInfo);
-  return new Uint8Array(createHash('sha1').update(new Uint8Array(spki.subjectPublicKey)).digest());
+  return new Uint8Array(createHash('sha1').update(subjectPublicKeyBits(subjectPublicKeyInfo)).digest());
+}
+
+/** The subjectPublicKey BIT STRING contents (after the unused-bits octet); read by hand when strict DER. */
+function subjectPublicKeyBits(der: Uint8Array): Uint8Array {
+  const spki = readTlv(der, 0, der.length);
+  const algorithm = spki && spki.tag === 0x30 && spki.end === der.length ? readTlv(der, spki.contentStart, spki.end) : undefined;
+  const bits = algorithm && algorithm.tag === 0x30 ? readTlv(der, algorithm.end, spki!.end) : undefined;
+  if (bits && bits.tag === 0x03 && bits.end === spki!.end && bits.end > bits.contentStart && der[bits.contentStart] === 0) return der.subarray(bits.contentStart + 1, bits.end);
+  return new Uint8Array(AsnConvert.parse(der, SubjectPublicKeyInfo).subjectPublicKey);
 }

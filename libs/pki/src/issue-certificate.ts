@@ -1,10 +1,14 @@
+import { AsnConvert } from '@peculiar/asn1-schema';
+import type { Extension } from '@peculiar/asn1-x509';
+import { encodeSignedCertificate, encodeTbsCertificate } from './certificate-der';
 import { authorityDetails, type CertificateAuthority } from './certificate-authority';
-import { buildName } from './distinguished-name';
-import { authorityInfoAccessExtension, authorityKeyIdentifierExtension, crlDistributionPointsExtension, revocationUrls, subjectKeyIdentifierExtension } from './extensions';
+import { encodeName } from './distinguished-name';
+import { authorityInfoAccessExtension, authorityKeyIdentifierExtension, crlDistributionPointsExtension, revocationUrls, subjectKeyIdentifierExtensionDer } from './extensions';
 import { keyIdentifier, sha256Hex, spkiSha256 } from './fingerprints';
+import { signatureAlgorithmIdentifier, type KeyAlgorithm } from './key-provider';
 import type { CertificateProfile, DeviceIdentity } from './profiles';
 import { normalizeSerialNumber } from './serial-number';
-import { signCertificate, toPem } from './sign-certificate';
+import { toPem } from './sign-certificate';
 
 export interface IssueCertificateInput {
   authority: CertificateAuthority;
@@ -32,31 +36,31 @@ export interface IssuedCertificate {
   fingerprintSha256: string;
 }
 
-/** Signs an end-entity certificate; deterministic given its inputs (and the key, for RSA/Ed25519). */
+/**
+ * Signs an end-entity certificate; deterministic given its inputs (and the key, for RSA/Ed25519).
+ * The TBS is framed from DER parts (certificate-der.ts), the per-CA parts encoded once.
+ */
 export async function issueCertificate(input: IssueCertificateInput): Promise<IssuedCertificate> {
   const issuer = authorityDetails(input.authority.certificateDer);
   const decision = input.profile.apply(input.device, input.now);
-  const urls = revocationUrls(input.baseUrl, input.authority.caId);
   const serialNumber = normalizeSerialNumber(input.serialNumber);
   const notBefore = new Date(Math.floor(input.now.getTime() / 1000) * 1000);
-  const der = await signCertificate(
-    {
-      serialNumber,
-      issuer: issuer.name,
-      subject: buildName(decision.subject),
-      notBefore,
-      notAfter: decision.notAfter,
-      subjectPublicKeyInfo: input.subjectPublicKeyInfo,
-      extensions: [
-        ...decision.extensions,
-        subjectKeyIdentifierExtension(keyIdentifier(input.subjectPublicKeyInfo)),
-        authorityKeyIdentifierExtension(issuer.keyIdentifier),
-        crlDistributionPointsExtension(urls.crl),
-        authorityInfoAccessExtension(urls.ocsp, urls.caIssuers),
-      ],
-    },
-    input.authority.key,
-  );
+  const signatureAlgorithmDer = signatureAlgorithmDerOf(input.authority.key.algorithm);
+  const tbs = encodeTbsCertificate({
+    serialNumber,
+    issuerNameDer: issuer.nameDer,
+    subjectNameDer: encodeName(decision.subject),
+    notBefore,
+    notAfter: decision.notAfter,
+    subjectPublicKeyInfo: input.subjectPublicKeyInfo,
+    extensions: [
+      ...decision.extensions.map(extensionDer),
+      subjectKeyIdentifierExtensionDer(keyIdentifier(input.subjectPublicKeyInfo)),
+      ...authorityExtensionsDer(input.authority, input.baseUrl),
+    ],
+    signatureAlgorithmDer,
+  });
+  const der = encodeSignedCertificate(tbs, signatureAlgorithmDer, await input.authority.key.sign(tbs));
   return {
     serialNumber,
     der,
@@ -66,4 +70,44 @@ export async function issueCertificate(input: IssueCertificateInput): Promise<Is
     subjectPublicKeyInfoSha256: input.subjectPublicKeyInfoSha256 ?? spkiSha256(input.subjectPublicKeyInfo),
     fingerprintSha256: sha256Hex(der),
   };
+}
+
+/** Profiles hand out the same Extension objects for what does not vary per device; each is encoded once. */
+const encodedExtensions = new WeakMap<Extension, Uint8Array>();
+
+function extensionDer(extension: Extension): Uint8Array {
+  let der = encodedExtensions.get(extension);
+  if (!der) {
+    der = new Uint8Array(AsnConvert.serialize(extension));
+    encodedExtensions.set(extension, der);
+  }
+  return der;
+}
+
+const signatureAlgorithms = new Map<KeyAlgorithm, Uint8Array>();
+
+function signatureAlgorithmDerOf(algorithm: KeyAlgorithm): Uint8Array {
+  let der = signatureAlgorithms.get(algorithm);
+  if (!der) {
+    der = new Uint8Array(AsnConvert.serialize(signatureAlgorithmIdentifier(algorithm)));
+    signatureAlgorithms.set(algorithm, der);
+  }
+  return der;
+}
+
+/** authorityKeyIdentifier, cRLDistributionPoints and authorityInfoAccess: the same for every certificate of a CA. */
+const authorityExtensions = new WeakMap<Uint8Array, { key: string; der: Uint8Array[] }>();
+
+function authorityExtensionsDer(authority: CertificateAuthority, baseUrl: string): Uint8Array[] {
+  const key = `${authority.caId}\u0000${baseUrl}`;
+  const cached = authorityExtensions.get(authority.certificateDer);
+  if (cached?.key === key) return cached.der;
+  const urls = revocationUrls(baseUrl, authority.caId);
+  const der = [
+    authorityKeyIdentifierExtension(authorityDetails(authority.certificateDer).keyIdentifier),
+    crlDistributionPointsExtension(urls.crl),
+    authorityInfoAccessExtension(urls.ocsp, urls.caIssuers),
+  ].map((extension) => new Uint8Array(AsnConvert.serialize(extension)));
+  authorityExtensions.set(authority.certificateDer, { key, der });
+  return der;
 }

@@ -104,13 +104,28 @@ export function profileFromTemplate(template: unknown): CertificateProfile {
 }
 
 function endEntityExtensions(options: BaseProfileOptions, device: DeviceIdentity, defaultEkus: string[]): Extension[] {
-  const extensions = [basicConstraintsExtension(false), keyUsageExtension(KeyUsageFlags.digitalSignature)];
   const ekus = options.extendedKeyUsages ?? defaultEkus;
-  if (ekus.length > 0) extensions.push(extendedKeyUsageExtension(ekus));
+  const { beforeSan, afterSan } = fixedExtensions(ekus, options.policies ?? []);
   const uris = (options.sanUris ?? []).map((uri) => substitute(uri, device));
-  if (uris.length > 0) extensions.push(subjectAltNameUrisExtension(uris, false));
-  if (options.policies && options.policies.length > 0) extensions.push(certificatePoliciesExtension(options.policies));
-  return extensions;
+  return uris.length > 0 ? [...beforeSan, subjectAltNameUrisExtension(uris, false), ...afterSan] : [...beforeSan, ...afterSan];
+}
+
+/**
+ * The extensions that do not depend on the device, built once per (EKUs, policies): the same
+ * objects for every certificate, so issueCertificate encodes them once (it caches by object).
+ */
+const fixedByShape = new Map<string, { beforeSan: readonly Extension[]; afterSan: readonly Extension[] }>();
+
+function fixedExtensions(ekus: readonly string[], policies: readonly string[]): { beforeSan: readonly Extension[]; afterSan: readonly Extension[] } {
+  const key = JSON.stringify([ekus, policies]);
+  let fixed = fixedByShape.get(key);
+  if (!fixed) {
+    const beforeSan = [basicConstraintsExtension(false), keyUsageExtension(KeyUsageFlags.digitalSignature)];
+    if (ekus.length > 0) beforeSan.push(extendedKeyUsageExtension(ekus));
+    fixed = { beforeSan, afterSan: policies.length > 0 ? [certificatePoliciesExtension(policies)] : [] };
+    if (fixedByShape.size < 256) fixedByShape.set(key, fixed);
+  }
+  return fixed;
 }
 
 function expand(attributes: NameAttribute[], device: DeviceIdentity): NameAttribute[] {
