@@ -1,0 +1,164 @@
+import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { createServer, type Server } from 'node:https';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { TLSSocket } from 'node:tls';
+import { Inject, Injectable, Logger, type OnApplicationShutdown } from '@nestjs/common';
+import { CaDirectory, CertificateInventory } from '@devid/projections';
+import { LEDGER_CONFIG, type LedgerConfig } from '../config/config';
+import { problemType, TITLES } from '../http/problem';
+import { Authorities } from '../pki/authorities';
+import { certsOnly, base64Lines } from './certs-only';
+import { identifyClient } from './client-identity';
+import { csrAttributes } from './csr-attributes';
+import { EstEnrollment, type EstOperation } from './est-enrollment';
+import { EstRefused } from './est-refused';
+import { demoTlsMaterial, type TlsMaterial } from './tls-server-certificate';
+
+export const EST_PATH = '/.well-known/est';
+const MAX_CSR_BODY_BYTES = 16 * 1024;
+const PKCS7_CERTS_ONLY = 'application/pkcs7-mime; smime-type=certs-only';
+
+interface Coded {
+  status: number;
+  code: string;
+  message: string;
+}
+const isCoded = (e: unknown): e is Coded & Error =>
+  e instanceof Error && typeof (e as unknown as Partial<Coded>).code === 'string' && typeof (e as unknown as Partial<Coded>).status === 'number' && (e as unknown as Coded).status >= 400 && (e as unknown as Coded).status <= 599;
+
+const readBody = (req: IncomingMessage): Promise<string> =>
+  new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    req.on('data', (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > MAX_CSR_BODY_BYTES) {
+        req.removeAllListeners('data');
+        req.resume();
+        reject(new EstRefused(413, 'body-too-large', `EST bodies are limited to ${MAX_CSR_BODY_BYTES} bytes`));
+      } else chunks.push(chunk);
+    });
+    req.on('end', () => resolve(Buffer.concat(chunks).toString('ascii')));
+    req.on('error', () => reject(new EstRefused(400, 'body-unreadable', 'the request body could not be read')));
+  });
+
+/**
+ * EST (RFC 7030) on its own HTTPS port: TLS client certificates are requested but judged
+ * here, against the ledger's CAs and certificate inventory, so a refusal is a 401/403 with a
+ * reason instead of a failed handshake.
+ */
+@Injectable()
+export class EstServer implements OnApplicationShutdown {
+  private readonly logger = new Logger('est');
+  private server?: Server;
+
+  constructor(
+    @Inject(LEDGER_CONFIG) private readonly config: LedgerConfig,
+    private readonly enrollment: EstEnrollment,
+    private readonly authorities: Authorities,
+    private readonly cas: CaDirectory,
+    private readonly inventory: CertificateInventory,
+  ) {}
+
+  /** Starts EST; resolves with its base URL, or undefined when it is off or has no certificate to serve. */
+  async start(): Promise<string | undefined> {
+    const port = this.config.EST_PORT ?? (this.config.PORT === 0 ? 0 : 8443);
+    if (port === 'off') return undefined;
+    const tls = await this.tlsMaterial();
+    if (!tls) {
+      this.logger.warn('EST not started: no EST_TLS_CERT/EST_TLS_KEY and no active issuing CA to issue a server certificate');
+      return undefined;
+    }
+    const server = createServer({ ...tls, requestCert: true, rejectUnauthorized: false, minVersion: 'TLSv1.2' }, (req, res) => void this.handle(req, res));
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(port, this.config.HOST, () => resolve());
+    });
+    this.server = server;
+    const address = server.address() as { port: number };
+    return `https://${this.config.HOST}:${address.port}${EST_PATH}`;
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    const server = this.server;
+    if (!server) return;
+    server.closeAllConnections();
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+  }
+
+  private async tlsMaterial(): Promise<TlsMaterial | undefined> {
+    if (this.config.EST_TLS_CERT && this.config.EST_TLS_KEY) {
+      return { cert: readFileSync(this.config.EST_TLS_CERT, 'utf8'), key: readFileSync(this.config.EST_TLS_KEY, 'utf8') };
+    }
+    const issuing = this.cas.list().find((ca) => ca.role === 'issuing' && ca.status === 'active');
+    if (!issuing) return undefined;
+    const hostnames = [...new Set(['localhost', '127.0.0.1', '::1', ...(['0.0.0.0', '::'].includes(this.config.HOST) ? [] : [this.config.HOST])])];
+    return demoTlsMaterial(this.config.DATA_DIR, await this.authorities.authority(issuing.caId), this.authorities.baseUrl, hostnames);
+  }
+
+  private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    try {
+      const path = new URL(req.url ?? '/', 'https://est').pathname;
+      if (!path.startsWith(`${EST_PATH}/`)) throw new EstRefused(404, 'not-found', `EST lives under ${EST_PATH}/`);
+      const operation = path.slice(EST_PATH.length + 1);
+      switch (operation) {
+        case 'cacerts':
+          this.method(req, 'GET');
+          return this.send(res, 200, PKCS7_CERTS_ONLY, base64Lines(certsOnly(this.enrollment.caCertificates())));
+        case 'csrattrs':
+          this.method(req, 'GET');
+          return this.send(res, 200, 'application/csrattrs', base64Lines(csrAttributes()));
+        case 'simpleenroll':
+        case 'simplereenroll':
+        case 'serverkeygen':
+          return await this.enroll(operation, req, res);
+        default:
+          throw new EstRefused(404, 'not-found', `no EST operation ${operation}`);
+      }
+    } catch (error) {
+      this.refuse(req, res, error);
+    }
+  }
+
+  private async enroll(operation: EstOperation, req: IncomingMessage, res: ServerResponse): Promise<void> {
+    this.method(req, 'POST');
+    const type = (req.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
+    if (type !== 'application/pkcs10') {
+      req.resume();
+      throw new EstRefused(415, 'unsupported-media-type', `EST enrollment takes application/pkcs10 (base64 DER), got ${type || 'no Content-Type'}`);
+    }
+    // Who the client is comes before reading what it asks for.
+    const peer = (req.socket as TLSSocket).getPeerCertificate();
+    const client = identifyClient(peer && peer.raw ? peer.raw : undefined, this.cas, this.inventory, new Date());
+    const csr = await readBody(req);
+    const enrolled = await this.enrollment.enroll(operation, client, csr);
+    const certificate = base64Lines(certsOnly([enrolled.certificate]));
+    if (!enrolled.privateKey) return this.send(res, 200, PKCS7_CERTS_ONLY, certificate);
+    const boundary = `est-${randomBytes(12).toString('hex')}`;
+    const part = (contentType: string, body: string) => `--${boundary}\r\nContent-Type: ${contentType}\r\nContent-Transfer-Encoding: base64\r\n\r\n${body}`;
+    this.send(res, 200, `multipart/mixed; boundary=${boundary}`, `${part('application/pkcs8', base64Lines(enrolled.privateKey))}${part(PKCS7_CERTS_ONLY, certificate)}--${boundary}--\r\n`, false);
+  }
+
+  private method(req: IncomingMessage, allowed: 'GET' | 'POST'): void {
+    if (req.method !== allowed) throw new EstRefused(405, 'method-not-allowed', `use ${allowed}`);
+  }
+
+  private send(res: ServerResponse, status: number, contentType: string, body: string, base64 = true): void {
+    res.writeHead(status, { 'Content-Type': contentType, ...(base64 ? { 'Content-Transfer-Encoding': 'base64' } : {}), 'Cache-Control': 'no-store' });
+    res.end(body);
+  }
+
+  /** problem+json like the REST API; never a stack trace. */
+  private refuse(req: IncomingMessage, res: ServerResponse, error: unknown): void {
+    const coded = isCoded(error);
+    if (!coded) this.logger.error(`${req.method} ${req.url}: ${String((error as Error)?.stack ?? error)}`);
+    const status = coded ? error.status : 500;
+    const code = coded ? error.code : 'internal-error';
+    const detail = coded ? error.message : 'the server failed to handle this request; it has been logged';
+    if (res.headersSent) return void res.destroy();
+    req.resume();
+    res.writeHead(status, { 'Content-Type': 'application/problem+json' });
+    res.end(JSON.stringify({ type: problemType(code), title: TITLES[status] ?? 'Error', status, detail, instance: req.url, code }));
+  }
+}

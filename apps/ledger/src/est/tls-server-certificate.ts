@@ -1,0 +1,87 @@
+import { generateKeyPairSync, X509Certificate } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { isIP } from 'node:net';
+import { join } from 'node:path';
+import { AsnConvert, OctetString } from '@peculiar/asn1-schema';
+import {
+  BasicConstraints,
+  ExtendedKeyUsage,
+  Extension,
+  GeneralName,
+  id_ce_basicConstraints,
+  id_ce_extKeyUsage,
+  id_ce_keyUsage,
+  id_ce_subjectAltName,
+  id_kp_serverAuth,
+  KeyUsage,
+  KeyUsageFlags,
+  SubjectAlternativeName,
+} from '@peculiar/asn1-x509';
+import { issueCertificate, newSerialNumber, toPem, type CertificateAuthority, type CertificateProfile } from '@devid/pki';
+
+export interface TlsMaterial {
+  /** PEM: the server certificate, then its issuing CA. */
+  cert: string;
+  /** PEM private key. */
+  key: string;
+}
+
+const extension = (extnID: string, critical: boolean, value: object): Extension =>
+  new Extension({ extnID, critical, extnValue: new OctetString(AsnConvert.serialize(value)) });
+
+/** A TLS server certificate: serverAuth, the names the EST port is reached by, 397 days. */
+export const tlsServerProfile = (hostnames: readonly string[]): CertificateProfile => ({
+  name: 'EST-TLS-server',
+  apply: (_device, now) => ({
+    subject: [
+      { type: 'CN', value: hostnames[0] ?? 'localhost' },
+      { type: 'O', value: 'DevID Ledger EST' },
+    ],
+    notAfter: new Date(now.getTime() + 397 * 86_400_000),
+    extensions: [
+      extension(id_ce_basicConstraints, true, new BasicConstraints()),
+      extension(id_ce_keyUsage, true, new KeyUsage(KeyUsageFlags.digitalSignature | KeyUsageFlags.keyAgreement)),
+      extension(id_ce_extKeyUsage, false, new ExtendedKeyUsage([id_kp_serverAuth])),
+      extension(id_ce_subjectAltName, false, new SubjectAlternativeName(hostnames.map((h) => new GeneralName(isIP(h) ? { iPAddress: h } : { dNSName: h })))),
+    ],
+  }),
+});
+
+const stillGood = (certPem: string, issuer: Uint8Array, now: Date): boolean => {
+  try {
+    const certificate = new X509Certificate(certPem);
+    const ca = new X509Certificate(Buffer.from(issuer));
+    return certificate.checkIssued(ca) && certificate.verify(ca.publicKey) && new Date(certificate.validTo).getTime() - now.getTime() > 30 * 86_400_000;
+  } catch {
+    return false;
+  }
+};
+
+/**
+ * The EST server's certificate when none is configured: issued once by the ledger's issuing
+ * CA and kept in DATA_DIR/est (key 0600), re-issued when it nears expiry or the CA changed.
+ */
+export async function demoTlsMaterial(dataDir: string, authority: CertificateAuthority, baseUrl: string, hostnames: readonly string[], now = new Date()): Promise<TlsMaterial> {
+  const dir = join(dataDir, 'est');
+  const certFile = join(dir, 'tls.crt.pem');
+  const keyFile = join(dir, 'tls.key.pem');
+  if (existsSync(certFile) && existsSync(keyFile)) {
+    const cert = readFileSync(certFile, 'utf8');
+    if (stillGood(cert, authority.certificateDer, now)) return { cert, key: readFileSync(keyFile, 'utf8') };
+  }
+  const { privateKey, publicKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+  const issued = await issueCertificate({
+    authority,
+    profile: tlsServerProfile(hostnames),
+    device: { deviceId: 'est-server' },
+    subjectPublicKeyInfo: new Uint8Array(publicKey.export({ type: 'spki', format: 'der' })),
+    serialNumber: newSerialNumber(),
+    now,
+    baseUrl,
+  });
+  const material = { cert: issued.pem + toPem('CERTIFICATE', authority.certificateDer), key: privateKey.export({ type: 'pkcs8', format: 'pem' }).toString() };
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  writeFileSync(keyFile, material.key, { mode: 0o600 });
+  writeFileSync(certFile, material.cert);
+  return material;
+}

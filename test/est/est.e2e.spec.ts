@@ -1,0 +1,180 @@
+// EST (RFC 7030) from outside the process, with curl and openssl as the independent client:
+// a device enrolls with its IDevID, re-enrolls with its LDevID (the old one superseded), gets a
+// server-generated key; every refusal is a 401/403 with a reason and writes nothing.
+import { execFile } from 'node:child_process';
+import { createPublicKey, X509Certificate } from 'node:crypto';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { request } from '../support/http';
+import { ensureBuilt, startLedgerProcess, stopLedgerProcess, type LedgerProcess } from '../support/ledger-process';
+import { deviceCsr, openssl } from '../support/openssl';
+
+const run = promisify(execFile);
+const KEY = 'est-e2e-admin-key-0123456789abcdef';
+jest.setTimeout(180_000);
+
+describe('EST over HTTPS with curl and openssl', () => {
+  let ledger: LedgerProcess;
+  let est: string;
+  let dataDir: string;
+  let work: string;
+  let seq = 0;
+  const api = (method: string, path: string, options: Parameters<typeof request>[3] = {}) => request(ledger.url, method, path, { key: KEY, ...options });
+  const head = async () => ((await api('GET', '/health')).body as { store: { headPosition: number } }).store.headPosition;
+
+  /** curl as the device: returns the HTTP status and the body curl saved. */
+  const curl = async (operation: string, options: { cert?: string; csr?: string; contentType?: string } = {}) => {
+    const out = join(work, `response-${++seq}`);
+    const args = ['-s', '-o', out, '-w', '%{http_code}', '--cacert', 'root.pem'];
+    if (options.cert) args.push('--cert', `${options.cert}.pem`, '--key', `${options.cert}.key`);
+    if (options.csr) args.push('-H', `Content-Type: ${options.contentType ?? 'application/pkcs10'}`, '--data-binary', `@${options.csr}`);
+    const { stdout } = await run('curl', [...args, `${est}/${operation}`], { cwd: work });
+    const body = readFileSync(out);
+    return { status: Number(stdout), body, file: out };
+  };
+  /** An openssl CSR for the device, base64 DER as EST sends it. */
+  const estCsr = async (name: string, subject: string) => {
+    await deviceCsr(work, name, subject);
+    await openssl(['req', '-in', `${name}.csr`, '-outform', 'DER', '-out', `${name}.csr.der`], work);
+    writeFileSync(join(work, `${name}.b64`), readFileSync(join(work, `${name}.csr.der`)).toString('base64'));
+    return `${name}.b64`;
+  };
+  /** `openssl pkcs7 -print_certs` over a base64 certs-only response; writes the certificates as PEM. */
+  const printCerts = async (base64File: string, pemFile: string) => {
+    writeFileSync(`${base64File}.der`, Buffer.from(readFileSync(base64File, 'ascii'), 'base64'));
+    return openssl(['pkcs7', '-inform', 'DER', '-in', `${base64File}.der`, '-print_certs', '-out', pemFile], work);
+  };
+  /** A device registered with an IDevID from an openssl key, optionally shipped. */
+  const device = async (ship = true) => {
+    const n = ++seq;
+    const serialNumber = `SN-EST-${n}`;
+    await deviceCsr(work, `idev-${n}`, `/serialNumber=${serialNumber}`);
+    const made = await api('POST', '/devices', { body: { serialNumber, model: 'est-gw', factoryId: 'devid-factory-1', csr: readFileSync(join(work, `idev-${n}.csr`), 'utf8') } });
+    expect(made.status).toBe(201);
+    writeFileSync(join(work, `idev-${n}.pem`), (made.body.certificate as { pem: string }).pem);
+    const deviceId = made.body.deviceId as string;
+    if (ship) expect((await api('POST', `/devices/${deviceId}/ship`, { body: { owner: 'acme' } })).status).toBe(200);
+    return { deviceId, serialNumber, idevid: `idev-${n}` };
+  };
+
+  beforeAll(async () => {
+    ensureBuilt();
+    dataDir = mkdtempSync(join(tmpdir(), 'devid-est-data-'));
+    work = mkdtempSync(join(tmpdir(), 'devid-est-work-'));
+    ledger = await startLedgerProcess({ DATA_DIR: dataDir, ADMIN_API_KEY: KEY, CA_KEY_PASSPHRASE: 'est-e2e-ca-passphrase', EST_PORT: '0' });
+    est = /EST\s+(https:\/\/\S+)/.exec(ledger.output())![1]!;
+    for (const caId of ['devid-root', 'devid-issuing', 'devid-factory-1']) {
+      writeFileSync(join(work, `${caId.replace('devid-', '')}.pem`), await (await fetch(`${ledger.url}/cas/${caId}/certificate`)).text());
+    }
+  });
+  afterAll(async () => {
+    if (ledger) await stopLedgerProcess(ledger);
+    rmSync(dataDir, { recursive: true, force: true });
+    rmSync(work, { recursive: true, force: true });
+  });
+
+  it('serves the CA certificates and the CSR attributes without a client certificate', async () => {
+    const cacerts = await curl('cacerts');
+    expect(cacerts.status).toBe(200);
+    expect((await printCerts(cacerts.file, 'cacerts.pem')).code).toBe(0);
+    const subjects = readFileSync(join(work, 'cacerts.pem'), 'utf8').match(/^subject=.*$/gm);
+    expect(subjects).toEqual([expect.stringMatching(/DevID Demo Issuing CA/), expect.stringMatching(/DevID Demo Root CA/)]);
+    const attrs = await curl('csrattrs');
+    expect(attrs.status).toBe(200);
+    writeFileSync(join(work, 'attrs.der'), Buffer.from(attrs.body.toString('ascii'), 'base64'));
+    const parsed = await openssl(['asn1parse', '-inform', 'DER', '-in', 'attrs.der'], work);
+    expect(parsed.out).toMatch(/id-ecPublicKey/);
+    expect(parsed.out).toMatch(/prime256v1/);
+    expect(parsed.out).toMatch(/ecdsa-with-SHA256/);
+  });
+
+  it('enrolls a device by its IDevID, re-enrolls it by its LDevID (old one superseded), and openssl verifies both', async () => {
+    const d = await device();
+    const csr = await estCsr('ldev-a', `/CN=${d.deviceId}`);
+    const enrolled = await curl('simpleenroll', { cert: d.idevid, csr });
+    expect([enrolled.status, enrolled.body.toString().slice(0, 200)]).toEqual([200, expect.any(String)]);
+    const printed = await printCerts(enrolled.file, 'ldev-a.pem');
+    expect(printed.code).toBe(0);
+    expect((await openssl(['verify', '-CAfile', 'root.pem', '-untrusted', 'issuing.pem', 'ldev-a.pem'], work)).out).toMatch(/ldev-a\.pem: OK/);
+    const ldevid = new X509Certificate(readFileSync(join(work, 'ldev-a.pem')));
+    expect(ldevid.subject).toContain(`CN=${d.deviceId}`);
+    expect(ldevid.publicKey.export({ type: 'spki', format: 'der' })).toEqual(createPublicKey(readFileSync(join(work, 'ldev-a.key'))).export({ type: 'spki', format: 'der' }));
+    const shown = await api('GET', `/devices/${d.deviceId}`);
+    expect(shown.body.status).toBe('enrolled');
+    const events = (await api('GET', `/devices/${d.deviceId}/events`)).body.events as Array<{ type: string; metadata: { actor: string } }>;
+    expect(events.slice(-2).map((e) => [e.type, e.metadata.actor])).toEqual([
+      ['DeviceEnrolled', `est:${d.deviceId}`],
+      ['CertificateIssued', `est:${d.deviceId}`],
+    ]);
+
+    // The LDevID is listed as expiring within its validity, and re-enrollment replaces it.
+    const expiring = await api('GET', `/certificates?deviceId=${d.deviceId}&expiringWithin=400d&profile=LDevID`);
+    expect((expiring.body.certificates as Array<{ serialNumber: string }>).map((c) => c.serialNumber)).toEqual([ldevid.serialNumber.toLowerCase().replace(/^(00)+/, '')]);
+    const renewCsr = await estCsr('ldev-a2', `/CN=${d.deviceId}`);
+    const renewed = await curl('simplereenroll', { cert: 'ldev-a', csr: renewCsr });
+    expect(renewed.status).toBe(200);
+    expect((await printCerts(renewed.file, 'ldev-a2.pem')).code).toBe(0);
+    expect((await openssl(['verify', '-CAfile', 'root.pem', '-untrusted', 'issuing.pem', 'ldev-a2.pem'], work)).out).toMatch(/OK/);
+    const certificates = (await api('GET', `/certificates?deviceId=${d.deviceId}&profile=LDevID`)).body.certificates as Array<{ status: string; serialNumber: string }>;
+    expect(certificates.map((c) => c.status).sort()).toEqual(['good', 'superseded']);
+
+    // The superseded LDevID and the IDevID cannot re-enroll; nothing is written.
+    const before = await head();
+    const old = await curl('simplereenroll', { cert: 'ldev-a', csr: renewCsr });
+    expect([old.status, JSON.parse(old.body.toString()).code]).toEqual([403, 'est-client-certificate-superseded']);
+    const byIdevid = await curl('simplereenroll', { cert: d.idevid, csr: renewCsr });
+    expect([byIdevid.status, JSON.parse(byIdevid.body.toString()).code]).toEqual([403, 'est-ldevid-required']);
+    expect(await head()).toBe(before);
+  });
+
+  it('generates the key on the server and answers multipart key + certificate', async () => {
+    const d = await device();
+    const csr = await estCsr('ldev-k', `/CN=${d.deviceId}`);
+    const res = await curl('serverkeygen', { cert: d.idevid, csr });
+    expect(res.status).toBe(200);
+    const text = res.body.toString('ascii');
+    const boundary = /^--(\S+)\r\n/.exec(text)![1]!;
+    const parts = text.split(`--${boundary}`).slice(1, -1).map((p) => p.split('\r\n\r\n'));
+    expect(parts.map(([headers]) => /Content-Type: (.*)/.exec(headers!)![1])).toEqual(['application/pkcs8', 'application/pkcs7-mime; smime-type=certs-only']);
+    writeFileSync(join(work, 'k.p8.der'), Buffer.from(parts[0]![1]!, 'base64'));
+    writeFileSync(join(work, 'k.p7.b64'), parts[1]![1]!);
+    expect((await printCerts(join(work, 'k.p7.b64'), 'k.pem')).code).toBe(0);
+    expect((await openssl(['verify', '-CAfile', 'root.pem', '-untrusted', 'issuing.pem', 'k.pem'], work)).out).toMatch(/OK/);
+    const keyPub = await openssl(['pkey', '-inform', 'DER', '-in', 'k.p8.der', '-pubout'], work);
+    const certPub = await openssl(['x509', '-in', 'k.pem', '-noout', '-pubkey'], work);
+    expect(keyPub.code).toBe(0);
+    expect(keyPub.out).toBe(certPub.out);
+  });
+
+  it('refuses with 401/403 and a reason, writing nothing: no client certificate, another device, unknown CA, revoked IDevID, unshipped device', async () => {
+    const a = await device();
+    const b = await device();
+    const scrapped = await device(false);
+    expect((await api('POST', `/devices/${scrapped.deviceId}/decommission`, { body: { reason: 'failed end-of-line test' } })).status).toBe(200);
+    const csrA = await estCsr('ldev-x', `/CN=${a.deviceId}`);
+    // A CA the ledger never heard of, with a device certificate naming device A.
+    await openssl(['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-keyout', 'rogue-ca.key', '-out', 'rogue-ca.pem', '-subj', '/CN=DevID Demo Factory CA 1 (IDevID)/O=DevID Ledger', '-days', '30'], work);
+    await deviceCsr(work, 'rogue', `/CN=${a.deviceId}/serialNumber=${a.serialNumber}`);
+    await openssl(['x509', '-req', '-in', 'rogue.csr', '-CA', 'rogue-ca.pem', '-CAkey', 'rogue-ca.key', '-out', 'rogue.pem', '-days', '30', '-set_serial', '7'], work);
+    const scrappedCsr = await estCsr('ldev-s', `/serialNumber=${scrapped.serialNumber}`);
+    const unshipped = await device(false);
+    const unshippedCsr = await estCsr('ldev-u', `/CN=${unshipped.deviceId}`);
+
+    const before = await head();
+    const cases: Array<[string, Awaited<ReturnType<typeof curl>>, number, string]> = [
+      ['no client certificate', await curl('simpleenroll', { csr: csrA }), 401, 'est-client-certificate-required'],
+      ["another device's IDevID", await curl('simpleenroll', { cert: b.idevid, csr: csrA }), 403, 'est-identity-mismatch'],
+      ['an IDevID from an unknown CA', await curl('simpleenroll', { cert: 'rogue', csr: csrA }), 401, 'est-client-certificate-untrusted'],
+      ['a revoked IDevID', await curl('simpleenroll', { cert: scrapped.idevid, csr: scrappedCsr }), 403, 'est-client-certificate-revoked'],
+      ['a device not shipped yet', await curl('simpleenroll', { cert: unshipped.idevid, csr: unshippedCsr }), 409, 'illegal-transition'],
+      ['a body that is not PKCS#10', await curl('simpleenroll', { cert: a.idevid, csr: csrA, contentType: 'application/json' }), 415, 'unsupported-media-type'],
+    ];
+    for (const [what, res, status, code] of cases) {
+      expect([what, res.status, JSON.parse(res.body.toString()).code]).toEqual([what, status, code]);
+    }
+    expect(await head()).toBe(before);
+    expect((await api('GET', `/devices/${a.deviceId}`)).body.status).toBe('shipped');
+  });
+});
