@@ -1,11 +1,13 @@
-import { createHash, X509Certificate } from 'node:crypto';
+import 'reflect-metadata';
+import { createHash, createPublicKey, ECDH, X509Certificate } from 'node:crypto';
+import { X509Certificate as PeculiarCertificate } from '@peculiar/x509';
 import { AsnConvert } from '@peculiar/asn1-schema';
 import { AttributeTypeAndValue, AttributeValue, Certificate, Name, RelativeDistinguishedName, SubjectPublicKeyInfo } from '@peculiar/asn1-x509';
 import { authorityDetails, type CertificateAuthority } from './certificate-authority';
 import { buildName, encodeName, type NameAttribute } from './distinguished-name';
 import { PkiConfigurationError } from './errors';
 import { authorityInfoAccessExtension, authorityKeyIdentifierExtension, crlDistributionPointsExtension, revocationUrls, subjectKeyIdentifierExtension } from './extensions';
-import { keyIdentifier } from './fingerprints';
+import { canonicalSubjectPublicKeyInfo, keyIdentifier, spkiSha256 } from './fingerprints';
 import { issueCertificate, type IssueCertificateInput } from './issue-certificate';
 import type { KeyAlgorithm } from './key-provider';
 import { idevidProfile, ldevidProfile, profileFromTemplate } from './profiles';
@@ -133,6 +135,27 @@ describe('issueCertificate writes the bytes the ASN.1 library writes', () => {
   });
 });
 
+describe('issueCertificate gives the subject as text, as @peculiar/x509 reads it from the certificate', () => {
+  it.each<[string, NameAttribute[]]>([
+    ['CN and O with characters to escape', [{ type: 'O', value: 'ACME, Inc. + "Sons" <x>;\\' }, { type: 'CN', value: 'device-0001' }]],
+    ['leading # and spaces, trailing space', [{ type: 'OU', value: '#7 line ' }, { type: 'L', value: ' Köln' }, { type: 'CN', value: 'd' }]],
+    ['control characters (the first one hex-escaped)', [{ type: 'CN', value: 'a\nb\tc\nd' }]],
+    ['types without a short name', [{ type: 'C', value: 'DE' }, { type: 'ST', value: 'NRW' }, { type: 'dnQualifier', value: 'q-1' }, { type: '1.3.6.1.4.1.99999.7', value: 'x' }, { type: 'CN', value: 'Gerät 𝄞' }, { type: 'serialNumber', value: 'SN 1' }]],
+  ])('%s', async (_label, subject) => {
+    const hierarchy = await createTestHierarchy(now);
+    const issued = await issueCertificate({
+      authority: hierarchy.issuing,
+      profile: idevidProfile({ subject: subject.slice(0, -1) }),
+      device: { deviceId: subject[subject.length - 1]!.value, serialNumber: 'SN-1' },
+      subjectPublicKeyInfo: hierarchy.issuing.key.subjectPublicKeyInfo,
+      serialNumber: '01',
+      now,
+      baseUrl: BASE_URL,
+    });
+    expect(issued.subject).toBe(new PeculiarCertificate(Buffer.from(issued.der)).subject);
+  });
+});
+
 describe('hand-written DER pieces match the library', () => {
   const rdn = (type: string, value: AttributeValue) => new RelativeDistinguishedName([new AttributeTypeAndValue({ type, value })]);
   const outcome = (encode: () => Uint8Array): string => {
@@ -173,6 +196,22 @@ describe('hand-written DER pieces match the library', () => {
     const spki = (await SoftwareKeyProvider.generate('ECDSA-P256')).subjectPublicKeyInfo;
     const ber = Uint8Array.from([0x30, 0x81, spki[1]!, ...spki.subarray(2)]);
     expect(Buffer.from(keyIdentifier(ber)).toString('hex')).toBe(reference(spki));
+  });
+
+  it('spkiSha256 hashes an already canonical key as is, and any other encoding after canonicalising it', async () => {
+    const reference = (spki: Uint8Array) => createHash('sha256').update(canonicalSubjectPublicKeyInfo(createPublicKey({ key: Buffer.from(spki), format: 'der', type: 'spki' }))).digest('hex');
+    for (const algorithm of ['ECDSA-P256', 'ECDSA-P384', 'Ed25519', 'RSA-2048'] as const) {
+      const spki = (await SoftwareKeyProvider.generate(algorithm)).subjectPublicKeyInfo;
+      expect(spkiSha256(spki)).toBe(reference(spki));
+    }
+    const uncompressed = (await SoftwareKeyProvider.generate('ECDSA-P256')).subjectPublicKeyInfo;
+    const point = uncompressed.subarray(26);
+    const compressedPoint = ECDH.convertKey(Buffer.from(point), 'prime256v1', undefined, undefined, 'compressed') as Buffer;
+    const compressed = Buffer.concat([Buffer.from('3039301306072a8648ce3d020106082a8648ce3d030107032200', 'hex'), compressedPoint]);
+    expect(spkiSha256(compressed)).toBe(spkiSha256(uncompressed));
+    const offCurve = Uint8Array.from(uncompressed);
+    offCurve[offCurve.length - 1]! ^= 1;
+    expect(() => spkiSha256(offCurve)).toThrow();
   });
 
   it('a library Name object and the hand-written one decode to the same subject', () => {

@@ -45,6 +45,11 @@ const TAG_PRINTABLE_STRING = 0x13;
 const TAG_IA5_STRING = 0x16;
 const strictUtf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 
+/** The key algorithm of a SubjectPublicKeyInfo already in canonical form (named curve, uncompressed point; Ed25519), else undefined. */
+export function canonicalSpkiAlgorithm(spki: Uint8Array): KeyAlgorithm | undefined {
+  return SPKI_PREFIXES.find(({ prefix, length }) => spki.length === length && equalBytes(spki, 0, prefix))?.keyAlgorithm;
+}
+
 /** The CSR's parts if it has the canonical form described above; undefined for anything else. */
 export function readCanonicalCsr(der: Uint8Array): CanonicalCsr | undefined {
   const outer = readTlv(der, 0, der.length);

@@ -86,6 +86,33 @@ function oidDer(oid: string): Uint8Array {
   return der;
 }
 
+// The short names @peculiar/x509 prints; every other type is printed as its dotted OID.
+const TEXT_NAMES: Readonly<Record<string, string>> = {
+  '2.5.4.3': 'CN',
+  '2.5.4.7': 'L',
+  '2.5.4.8': 'ST',
+  '2.5.4.10': 'O',
+  '2.5.4.11': 'OU',
+  '2.5.4.6': 'C',
+};
+
+/**
+ * `buildName(attributes)` as text, exactly as @peculiar/x509's `X509Certificate.subject` shows
+ * it (the ledger's certificate views), so an issuer need not parse what it just signed.
+ */
+export function nameText(attributes: readonly NameAttribute[]): string {
+  return attributes.map(({ type, value }) => `${TEXT_NAMES[attributeOid(type)] ?? attributeOid(type)}=${escapeText(value)}`).join(', ');
+}
+
+/** @peculiar/x509's escaping, quirks included (only the first CR/LF/TAB is hex-escaped). */
+function escapeText(value: string): string {
+  return value
+    .replace(/([,+"\\<>;])/g, '\\$1')
+    .replace(/^([ #])/, '\\$1')
+    .replace(/([ ]$)/, '\\$1')
+    .replace(/([\r\n\t])/, (char) => `\\${Buffer.from(char, 'utf8').toString('hex').toUpperCase()}`);
+}
+
 /** Values of the attributes of type `oid` in `name`, in order. */
 export function nameAttributeValues(name: Name, oid: string): string[] {
   return name.flatMap((rdn) => rdn.filter((attribute) => attribute.type === oid).map((attribute) => attribute.value.toString()));

@@ -1,6 +1,7 @@
 import { createHash, createPublicKey, type KeyObject } from 'node:crypto';
 import { AsnConvert } from '@peculiar/asn1-schema';
 import { SubjectPublicKeyInfo } from '@peculiar/asn1-x509';
+import { canonicalSpkiAlgorithm } from './csr-der';
 import { readTlv } from './der';
 
 export function sha256Hex(data: Uint8Array): string {
@@ -12,7 +13,10 @@ export function sha256Hex(data: Uint8Array): string {
  * blocked key cannot be resubmitted under another encoding (e.g. a compressed EC point).
  */
 export function spkiSha256(subjectPublicKeyInfo: Uint8Array): string {
-  return sha256Hex(canonicalSubjectPublicKeyInfo(createPublicKey({ key: Buffer.from(subjectPublicKeyInfo), format: 'der', type: 'spki' })));
+  const key = createPublicKey({ key: Buffer.from(subjectPublicKeyInfo), format: 'der', type: 'spki' });
+  // Already canonical (what OpenSSL would export, byte for byte): hashed as is, once the import above has validated the key.
+  if (canonicalSpkiAlgorithm(subjectPublicKeyInfo)) return sha256Hex(subjectPublicKeyInfo);
+  return sha256Hex(canonicalSubjectPublicKeyInfo(key));
 }
 
 /** DER SPKI with a named curve and an uncompressed point for EC keys (OpenSSL keeps the submitted point form otherwise). */

@@ -2,7 +2,7 @@ import { AsnConvert } from '@peculiar/asn1-schema';
 import type { Extension } from '@peculiar/asn1-x509';
 import { encodeSignedCertificate, encodeTbsCertificate } from './certificate-der';
 import { authorityDetails, type CertificateAuthority } from './certificate-authority';
-import { encodeName } from './distinguished-name';
+import { encodeName, nameText } from './distinguished-name';
 import { authorityInfoAccessExtension, authorityKeyIdentifierExtension, crlDistributionPointsExtension, revocationUrls, subjectKeyIdentifierExtensionDer } from './extensions';
 import { keyIdentifier, sha256Hex, spkiSha256 } from './fingerprints';
 import { signatureAlgorithmIdentifier, type KeyAlgorithm } from './key-provider';
@@ -27,6 +27,8 @@ export interface IssueCertificateInput {
 
 export interface IssuedCertificate {
   serialNumber: string;
+  /** The subject as text, as @peculiar/x509's `X509Certificate.subject` shows it. */
+  subject: string;
   der: Uint8Array;
   pem: string;
   notBefore: Date;
@@ -63,6 +65,7 @@ export async function issueCertificate(input: IssueCertificateInput): Promise<Is
   const der = encodeSignedCertificate(tbs, signatureAlgorithmDer, await input.authority.key.sign(tbs));
   return {
     serialNumber,
+    subject: nameText(decision.subject),
     der,
     pem: toPem('CERTIFICATE', der),
     notBefore,
