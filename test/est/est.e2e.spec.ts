@@ -43,7 +43,8 @@ describe('EST over HTTPS with curl and openssl', () => {
   };
   /** `openssl pkcs7 -print_certs` over a base64 certs-only response; writes the certificates as PEM. */
   const printCerts = async (base64File: string, pemFile: string) => {
-    writeFileSync(`${base64File}.der`, Buffer.from(readFileSync(base64File, 'ascii'), 'base64'));
+    const decoded = await openssl(['base64', '-d', '-in', base64File, '-out', `${base64File}.der`], work);
+    if (decoded.code !== 0) return decoded;
     return openssl(['pkcs7', '-inform', 'DER', '-in', `${base64File}.der`, '-print_certs', '-out', pemFile], work);
   };
   /** A device registered with an IDevID from an openssl key, optionally shipped. */

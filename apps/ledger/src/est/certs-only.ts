@@ -14,5 +14,5 @@ export const certsOnly = (certificates: readonly Uint8Array[]): Buffer => {
   return Buffer.from(AsnConvert.serialize(new ContentInfo({ contentType: id_signedData, content: AsnConvert.serialize(signedData) })));
 };
 
-/** EST bodies are base64 with line breaks (RFC 7030 §4: Content-Transfer-Encoding base64, as MIME wraps it). */
-export const base64Lines = (der: Uint8Array): string => `${Buffer.from(der).toString('base64').replace(/.{1,64}/g, '$&\r\n')}`;
+/** EST bodies are base64 (RFC 7030 §4, RFC 8951): 64-character lines ending in LF, which `base64 -d` and `openssl base64 -d` read as they are. */
+export const base64Lines = (der: Uint8Array): string => Buffer.from(der).toString('base64').replace(/.{1,64}/g, '$&\n');

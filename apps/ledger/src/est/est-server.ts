@@ -136,7 +136,7 @@ export class EstServer implements OnApplicationShutdown {
     const certificate = base64Lines(certsOnly([enrolled.certificate]));
     if (!enrolled.privateKey) return this.send(res, 200, PKCS7_CERTS_ONLY, certificate);
     const boundary = `est-${randomBytes(12).toString('hex')}`;
-    const part = (contentType: string, body: string) => `--${boundary}\r\nContent-Type: ${contentType}\r\nContent-Transfer-Encoding: base64\r\n\r\n${body}`;
+    const part = (contentType: string, body: string) => `--${boundary}\r\nContent-Type: ${contentType}\r\nContent-Transfer-Encoding: base64\r\n\r\n${body}\r\n`;
     this.send(res, 200, `multipart/mixed; boundary=${boundary}`, `${part('application/pkcs8', base64Lines(enrolled.privateKey))}${part(PKCS7_CERTS_ONLY, certificate)}--${boundary}--\r\n`, false);
   }
 
