@@ -70,6 +70,14 @@ describe('offline factory batch → ledger', () => {
     rmSync(work, { recursive: true, force: true });
   });
 
+  it('documents devid factory issue and import with --help', async () => {
+    for (const command of [['factory'], ['factory', 'issue'], ['factory', 'import']]) {
+      const res = await devid([...command, '--help']);
+      expect([command.join(' '), res.code]).toEqual([command.join(' '), 0]);
+      expect(res.stdout).toMatch(new RegExp(`Usage: devid ${command.join(' ')}`));
+    }
+  });
+
   it(`issues ${DEVICES} IDevIDs offline, imports them once, and refuses a batch with one flipped byte`, async () => {
     const issued = await devid(
       ['factory', 'issue', '--ca', join(dataDir, 'ca-keys', `${FACTORY_CA}.p8.pem`), '--ca-cert', join(work, 'factory-chain.pem'), '--manifest', join(work, 'devices.csv'), '--out', join(work, 'batch.devid'), '--key-out', join(work, 'keys'), '--no-progress'],
@@ -167,5 +175,12 @@ describe('offline factory batch → ledger', () => {
     expect((await post(body, { 'content-type': 'application/vnd.devid.batch+jsonl' })).status).toBe(401);
     expect((await post(body, { authorization: `Bearer ${KEY}`, 'content-type': 'text/plain' })).status).toBe(415);
     expect(await head()).toBe(before);
+
+    // Once the factory CA is revoked, its batches are refused whole, even one imported before.
+    expect((await api('POST', `/cas/${FACTORY_CA}/revoke`, { body: { reason: 'keyCompromise' } })).status).toBe(200);
+    const afterRevocation = await head();
+    const revoked = await importBatch(join(work, 'three.devid'));
+    expect(revoked.stderr).toMatch(/^devid: batch refused \(422 batch-ca-not-active\): /);
+    expect(await head()).toBe(afterRevocation);
   });
 });

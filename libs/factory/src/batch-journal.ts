@@ -8,6 +8,15 @@ import { GatewayError } from './errors';
 
 export const journalPathOf = (out: string) => `${out}.journal`;
 
+/** A journal line that is not JSON is reported by the schema check, not thrown as a SyntaxError. */
+const parseJson = (line: string): unknown => {
+  try {
+    return JSON.parse(line);
+  } catch {
+    return undefined;
+  }
+};
+
 /**
  * The batch being written, kept next to the output as `<out>.journal`: the header and every
  * record issued so far, appended and synced chunk by chunk. After a crash the torn last line
@@ -35,13 +44,13 @@ export class BatchJournal {
       if (complete < Buffer.byteLength(text)) await truncate(path, Buffer.byteLength(text.slice(0, complete)));
       const lines = text.slice(0, complete).split('\n').slice(0, -1);
       if (lines.length > 0) {
-        const parsed = batchHeaderSchema.safeParse(JSON.parse(lines[0]!));
+        const parsed = batchHeaderSchema.safeParse(parseJson(lines[0]!));
         if (!parsed.success || parsed.data.factoryCaSha256 !== fresh.factoryCaSha256 || parsed.data.caId !== fresh.caId) {
           throw new GatewayError('gateway-journal-mismatch', `${path} belongs to another factory CA or is not a batch journal; move it away or use another --out`);
         }
         header = parsed.data;
         for (const [index, line] of lines.slice(1).entries()) {
-          const record = batchRecordSchema.safeParse(JSON.parse(line));
+          const record = batchRecordSchema.safeParse(parseJson(line));
           if (!record.success) throw new GatewayError('gateway-journal-mismatch', `${path} line ${index + 2} is not a device record`);
           done.add(record.data.serialNumber);
         }

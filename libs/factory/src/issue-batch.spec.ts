@@ -108,6 +108,17 @@ describe('offline factory batch', () => {
     await expect(issueBatch({ ...options, entries: [...entries, { serialNumber: 'SN-NEW', model: 'gw-7' }] })).rejects.toMatchObject({ code: 'gateway-output-exists' });
   });
 
+  it('refuses to resume a journal that is not a batch journal, with a typed error', async () => {
+    const ca = await testFactoryCa();
+    const entries = await manifest(2, () => false);
+    const out = join(dir, 'batch.devid');
+    writeFileSync(journalPathOf(out), 'this is not JSON\n');
+    await expect(issueBatch({ ca, entries, out, baseUrl: TEST_BASE_URL, csrDir: dir, keyOut: join(dir, 'keys'), keyPassphrase: 'inject-passphrase-1' })).rejects.toMatchObject({
+      code: 'gateway-journal-mismatch',
+    });
+    expect(existsSync(out)).toBe(false);
+  });
+
   it('reports a record whose certificate was not issued by the batch CA, or names another serial', async () => {
     const ca = await testFactoryCa();
     const entries = await manifest(2, () => false);
