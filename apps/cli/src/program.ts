@@ -1,6 +1,7 @@
 import { Command } from 'commander';
 import { registerDetector } from './detector/detector';
 import { registerDevices } from './devices/devices';
+import { registerFactory } from './factory/factory';
 import { registerReadModels } from './read-models/rebuild';
 
 export const buildProgram = (): Command => {
@@ -12,5 +13,6 @@ export const buildProgram = (): Command => {
   registerDevices(program);
   registerDetector(program);
   registerReadModels(program);
+  registerFactory(program);
   return program;
 };

@@ -1,4 +1,4 @@
-import { type DynamicModule, type MiddlewareConsumer, Module, type NestModule } from '@nestjs/common';
+import { type DynamicModule, type MiddlewareConsumer, Module, type NestModule, RequestMethod } from '@nestjs/common';
 import { APP_FILTER } from '@nestjs/core';
 import { CqrsModule } from '@nestjs/cqrs';
 import { LEDGER_CONFIG, type LedgerConfig } from './config/config';
@@ -18,6 +18,8 @@ import { MetricsController } from './metrics/metrics.controller';
 import { StoreModule } from './store/store.module';
 import { DetectorsModule } from './detectors/detectors.module';
 import { MessagingModule } from './messaging/messaging.module';
+import { FactoryModule } from './factory/factory.module';
+import { EstModule } from './est/est.module';
 
 @Module({})
 export class AppModule implements NestModule {
@@ -25,7 +27,7 @@ export class AppModule implements NestModule {
     return {
       module: AppModule,
       global: true,
-      imports: [CqrsModule.forRoot(), StoreModule, PkiModule, DetectorsModule, MessagingModule.register()],
+      imports: [CqrsModule.forRoot(), StoreModule, PkiModule, DetectorsModule, MessagingModule.register(), FactoryModule, EstModule],
       controllers: [DevicesController, CertificatesController, HealthController, MetricsController, ProblemsController],
       providers: [
         { provide: LEDGER_CONFIG, useValue: config },
@@ -41,6 +43,8 @@ export class AppModule implements NestModule {
   }
 
   configure(consumer: MiddlewareConsumer) {
-    consumer.apply(MetricsMiddleware, JsonBodyMiddleware).forRoutes('*');
+    consumer.apply(MetricsMiddleware).forRoutes('*');
+    // A factory batch is JSON Lines of up to 128 MiB, read by its own route.
+    consumer.apply(JsonBodyMiddleware).exclude({ path: 'factory/batches', method: RequestMethod.POST }).forRoutes('*');
   }
 }

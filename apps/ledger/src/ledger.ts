@@ -7,6 +7,7 @@ import type { LedgerConfig } from './config/config';
 import { AdminKey } from './http/admin-key';
 import { Authorities } from './pki/authorities';
 import { PublicUrl } from './pki/public-url';
+import { EstServer } from './est/est-server';
 
 export interface RunningLedger {
   app: INestApplication;
@@ -15,6 +16,8 @@ export interface RunningLedger {
   generatedAdminKey?: string;
   /** Lines describing the demo CA hierarchy, when this start created it. */
   demoCas?: string[];
+  /** EST base URL (https://host:EST_PORT/.well-known/est), when EST runs. */
+  estUrl?: string;
 }
 
 /** Builds and starts the ledger (HTTP API, read models). Used by main and by tests. */
@@ -43,5 +46,7 @@ export const startLedger = async (config: LedgerConfig, logger?: LoggerService |
   new Logger('ledger').log(`listening on ${url}`);
   app.get(PublicUrl).listening(url);
   const demoCas = await app.get(Authorities).ensureDemoHierarchy();
-  return { app, url, generatedAdminKey: adminKey.generated, ...(demoCas ? { demoCas } : {}) };
+  // After the demo CAs: EST's server certificate is issued by the issuing CA.
+  const estUrl = await app.get(EstServer).start();
+  return { app, url, generatedAdminKey: adminKey.generated, ...(demoCas ? { demoCas } : {}), ...(estUrl ? { estUrl } : {}) };
 };

@@ -3,7 +3,7 @@ import { startLedger } from './ledger';
 
 const main = async () => {
   const config = loadConfig();
-  const { url, generatedAdminKey, demoCas } = await startLedger(config);
+  const { url, generatedAdminKey, demoCas, estUrl } = await startLedger(config);
   const lines = [
     '',
     `DevID Ledger is up: ${url}`,
@@ -16,6 +16,7 @@ const main = async () => {
     for (const line of demoCas) lines.push(`               ${line}`);
   }
   lines.push(`  CRL / OCSP   ${url}/crl/<caId>.crl   ${url}/ocsp   (CAs: ${url}/cas)`);
+  if (estUrl) lines.push(`  EST          ${estUrl}   (RFC 7030; client certificate: IDevID or LDevID)`);
   if (generatedAdminKey) {
     lines.push(`  admin key    ${generatedAdminKey}`);
     lines.push('               (printed once; only its hash is stored. Use: Authorization: Bearer <key>)');

@@ -30,6 +30,11 @@ const schema = z.object({
   /** A new base (full) CRL for delta CRLs is cut this often. */
   CRL_BASE_INTERVAL_SECONDS: z.coerce.number().int().min(60).default(86_400),
   OCSP_VALIDITY_SECONDS: z.coerce.number().int().min(60).max(7 * 86_400).default(3_600),
+  /** EST (RFC 7030) HTTPS port, or `off`; default 8443 (an ephemeral port when PORT=0, as in tests). */
+  EST_PORT: z.preprocess((v) => (v === '' ? undefined : v), z.union([z.literal('off'), z.coerce.number().int().min(0).max(65535)]).optional()),
+  /** EST server certificate chain and key (PEM files); default: issued by the issuing CA into DATA_DIR/est. */
+  EST_TLS_CERT: z.preprocess((v) => (v === '' ? undefined : v), z.string().optional()),
+  EST_TLS_KEY: z.preprocess((v) => (v === '' ? undefined : v), z.string().optional()),
 });
 
 export type LedgerConfig = Omit<z.infer<typeof schema>, 'DATA_DIR'> & { DATA_DIR: string };

@@ -40,6 +40,23 @@ const DESCRIPTIONS: Record<string, string> = {
   'csr-key-blocked': 'This public key was revoked as compromised and can never be certified again.',
   'csr-too-large': 'CSRs are limited to 8 KiB.',
   'key-unavailable': 'The CA key could not be opened (key store or HSM).',
+  'batch-malformed': 'The factory batch is not a devid-batch/1 file (header, device records, signature trailer); nothing was imported.',
+  'batch-too-large': 'Factory batches are limited to 128 MiB; split the manifest.',
+  'batch-signature-invalid': 'The batch content does not match the digest its factory CA signed (altered or truncated); nothing was imported.',
+  'batch-chain-invalid': 'The certificate chain in the batch header does not hold; nothing was imported.',
+  'batch-ca-unknown': 'The factory CA that signed the batch is not registered in this ledger; nothing was imported.',
+  'batch-ca-not-active': 'The factory CA of the batch, or a CA above it, is revoked; nothing was imported.',
+  'batch-ca-mismatch': 'The batch names a ledger CA that is not a factory CA, or whose certificate differs from the one in the batch; nothing was imported.',
+  'est-client-certificate-required': 'EST enrollment needs the device IDevID (or, to re-enroll, its LDevID) as the TLS client certificate.',
+  'est-client-certificate-untrusted': 'The TLS client certificate was not issued by a device CA of this ledger.',
+  'est-client-certificate-expired': 'The TLS client certificate is outside its validity period.',
+  'est-client-certificate-unknown': 'The TLS client certificate is not recorded for any device (e.g. its factory batch was not imported).',
+  'est-client-certificate-revoked': 'The TLS client certificate was revoked.',
+  'est-client-certificate-superseded': 'The LDevID was replaced by a newer one; re-enroll with the newer one.',
+  'est-ca-revoked': 'The CA that issued the TLS client certificate, or one above it, is revoked.',
+  'est-identity-mismatch': 'The CSR names another device than the TLS client certificate.',
+  'est-idevid-required': 'simpleenroll is authenticated by the IDevID.',
+  'est-ldevid-required': 'simplereenroll is authenticated by the current LDevID.',
 };
 
 @ApiExcludeController()
