@@ -5,6 +5,27 @@ export type JsonValue = null | boolean | number | string | JsonValue[] | { [key:
 
 const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
 
+/** Member names repeat in every event (id, type, data…): their quoted form is kept. */
+const quotedKeys = new Map<string, string>();
+const QUOTED_KEYS_MAX = 10_000;
+
+// JSON.stringify (ES2019) writes a lone surrogate as the escape \udXXX and leaves a
+// well-formed pair raw, so only output holding "\ud" needs the (slower) exact test.
+const quote = (text: string): string => {
+  const out = JSON.stringify(text);
+  if (out.includes('\\ud') && LONE_SURROGATE.test(text)) throw new NotCanonicalizable('a string contains a lone surrogate (not I-JSON)');
+  return out;
+};
+
+const quoteKey = (key: string): string => {
+  let out = quotedKeys.get(key);
+  if (out === undefined) {
+    out = quote(key);
+    if (quotedKeys.size < QUOTED_KEYS_MAX) quotedKeys.set(key, out);
+  }
+  return out;
+};
+
 /**
  * RFC 8785 JSON Canonicalization Scheme. ECMAScript's own Number and string serialisation
  * are the ones the RFC prescribes (§3.2.2.2, §3.2.2.3), so JSON.stringify does the leaves;
@@ -14,8 +35,7 @@ const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[
 export const canonicalize = (value: unknown): string => {
   switch (typeof value) {
     case 'string':
-      if (LONE_SURROGATE.test(value)) throw new NotCanonicalizable('a string contains a lone surrogate (not I-JSON)');
-      return JSON.stringify(value);
+      return quote(value);
     case 'number':
       if (!Number.isFinite(value)) throw new NotCanonicalizable(`${value} has no JSON form`);
       return JSON.stringify(value);
@@ -32,8 +52,9 @@ export const canonicalize = (value: unknown): string => {
         }
         return out + ']';
       }
-      const proto = Object.getPrototypeOf(value) as unknown;
-      if (proto !== Object.prototype && proto !== null) throw new NotCanonicalizable(`a ${(value as object).constructor?.name ?? 'non-plain'} object has no canonical JSON form`);
+      // A plain object of any realm (structuredClone and vm contexts make other realms' objects).
+      const proto = Object.getPrototypeOf(value) as object | null;
+      if (proto !== null && (Object.getPrototypeOf(proto) !== null || Object.prototype.toString.call(value) !== '[object Object]')) throw new NotCanonicalizable(`a ${(value as object).constructor?.name ?? 'non-plain'} object has no canonical JSON form`);
       const record = value as Record<string, unknown>;
       // Array.prototype.sort compares strings by UTF-16 code units, which is what §3.2.3 asks.
       const keys = Object.keys(record).sort();
@@ -44,7 +65,7 @@ export const canonicalize = (value: unknown): string => {
         if (member === undefined) continue;
         if (!first) out += ',';
         first = false;
-        out += canonicalize(key) + ':' + canonicalize(member);
+        out += quoteKey(key) + ':' + canonicalize(member);
       }
       return out + '}';
     }

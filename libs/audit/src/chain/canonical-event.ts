@@ -5,17 +5,30 @@ import { canonicalize } from '../canonical/jcs';
  * The bytes of an event that the hash chain commits to: the UTF-8 of the RFC 8785 form of
  * exactly these ten stored fields, as the store gives them back (original version, data
  * and metadata not upcast). Any other member an adapter might add is not part of it.
+ *
+ * The outer object is written by hand, its members already in RFC 8785 order (UTF-16 code
+ * units: data, id, metadata, occurredAt, position, recordedAt, revision, streamId, type,
+ * version); canonical-event.spec.ts checks it equals canonicalize() of the same object.
  */
 export const canonicalEvent = (event: StoredEvent): string =>
-  canonicalize({
-    id: event.id,
-    type: event.type,
-    version: event.version,
-    streamId: event.streamId,
-    revision: event.revision,
-    position: event.position,
-    occurredAt: event.occurredAt,
-    recordedAt: event.recordedAt,
-    data: event.data,
-    metadata: event.metadata,
-  });
+  '{"data":' +
+  canonicalize(event.data) +
+  ',"id":' +
+  canonicalize(event.id) +
+  ',"metadata":' +
+  canonicalize(event.metadata) +
+  ',"occurredAt":' +
+  canonicalize(event.occurredAt) +
+  ',"position":' +
+  canonicalize(event.position) +
+  ',"recordedAt":' +
+  canonicalize(event.recordedAt) +
+  ',"revision":' +
+  canonicalize(event.revision) +
+  ',"streamId":' +
+  canonicalize(event.streamId) +
+  ',"type":' +
+  canonicalize(event.type) +
+  ',"version":' +
+  canonicalize(event.version) +
+  '}';

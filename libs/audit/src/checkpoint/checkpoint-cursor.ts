@@ -43,12 +43,37 @@ export class CheckpointCursor {
   }
 
   private async fill(): Promise<void> {
-    const page = await this.store.readStream(AUDIT_CHECKPOINT_STREAM, { fromRevision: this.nextRevision, maxCount: this.pageSize });
+    let page: StoredEvent[];
+    try {
+      page = await this.store.readStream(AUDIT_CHECKPOINT_STREAM, { fromRevision: this.nextRevision, maxCount: this.pageSize });
+    } catch {
+      // A row that no longer reads (tampered JSON) is skipped here; the pass over the log names it.
+      page = await this.readAroundUnreadable();
+    }
     if (page.length < this.pageSize) this.exhausted = true;
     if (page.length > 0) this.nextRevision = page[page.length - 1]!.revision + 1;
     for (const event of page) {
       const data = parseCheckpointData(event.data);
       if (data) this.buffer.push({ event, data });
     }
+  }
+
+  /** One event at a time from nextRevision, stepping over revisions that cannot be read. */
+  private async readAroundUnreadable(): Promise<StoredEvent[]> {
+    const page: StoredEvent[] = [];
+    let revision = this.nextRevision;
+    for (let tries = 0; page.length < this.pageSize && tries < this.pageSize; tries++) {
+      try {
+        const [event] = await this.store.readStream(AUDIT_CHECKPOINT_STREAM, { fromRevision: revision, maxCount: 1 });
+        if (event === undefined) return page;
+        page.push(event);
+        revision = event.revision + 1;
+      } catch {
+        revision++;
+      }
+    }
+    // Still a full page: the caller goes on from after the last one read.
+    if (page.length === 0) this.nextRevision = revision;
+    return page.length === 0 ? [] : page;
   }
 }

@@ -37,6 +37,12 @@ export interface LogVerification {
   sealedUpTo: number;
   /** Thumbprint of the key the checkpoints were verified with. */
   keyId?: string;
+  /**
+   * Events at the end of the log that neither the stored chain nor a signed checkpoint vouch
+   * for yet (appended after the chainer's last batch and the last checkpoint): verify cannot
+   * tell them from forged appends until the ledger chains and signs them.
+   */
+  unvouched: number;
 }
 
 /**
@@ -54,7 +60,7 @@ export const verifyLog = async (store: EventStore, options: VerifyLogOptions = {
     .iterate() as Iterator<{ position: number; hash: Uint8Array }> | undefined;
   let chainDone = chainRows === undefined;
   let key = options.trustedKey;
-  const report: LogVerification = { ok: true, events: 0, head: 0, headHash: GENESIS_HASH.toString('hex'), chainedUpTo: 0, checkpoints: 0, sealedUpTo: 0 };
+  const report: LogVerification = { ok: true, events: 0, head: 0, headHash: GENESIS_HASH.toString('hex'), chainedUpTo: 0, checkpoints: 0, sealedUpTo: 0, unvouched: 0 };
   let previous = GENESIS_HASH;
   let position = 0;
   const fail = (at: number, code: VerificationFailure['code'], reason: string): LogVerification => {
@@ -116,7 +122,11 @@ export const verifyLog = async (store: EventStore, options: VerifyLogOptions = {
             return fail(expected, 'checkpoint-position-unknown', `the checkpoint covers position ${data.position}, which is not in the checkpoint stream's order`);
           }
           if (covered.toString('hex') !== data.hash) {
-            return fail(data.position, 'checkpoint-hash-mismatch', `the log hashes to ${covered.toString('hex')} at position ${data.position}, but the checkpoint at ${expected} signed ${data.hash}`);
+            return fail(
+              data.position,
+              'checkpoint-hash-mismatch',
+              `the log hashes to ${covered.toString('hex')} at position ${data.position}, but the checkpoint at ${expected} signed ${data.hash}: an event in positions ${report.sealedUpTo + 1}..${data.position} changed`,
+            );
           }
           coveredHashes.delete(data.position);
           report.checkpoints++;
@@ -140,5 +150,6 @@ export const verifyLog = async (store: EventStore, options: VerifyLogOptions = {
     if (!extra.done) return fail(extra.value.position, 'chain-longer-than-log', `the stored chain has position ${extra.value.position} but the log ends at ${position}: events were removed`);
   }
   if (key) report.keyId = key.keyId;
+  report.unvouched = position - Math.max(report.chainedUpTo, report.sealedUpTo);
   return report;
 };
