@@ -50,7 +50,7 @@ const storedFields = (e: StoredEvent): EventRecord['event'] => ({
  * The chain step needs the whole previous event, so an event is provable only together with
  * every event after it up to a signed checkpoint. Each selected event therefore opens (or
  * extends) a run of consecutive events that ends at the position the next checkpoint covers;
- * overlapping runs merge. Unfiltered, a range becomes one run. With --device, the events of
+ * overlapping runs merge. Unfiltered, a range becomes back-to-back runs, one per checkpoint. With --device, the events of
  * other devices between a selected event and its checkpoint are in the bundle as links (at
  * most the checkpoint interval's worth per selected event). CA events up to the end of the
  * range are always selected: they carry the CA certificates.
