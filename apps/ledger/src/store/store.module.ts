@@ -1,24 +1,21 @@
 import { Global, Inject, Module, type OnApplicationShutdown, type OnModuleInit } from '@nestjs/common';
-import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { DatabaseSync } from 'node:sqlite';
-import { SqliteEventStore, type EventStore } from '@devid/event-store';
+import type { EventStore } from '@devid/event-store';
 import { CaDirectory, CertificateInventory, DeviceRegistry, openReadModelDb } from '@devid/projections';
 import { ReadModels } from './read-models';
 import { LEDGER_CONFIG, type LedgerConfig } from '../config/config';
+import { openEventStore } from './open-event-store';
 import { EVENT_STORE, READ_MODEL_DB } from './tokens';
 
-/** Wires the EventStore port and the read models to their embedded adapters. */
+/** Wires the EventStore port (SQLite or EventStoreDB, by EVENT_STORE) and the read models (SQLite in DATA_DIR, per replica). */
 @Global()
 @Module({
   providers: [
     {
       provide: EVENT_STORE,
       inject: [LEDGER_CONFIG],
-      useFactory: (config: LedgerConfig): Promise<EventStore> => {
-        mkdirSync(config.DATA_DIR, { recursive: true });
-        return SqliteEventStore.open(join(config.DATA_DIR, 'events.db'));
-      },
+      useFactory: (config: LedgerConfig): Promise<EventStore> => openEventStore(config),
     },
     {
       provide: READ_MODEL_DB,

@@ -45,7 +45,9 @@ const CATCH_UP_PAGE = 4096;
 const RECENT_EVENTS = 20_000;
 const NAMESPACE = /^([A-Za-z0-9][\x21-\x7e]{0,63})?$/;
 
-const message = (error: unknown): string => (error instanceof Error ? error.message : String(error));
+const message = (error: unknown): string => (error instanceof Error ? error.message || error.name : String(error));
+/** The connection string without its password, for messages. */
+const redact = (connectionString: string): string => connectionString.replace(/\/\/[^@/]*@/, '//***@');
 
 /** Anything EventStoreDB or the network throws, as one of the port's typed errors. */
 const toStoreError = (kurrent: Kurrent, error: unknown, what: string): Error => {
@@ -129,7 +131,8 @@ export class EventStoreDbEventStore implements EventStore {
       await store.catchUp();
     } catch (error) {
       await client.dispose().catch(() => undefined);
-      throw toStoreError(kurrent, error, 'open');
+      if (error instanceof EventStoreError) throw error;
+      throw new StoreUnavailable(`cannot read EventStoreDB at ${redact(connectionString)}: ${message(error)}`, error);
     }
     return store;
   }
