@@ -17,7 +17,7 @@ export interface EventStoreDbEventData {
   metadata: {
     $correlationId: string;
     $causationId: string;
-    devid: { version: number; occurredAt: string; metadata: EventMetadata };
+    devid: { version: number; occurredAt: string; metadata: EventMetadata; recordedAt?: string };
   };
 }
 
@@ -49,10 +49,12 @@ const envelope = z.object({
     version: z.number().int().positive(),
     occurredAt: z.string().min(1),
     metadata: z.record(z.string(), z.unknown()),
+    recordedAt: z.iso.datetime().optional(),
   }),
 });
 
-export const toEventStoreDbEvent = (event: SerializedEvent): EventStoreDbEventData => {
+/** `recordedAt` set: the store's clock was injected (a migration keeps the source's); else EventStoreDB's `created` is read back. */
+export const toEventStoreDbEvent = (event: SerializedEvent, recordedAt?: string): EventStoreDbEventData => {
   const metadata = JSON.parse(event.metadataJson) as EventMetadata;
   return {
     id: event.id,
@@ -61,7 +63,7 @@ export const toEventStoreDbEvent = (event: SerializedEvent): EventStoreDbEventDa
     metadata: {
       $correlationId: String(metadata.correlationId),
       $causationId: String(metadata.causationId),
-      devid: { version: event.version, occurredAt: event.occurredAt, metadata },
+      devid: { version: event.version, occurredAt: event.occurredAt, metadata, ...(recordedAt === undefined ? {} : { recordedAt }) },
     },
   };
 };
@@ -72,7 +74,7 @@ export const fromEventStoreDbRecord = (record: EventStoreDbRecord, namespace: st
   if (!record.isJson) throw new ForeignEvent(record.streamId, record.revision, 'its content type is not JSON');
   const parsed = envelope.safeParse(record.metadata);
   if (!parsed.success) throw new ForeignEvent(record.streamId, record.revision, 'its metadata has no devid envelope');
-  const { version, occurredAt, metadata } = parsed.data.devid;
+  const { version, occurredAt, metadata, recordedAt } = parsed.data.devid;
   return {
     id: record.id,
     type: record.type,
@@ -83,6 +85,6 @@ export const fromEventStoreDbRecord = (record: EventStoreDbRecord, namespace: st
     streamId: record.streamId.slice(namespace.length),
     revision: Number(record.revision),
     position,
-    recordedAt: record.created.toISOString(),
+    recordedAt: recordedAt ?? record.created.toISOString(),
   };
 };

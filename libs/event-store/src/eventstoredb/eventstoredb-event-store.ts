@@ -35,6 +35,11 @@ export interface EventStoreDbEventStoreOptions {
    * event the filter would not read back would break the numbering of the log.
    */
   streamPrefixes?: readonly string[];
+  /**
+   * Source of recordedAt, kept in the event's metadata. Unset (production): EventStoreDB's
+   * own commit time. A migration sets it to keep the recordedAt of the copied log.
+   */
+  clock?: () => Date;
   /** Re-read $all this often when a subscription is idle (a live EventStoreDB subscription wakes it sooner). */
   pollIntervalMs?: number;
 }
@@ -58,8 +63,8 @@ const toStoreError = (kurrent: Kurrent, error: unknown, what: string): Error => 
 
 const toStreamState = (expected: ExpectedRevision): AppendStreamState => (typeof expected === 'number' ? BigInt(expected) : expected);
 
-const toEventData = (kurrent: Kurrent, event: SerializedEvent): EventData => {
-  const { id, type, data, metadata } = toEventStoreDbEvent(event);
+const toEventData = (kurrent: Kurrent, event: SerializedEvent, recordedAt: string | undefined): EventData => {
+  const { id, type, data, metadata } = toEventStoreDbEvent(event, recordedAt);
   return kurrent.jsonEvent({ id, type, data: data as JSONType, metadata });
 };
 
@@ -102,6 +107,7 @@ export class EventStoreDbEventStore implements EventStore {
     private readonly namespace: string,
     streamPrefixes: readonly string[],
     pollIntervalMs: number,
+    private readonly clock: (() => Date) | undefined,
   ) {
     this.prefixes = namespace === '' ? streamPrefixes : [namespace];
     this.filter = kurrent.streamNameFilter({ prefixes: [...this.prefixes] });
@@ -126,7 +132,7 @@ export class EventStoreDbEventStore implements EventStore {
     } catch (error) {
       throw new StoreUnavailable(`EventStoreDB connection string is invalid: ${message(error)}`, error);
     }
-    const store = new EventStoreDbEventStore(kurrent, client, namespace, streamPrefixes, options.pollIntervalMs ?? 500);
+    const store = new EventStoreDbEventStore(kurrent, client, namespace, streamPrefixes, options.pollIntervalMs ?? 500, options.clock);
     try {
       await store.catchUp();
     } catch (error) {
@@ -245,8 +251,9 @@ export class EventStoreDbEventStore implements EventStore {
     await this.catchUpNow();
     const repeated = await this.earlierAppend(streamId, events);
     if (repeated !== undefined) return repeated;
+    const recordedAt = this.clock?.().toISOString();
     try {
-      await this.client.appendToStream(this.namespace + streamId, events.map((event) => toEventData(this.kurrent, event)), {
+      await this.client.appendToStream(this.namespace + streamId, events.map((event) => toEventData(this.kurrent, event, recordedAt)), {
         streamState: toStreamState(expectedRevision),
       });
     } catch (error) {
