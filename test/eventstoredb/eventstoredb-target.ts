@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { GenericContainer, Wait, type StartedTestContainer } from 'testcontainers';
 
 export const KURRENTDB_IMAGE = process.env['KURRENTDB_IMAGE'] ?? 'kurrentplatform/kurrentdb:26.1.1';
-export const KAFKA_IMAGE = process.env['KAFKA_IMAGE'] ?? 'apache/kafka:4.1.0';
+export const KAFKA_IMAGE = process.env['KAFKA_IMAGE'] ?? 'apache/kafka:4.4.0';
 
 export type EventStoreTarget =
   | { kind: 'connection'; connection: string }
