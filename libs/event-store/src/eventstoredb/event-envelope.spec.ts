@@ -51,4 +51,14 @@ describe('EventStoreDB event envelope', () => {
     expect(() => fromEventStoreDbRecord(recordOf('other.device-1', {}, envelope), 'ns.', 1)).toThrow(ForeignEvent);
     expect(fromEventStoreDbRecord(recordOf('device-1', {}, envelope), '', 1)).toMatchObject({ streamId: 'device-1', version: 1 });
   });
+
+  it('reads back an injected recordedAt (a migration keeps the source log\'s) instead of the server commit time', () => {
+    const [serialized] = toAppendRequest('device-1', [newEvent()], 'any').events;
+    const written = toEventStoreDbEvent(serialized!, '2024-12-31T23:59:59.999Z');
+
+    const stored = fromEventStoreDbRecord(recordOf('device-1', written.data, JSON.parse(JSON.stringify(written.metadata))), '', 5);
+
+    expect(stored.recordedAt).toBe('2024-12-31T23:59:59.999Z');
+    expect(toEventStoreDbEvent(serialized!).metadata.devid).not.toHaveProperty('recordedAt');
+  });
 });

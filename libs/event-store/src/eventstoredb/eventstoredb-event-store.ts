@@ -334,6 +334,8 @@ export class EventStoreDbEventStore implements EventStore {
       for await (const resolved of reading) {
         const record = resolved.event;
         if (record === undefined || !this.isLedgerStream(record.streamId)) continue;
+        // Servers before 22.6 give no per-event $all position: the numbering cannot work on them.
+        if (record.position === undefined) throw new StoreUnavailable('EventStoreDB gave an event of $all without its position: the server is older than 22.6');
         records.push({ record: record as EventStoreDbRecord, position: record.position });
       }
     } catch (error) {
