@@ -1,7 +1,7 @@
 // devid store migrate on real SQLite files: the copy has the same events (ids, order, positions,
 // recordedAt), a SIGKILLed run resumes without duplicates, and the audit chain verifies on the copy.
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
@@ -116,6 +116,7 @@ describe('devid store migrate', () => {
       devid('store', 'migrate', '--from', `sqlite:${source}`, '--to', 'postgres://db', '--no-progress'),
       devid('store', 'migrate', '--from', 'eventstoredb:kurrentdb://localhost:2113', '--to', `sqlite:${other}`, '--no-progress'),
       devid('store', 'migrate', '--from', `sqlite:${source}`, '--to', `sqlite:${source}`, '--no-progress'),
+      devid('store', 'migrate', '--from', `sqlite:${join(dir, 'absent', 'events.db')}`, '--to', `sqlite:${other}`, '--no-progress'),
     ];
 
     expect(refusals.map((run) => [run.status, run.stderr.trim().split('\n').length])).toEqual([
@@ -123,7 +124,10 @@ describe('devid store migrate', () => {
       [1, 1],
       [1, 1],
       [1, 1],
+      [1, 1],
     ]);
+    expect(refusals[4]!.stderr.trim()).toBe(`devid: no event log at ${join(dir, 'absent', 'events.db')}`);
+    expect(existsSync(join(dir, 'absent'))).toBe(false);
     expect(refusals[0]!.stderr).toContain('is not a copy of this source');
     expect(refusals[1]!.stderr).toContain('--to must be sqlite:<path> or eventstoredb:');
     expect(countEvents(other)).toBe(1);

@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import type { Command } from 'commander';
 import { SingleBar } from 'cli-progress';
 import { EventStoreError } from '@devid/event-store';
@@ -24,6 +25,7 @@ export const registerStoreMigrate = (store: Command) =>
       const from = parseStoreLocation('--from', opts.from);
       const to = parseStoreLocation('--to', opts.to);
       if (from.kind !== 'sqlite') throw new CliError('--from must be sqlite:<path>: the embedded log is what outgrows one machine');
+      if (!existsSync(from.path)) throw new CliError(`no event log at ${from.path}`);
       if (to.kind === 'sqlite' && to.path === from.path) throw new CliError('--from and --to are the same file');
       let recordedAt = new Date(0);
       const source = await openStoreAt(from).catch((error: unknown) => {

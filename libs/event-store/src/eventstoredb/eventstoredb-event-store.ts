@@ -137,7 +137,7 @@ export class EventStoreDbEventStore implements EventStore {
       await store.catchUp();
     } catch (error) {
       await client.dispose().catch(() => undefined);
-      if (error instanceof EventStoreError) throw error;
+      if (error instanceof EventStoreError && !(error instanceof StoreUnavailable)) throw error;
       throw new StoreUnavailable(`cannot read EventStoreDB at ${redact(connectionString)}: ${message(error)}`, error);
     }
     return store;
