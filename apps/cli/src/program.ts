@@ -3,6 +3,7 @@ import { registerDetector } from './detector/detector';
 import { registerDevices } from './devices/devices';
 import { registerFactory } from './factory/factory';
 import { registerReadModels } from './read-models/rebuild';
+import { registerStore } from './store/migrate';
 
 export const buildProgram = (): Command => {
   const program = new Command('devid')
@@ -14,5 +15,6 @@ export const buildProgram = (): Command => {
   registerDetector(program);
   registerReadModels(program);
   registerFactory(program);
+  registerStore(program);
   return program;
 };

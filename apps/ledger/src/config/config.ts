@@ -7,7 +7,18 @@ const schema = z.object({
   DATA_DIR: z.string().min(1).default('./data'),
   // An empty value means unset (e.g. `ADMIN_API_KEY= npm start`): generate one.
   ADMIN_API_KEY: z.preprocess((v) => (v === '' ? undefined : v), z.string().min(16, 'must be at least 16 characters').optional()),
-  EVENT_STORE: z.enum(['sqlite']).default('sqlite'),
+  /** sqlite: the file DATA_DIR/events.db (embedded default); eventstoredb: EventStoreDB / KurrentDB at EVENTSTORE_CONNECTION. */
+  EVENT_STORE: z.enum(['sqlite', 'eventstoredb']).default('sqlite'),
+  /** e.g. kurrentdb://kurrentdb:2113?tls=false, or kurrentdb+discover://node1:2113,node2:2113,node3:2113 for a cluster. */
+  EVENTSTORE_CONNECTION: z.preprocess(
+    (v) => (v === '' ? undefined : v),
+    z
+      .string()
+      .regex(/^(kurrentdb|kurrent|kdb|esdb)(\+discover)?:\/\/\S+$/, 'must be a kurrentdb://, kurrentdb+discover://, kdb:// or esdb:// connection string')
+      .optional(),
+  ),
+  /** Put before every stream name in EventStoreDB, when several ledgers share one (letters, digits, . _ - / :). */
+  EVENTSTORE_NAMESPACE: z.string().regex(/^([A-Za-z0-9][A-Za-z0-9._:/-]{0,63})?$/, 'letters, digits and . _ : / - (at most 64), starting with a letter or digit').default(''),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   /** How long a command waits for the read models to reflect it before answering. */
   READ_MODEL_WAIT_MS: z.coerce.number().int().min(0).max(60_000).default(2_000),
@@ -43,7 +54,12 @@ export class ConfigError extends Error {}
 
 /** Validates the environment once at start; a bad value stops the process with one clear line. */
 export const loadConfig = (env: NodeJS.ProcessEnv = process.env): LedgerConfig => {
-  const parsed = schema.safeParse(env);
+  const parsed = schema
+    .refine((config) => config.EVENT_STORE !== 'eventstoredb' || config.EVENTSTORE_CONNECTION !== undefined, {
+      path: ['EVENTSTORE_CONNECTION'],
+      message: 'is required with EVENT_STORE=eventstoredb (e.g. kurrentdb://localhost:2113?tls=false)',
+    })
+    .safeParse(env);
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
     throw new ConfigError(`invalid configuration: ${issue.path.join('.')}: ${issue.message}`);
