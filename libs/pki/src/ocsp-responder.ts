@@ -1,23 +1,21 @@
 import { createHash } from 'node:crypto';
 import { AsnConvert, OctetString } from '@peculiar/asn1-schema';
 import {
-  BasicOCSPResponse,
   CertID,
   CertStatus,
   OCSPRequest,
   OCSPResponse,
   OCSPResponseStatus,
   ResponderID,
-  ResponseBytes,
   ResponseData,
   RevokedInfo,
   SingleResponse,
-  id_pkix_ocsp_basic,
   id_pkix_ocsp_nonce,
 } from '@peculiar/asn1-ocsp';
-import { AlgorithmIdentifier, Certificate, CRLReason, Extension, SubjectPublicKeyInfo } from '@peculiar/asn1-x509';
+import { AlgorithmIdentifier, CRLReason, Extension, SubjectPublicKeyInfo } from '@peculiar/asn1-x509';
 import { authorityDetails, assertKeyMatchesCertificate, type CertificateAuthority } from './certificate-authority';
 import { keyIdentifier } from './fingerprints';
+import { encodeSuccessfulOcspResponse } from './ocsp-response-der';
 import { signatureAlgorithmIdentifier } from './key-provider';
 import { REVOCATION_REASON_CODES, type RevocationReason } from './revocation-reason';
 import { integerToSerialNumber, normalizeSerialNumber, serialNumberToInteger } from './serial-number';
@@ -45,7 +43,8 @@ export interface OcspResponderOptions {
 interface Authority {
   caId: string;
   signer: CertificateAuthority;
-  signerCertificate: Certificate;
+  /** DER AlgorithmIdentifier of the signer's signatures. */
+  signatureAlgorithmDer: Uint8Array;
   responderId: ResponderID;
   /** `${hashAlgorithmOid}:${issuerNameHash}:${issuerKeyHash}` for every supported hash. */
   certIdKeys: Set<string>;
@@ -187,17 +186,7 @@ export class OcspResponder {
     });
     const tbs = new Uint8Array(AsnConvert.serialize(tbsResponseData));
     const signature = await authority.signer.key.sign(tbs);
-    const basic = new BasicOCSPResponse({
-      tbsResponseData,
-      signatureAlgorithm: signatureAlgorithmIdentifier(authority.signer.key.algorithm),
-      signature: toArrayBuffer(signature),
-      certs: [authority.signerCertificate],
-    });
-    const response = new OCSPResponse({
-      responseStatus: OCSPResponseStatus.successful,
-      responseBytes: new ResponseBytes({ responseType: id_pkix_ocsp_basic, response: new OctetString(AsnConvert.serialize(basic)) }),
-    });
-    return new Uint8Array(AsnConvert.serialize(response));
+    return encodeSuccessfulOcspResponse(tbs, authority.signatureAlgorithmDer, signature, authority.signer.certificateDer);
   }
 }
 
@@ -225,7 +214,7 @@ function prepareAuthority(ca: CertificateAuthority, signer: CertificateAuthority
   return {
     caId: ca.caId,
     signer,
-    signerCertificate: AsnConvert.parse(signer.certificateDer, Certificate),
+    signatureAlgorithmDer: new Uint8Array(AsnConvert.serialize(signatureAlgorithmIdentifier(signer.key.algorithm))),
     responderId: new ResponderID({ byKey: new OctetString(keyIdentifier(signer.key.subjectPublicKeyInfo)) }),
     certIdKeys,
     sha1NameHash: createHash('sha1').update(details.nameDer).digest(),
