@@ -13,7 +13,7 @@ import {
 import { CertificateInventory } from '@devid/projections';
 import { LEDGER_CONFIG, type LedgerConfig } from '../config/config';
 import { HttpProblem } from '../http/problem';
-import { Authorities, describeCertificate } from './authorities';
+import { Authorities } from './authorities';
 
 /** Stands in for the certificate while checking that the command is legal, before signing. */
 const PLACEHOLDER: Omit<IssuedCertificate, 'profile' | 'caId'> = {
@@ -99,7 +99,7 @@ export class CertificateIssuer {
         caId: ca.caId,
         profile: profileName,
         der: Buffer.from(issued.der).toString('base64'),
-        subject: describeCertificate(issued.der).subject,
+        subject: issued.subject,
         notBefore: issued.notBefore.toISOString(),
         notAfter: issued.notAfter.toISOString(),
         spkiSha256: issued.subjectPublicKeyInfoSha256,
