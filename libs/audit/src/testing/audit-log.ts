@@ -140,7 +140,15 @@ const appendDeviceEvents = async (
   const states = new Map<string, { state: DeviceState; revision: number }>(devices.map((d) => [d, { state: initialState, revision: -1 }]));
   let written = 0;
   for (let n = 1; written < options.deviceEvents; n++) {
-    const deviceId = devices[Math.floor(random() * devices.length)]!;
+    const slot = Math.floor(random() * devices.length);
+    if (states.get(devices[slot]!)!.state.status === 'decommissioned') {
+      // A scrapped device makes room for a new one: the log never runs out of legal commands.
+      const fresh = `00000000-0000-4000-8001-${String(n).padStart(12, '0')}`;
+      devices[slot] = fresh;
+      timelines.set(fresh, { deviceId: fresh, states: [] });
+      states.set(fresh, { state: initialState, revision: -1 });
+    }
+    const deviceId = devices[slot]!;
     const current = states.get(deviceId)!;
     const ctx = { commandId: `cmd-${n}`, now: clock().toISOString(), actor: 'operator:test' };
     const command = nextCommand(deviceId, current.state, random, n, ctx);
