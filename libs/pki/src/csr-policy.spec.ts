@@ -5,7 +5,7 @@ import { generateKeyPairSync, sign } from 'node:crypto';
 import { AsnConvert } from '@peculiar/asn1-schema';
 import { CertificationRequest, CertificationRequestInfo } from '@peculiar/asn1-csr';
 import { AlgorithmIdentifier, AttributeTypeAndValue, AttributeValue, Name, RelativeDistinguishedName, SubjectPublicKeyInfo } from '@peculiar/asn1-x509';
-import { checkCsr, checkCsrWithLibrary, receivedDer, type CsrPolicyOptions } from './csr-policy';
+import { checkCsr, checkCsrAsync, checkCsrWithLibrary, receivedDer, type CsrPolicyOptions } from './csr-policy';
 import { readCanonicalCsr } from './csr-der';
 import { CsrRejected } from './csr-rejected';
 import { spkiSha256 } from './fingerprints';
@@ -204,5 +204,55 @@ describe('the hand-read CSR path answers exactly as @peculiar/asn1-csr does', ()
       { numRuns: 5000 },
     );
     expect(handRead).toBeGreaterThan(500);
+  });
+});
+
+describe('checkCsrAsync (proof of possession verified on the libuv pool) answers exactly as checkCsr does', () => {
+  const outcomeAsync = async (check: () => Promise<unknown>): Promise<unknown> => {
+    try {
+      return { accepted: await check() };
+    } catch (error) {
+      if (!(error instanceof CsrRejected)) throw error;
+      return { code: error.code, message: error.message };
+    }
+  };
+  const corpus = [
+    ...bad.cases.map((entry) => ['bad-csrs', entry.file, bad] as const),
+    ...good.cases.map((entry) => ['good-csrs', entry.file, good] as const),
+  ];
+
+  it.each(corpus)('%s/%s', async (dir, file, manifest) => {
+    const input = read(dir, file);
+    const expected = outcome(() => checkCsr(input, policy(manifest)));
+    expect(await outcomeAsync(() => checkCsrAsync(input, policy(manifest)))).toEqual(expected);
+  });
+
+  it('on the bad-CSR corpus, rejects with the corpus code', async () => {
+    for (const entry of bad.cases) {
+      await expect(checkCsrAsync(read('bad-csrs', entry.file), policy(bad))).rejects.toMatchObject({ code: entry.code, status: 400 });
+    }
+  });
+
+  it('same answer on random mutations of valid CSRs', async () => {
+    const seeds = good.cases.filter((entry) => entry.file.endsWith('.der')).map((entry) => read('good-csrs', entry.file) as Uint8Array);
+    const mutation = fc.record({
+      seed: fc.nat({ max: seeds.length - 1 }),
+      edits: fc.array(fc.tuple(fc.nat(), fc.integer({ min: 0, max: 255 }), fc.constantFrom('set', 'insert', 'delete', 'flip')), { minLength: 1, maxLength: 3 }),
+    });
+    await fc.assert(
+      fc.asyncProperty(mutation, async ({ seed, edits }) => {
+        const bytes = Array.from(seeds[seed]!);
+        for (const [position, value, kind] of edits) {
+          const at = position % (bytes.length + 1);
+          if (kind === 'set' && at < bytes.length) bytes[at] = value;
+          if (kind === 'flip' && at < bytes.length) bytes[at]! ^= 1 << (value % 8);
+          if (kind === 'insert') bytes.splice(at, 0, value);
+          if (kind === 'delete') bytes.splice(at, 1);
+        }
+        const der = new Uint8Array(bytes);
+        expect(await outcomeAsync(() => checkCsrAsync(der, policy(good)))).toEqual(outcome(() => checkCsr(der, policy(good))));
+      }),
+      { numRuns: 2000 },
+    );
   });
 });

@@ -58,8 +58,17 @@ const BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$
  * proof of possession, key policy, block list and subject policy. Throws `CsrRejected`.
  */
 export function checkCsr(input: string | Uint8Array, options: CsrPolicyOptions): CheckedCsr {
-  const der = receivedDer(input, options);
-  return checkCanonicalCsr(der, options) ?? checkCsrWithLibrary(der, options);
+  const pending = checksUpToSignature(receivedDer(input, options), options);
+  return settle(pending, verifies(pending.signature));
+}
+
+/**
+ * `checkCsr` with the proof-of-possession verify on the libuv pool, off the main thread:
+ * the same checks in the same order, so the same answer (or `CsrRejected`) for every CSR.
+ */
+export async function checkCsrAsync(input: string | Uint8Array, options: CsrPolicyOptions): Promise<CheckedCsr> {
+  const pending = checksUpToSignature(receivedDer(input, options), options);
+  return settle(pending, await verifiesAsync(pending.signature));
 }
 
 /** The DER of a CSR as received (PEM or DER), after the size limit; exported for the specs. */
@@ -70,28 +79,58 @@ export function receivedDer(input: string | Uint8Array, options: CsrPolicyOption
   return toDer(input);
 }
 
+/** Every CSR through @peculiar/asn1-csr: the reference behaviour (exported for the equivalence spec). */
+export function checkCsrWithLibrary(der: Uint8Array, options: CsrPolicyOptions): CheckedCsr {
+  const pending = checkWithLibraryUpToSignature(der, options);
+  return settle(pending, verifies(pending.signature));
+}
+
+/** A signature to verify: the signed bytes are absent when the CSR has none to check (it then fails). */
+interface SignatureToVerify {
+  digest: string | null;
+  signedBytes: Uint8Array | undefined;
+  key: KeyObject;
+  signature: Uint8Array;
+}
+
+/** A CSR that passed every check before its proof of possession; `afterSignature` runs the rest. */
+interface CsrAwaitingSignature {
+  signature: SignatureToVerify;
+  afterSignature: () => CheckedCsr;
+}
+
+function settle(pending: CsrAwaitingSignature, verified: boolean): CheckedCsr {
+  if (!verified) throw new CsrRejected('csr-signature-invalid', 'the CSR signature does not verify (no proof of possession)');
+  return pending.afterSignature();
+}
+
+function checksUpToSignature(der: Uint8Array, options: CsrPolicyOptions): CsrAwaitingSignature {
+  return checkCanonicalUpToSignature(der, options) ?? checkWithLibraryUpToSignature(der, options);
+}
+
 /**
  * The hot path, for a CSR in the canonical form of `readCanonicalCsr`: the DER is read by hand,
  * the signature verified over the received bytes, the SPKI (canonical already) hashed as is.
- * Undefined for any other form. Its checks run in the same order as `checkCsrWithLibrary`'s,
+ * Undefined for any other form. Its checks run in the same order as the library path's,
  * so a CSR gets the same answer either way.
  */
-function checkCanonicalCsr(der: Uint8Array, options: CsrPolicyOptions): CheckedCsr | undefined {
+function checkCanonicalUpToSignature(der: Uint8Array, options: CsrPolicyOptions): CsrAwaitingSignature | undefined {
   const csr = readCanonicalCsr(der);
   if (!csr) return undefined;
   const key = importKey(csr.subjectPublicKeyInfo, csr.keyAlgorithm === 'Ed25519' ? 'csr-malformed' : 'csr-ec-point-invalid');
-  if (!verifies(csr.digest, csr.certificationRequestInfo, key, csr.signature)) {
-    throw new CsrRejected('csr-signature-invalid', 'the CSR signature does not verify (no proof of possession)');
-  }
-  const subjectPublicKeyInfo = csr.subjectPublicKeyInfo.slice();
-  const subjectPublicKeyInfoSha256 = sha256Hex(subjectPublicKeyInfo);
-  if (options.blockedKeys(subjectPublicKeyInfoSha256)) throw new CsrRejected('csr-key-blocked', 'this public key was revoked as compromised and may not be certified again');
-  checkSubject(csr.commonNames, csr.serialNumbers, options);
-  return { der, subjectPublicKeyInfo, subjectPublicKeyInfoSha256, keyAlgorithm: csr.keyAlgorithm, commonNames: csr.commonNames, serialNumbers: csr.serialNumbers };
+  return {
+    signature: { digest: csr.digest, signedBytes: csr.certificationRequestInfo, key, signature: csr.signature },
+    afterSignature: () => {
+      const subjectPublicKeyInfo = csr.subjectPublicKeyInfo.slice();
+      const subjectPublicKeyInfoSha256 = sha256Hex(subjectPublicKeyInfo);
+      if (options.blockedKeys(subjectPublicKeyInfoSha256)) throw new CsrRejected('csr-key-blocked', 'this public key was revoked as compromised and may not be certified again');
+      checkSubject(csr.commonNames, csr.serialNumbers, options);
+      return { der, subjectPublicKeyInfo, subjectPublicKeyInfoSha256, keyAlgorithm: csr.keyAlgorithm, commonNames: csr.commonNames, serialNumbers: csr.serialNumbers };
+    },
+  };
 }
 
-/** Every CSR through @peculiar/asn1-csr: the reference behaviour (exported for the equivalence spec). */
-export function checkCsrWithLibrary(der: Uint8Array, options: CsrPolicyOptions): CheckedCsr {
+function checkWithLibraryUpToSignature(der: Uint8Array, options: CsrPolicyOptions): CsrAwaitingSignature {
   const csr = parse(der);
   const info = csr.certificationRequestInfo;
   const spkiDer = new Uint8Array(AsnConvert.serialize(info.subjectPKInfo));
@@ -101,18 +140,19 @@ export function checkCsrWithLibrary(der: Uint8Array, options: CsrPolicyOptions):
   if (KEY_ALGORITHM_FAMILIES[info.subjectPKInfo.algorithm.algorithm] !== signatureAlgorithm.family) {
     throw new CsrRejected('csr-signature-invalid', 'the signature algorithm does not fit the public key');
   }
-  if (!csr.certificationRequestInfoRaw || !verifies(signatureAlgorithm.digest, new Uint8Array(csr.certificationRequestInfoRaw), key, new Uint8Array(csr.signature))) {
-    throw new CsrRejected('csr-signature-invalid', 'the CSR signature does not verify (no proof of possession)');
-  }
-
-  const subjectPublicKeyInfo = canonicalSubjectPublicKeyInfo(key);
-  const subjectPublicKeyInfoSha256 = sha256Hex(subjectPublicKeyInfo);
-  if (options.blockedKeys(subjectPublicKeyInfoSha256)) throw new CsrRejected('csr-key-blocked', 'this public key was revoked as compromised and may not be certified again');
-
-  const commonNames = subjectValues(info, NAME_OIDS.CN!);
-  const serialNumbers = subjectValues(info, NAME_OIDS.serialNumber!);
-  checkSubject(commonNames, serialNumbers, options);
-  return { der, subjectPublicKeyInfo, subjectPublicKeyInfoSha256, keyAlgorithm, commonNames, serialNumbers };
+  const signedBytes = csr.certificationRequestInfoRaw ? new Uint8Array(csr.certificationRequestInfoRaw) : undefined;
+  return {
+    signature: { digest: signatureAlgorithm.digest, signedBytes, key, signature: new Uint8Array(csr.signature) },
+    afterSignature: () => {
+      const subjectPublicKeyInfo = canonicalSubjectPublicKeyInfo(key);
+      const subjectPublicKeyInfoSha256 = sha256Hex(subjectPublicKeyInfo);
+      if (options.blockedKeys(subjectPublicKeyInfoSha256)) throw new CsrRejected('csr-key-blocked', 'this public key was revoked as compromised and may not be certified again');
+      const commonNames = subjectValues(info, NAME_OIDS.CN!);
+      const serialNumbers = subjectValues(info, NAME_OIDS.serialNumber!);
+      checkSubject(commonNames, serialNumbers, options);
+      return { der, subjectPublicKeyInfo, subjectPublicKeyInfoSha256, keyAlgorithm, commonNames, serialNumbers };
+    },
+  };
 }
 
 function toDer(input: string | Uint8Array): Uint8Array {
@@ -213,12 +253,25 @@ function namedCurveOid(parameters: Uint8Array): string | undefined {
   return [...head, ...arcs].join('.');
 }
 
-function verifies(digest: string | null, data: Uint8Array, key: KeyObject, signature: Uint8Array): boolean {
+function verifies({ digest, signedBytes, key, signature }: SignatureToVerify): boolean {
+  if (!signedBytes) return false;
   try {
-    return verify(digest, data, key, signature);
+    return verify(digest, signedBytes, key, signature);
   } catch {
     return false;
   }
+}
+
+/** As `verifies`, on the libuv pool (node:crypto's callback form): a failure of any kind is `false`. */
+function verifiesAsync({ digest, signedBytes, key, signature }: SignatureToVerify): Promise<boolean> {
+  if (!signedBytes) return Promise.resolve(false);
+  return new Promise((resolve) => {
+    try {
+      verify(digest, signedBytes, key, signature, (error, ok) => resolve(!error && ok));
+    } catch {
+      resolve(false);
+    }
+  });
 }
 
 function subjectValues(info: CertificationRequest['certificationRequestInfo'], oid: string): string[] {

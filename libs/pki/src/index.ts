@@ -29,7 +29,7 @@ export {
 } from './profiles';
 export { issueCertificate, type IssueCertificateInput, type IssuedCertificate } from './issue-certificate';
 export { toPem } from './sign-certificate';
-export { checkCsr, type CsrPolicyOptions, type CheckedCsr } from './csr-policy';
+export { checkCsr, checkCsrAsync, type CsrPolicyOptions, type CheckedCsr } from './csr-policy';
 export { CsrRejected, CSR_REJECTION_CODES, type CsrRejectionCode } from './csr-rejected';
 export { REVOCATION_REASON_CODES, type RevocationReason, type RevokedEntry } from './revocation-reason';
 export { buildCrl, type CrlInput, type BuiltCrl } from './crl-builder';

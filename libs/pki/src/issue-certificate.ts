@@ -67,7 +67,10 @@ export async function issueCertificate(input: IssueCertificateInput): Promise<Is
     serialNumber,
     subject: nameText(decision.subject),
     der,
-    pem: toPem('CERTIFICATE', der),
+    // Most callers store the DER only; the PEM is framed when asked for.
+    get pem() {
+      return toPem('CERTIFICATE', der);
+    },
     notBefore,
     notAfter: decision.notAfter,
     subjectPublicKeyInfoSha256: input.subjectPublicKeyInfoSha256 ?? spkiSha256(input.subjectPublicKeyInfo),

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { Inject, Injectable } from '@nestjs/common';
 import { decide, type DeviceCommand, type DeviceState, type IssuedCertificate } from '@devid/domain';
 import {
-  checkCsr,
+  checkCsrAsync,
   idevidProfile,
   issueCertificate,
   ldevidProfile,
@@ -77,7 +77,7 @@ export class CertificateIssuer {
           : this.authorities.caFor('issuing');
       decide(withCert({ ...PLACEHOLDER, profile: profileName, caId: ca.caId }), state); // throws if illegal: nothing signed
       const serialNumber = state.status === 'unknown' ? (command.type === 'ManufactureDevice' ? command.data.serialNumber : undefined) : state.serialNumber;
-      const checked = checkCsr(PEM_OR_BASE64_DER(csr), {
+      const checked = await checkCsrAsync(PEM_OR_BASE64_DER(csr), {
         expectedDeviceId: command.deviceId,
         expectedSerialNumber: serialNumber,
         blockedKeys: (spki) => this.inventory.isKeyBlocked(spki),
