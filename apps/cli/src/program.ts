@@ -1,4 +1,5 @@
 import { Command } from 'commander';
+import { registerAudit } from './audit/audit';
 import { registerDetector } from './detector/detector';
 import { registerDevices } from './devices/devices';
 import { registerFactory } from './factory/factory';
@@ -16,5 +17,6 @@ export const buildProgram = (): Command => {
   registerReadModels(program);
   registerFactory(program);
   registerStore(program);
+  registerAudit(program);
   return program;
 };

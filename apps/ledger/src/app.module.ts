@@ -18,6 +18,7 @@ import { MetricsController } from './metrics/metrics.controller';
 import { StoreModule } from './store/store.module';
 import { DetectorsModule } from './detectors/detectors.module';
 import { MessagingModule } from './messaging/messaging.module';
+import { AuditModule } from './audit/audit.module';
 import { FactoryModule } from './factory/factory.module';
 import { EstModule } from './est/est.module';
 
@@ -27,7 +28,7 @@ export class AppModule implements NestModule {
     return {
       module: AppModule,
       global: true,
-      imports: [CqrsModule.forRoot(), StoreModule, PkiModule, DetectorsModule, MessagingModule.register(), FactoryModule, EstModule],
+      imports: [CqrsModule.forRoot(), StoreModule, PkiModule, DetectorsModule, MessagingModule.register(), FactoryModule, EstModule, AuditModule],
       controllers: [DevicesController, CertificatesController, HealthController, MetricsController, ProblemsController],
       providers: [
         { provide: LEDGER_CONFIG, useValue: config },

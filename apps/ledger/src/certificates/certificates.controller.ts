@@ -5,6 +5,7 @@ import { z } from 'zod';
 import { CertificateInventory, type CertificateRow } from '@devid/projections';
 import { HttpProblem } from '../http/problem';
 import { pem, wantsDer } from '../http/pem';
+import { PointInTime } from '../audit/point-in-time';
 
 const DURATION = /^(\d{1,5})([dh])$/;
 const listQuery = z.strictObject({
@@ -39,7 +40,10 @@ const view = (c: CertificateRow) => ({
 @ApiTags('certificates')
 @Controller('certificates')
 export class CertificatesController {
-  constructor(private readonly inventory: CertificateInventory) {}
+  constructor(
+    private readonly inventory: CertificateInventory,
+    private readonly pointInTime: PointInTime,
+  ) {}
 
   @Get()
   @ApiOperation({ summary: 'List certificates; filters combine' })
@@ -60,6 +64,15 @@ export class CertificatesController {
     }
     const page = this.inventory.list({ ...q, expiringBefore });
     return { certificates: page.certificates.map(view), nextCursor: page.nextCursor };
+  }
+
+  @Get(':serial/status')
+  @ApiOperation({ summary: "A certificate's status; with asOf, the status it had then (folded from its device's events)" })
+  @ApiQuery({ name: 'asOf', required: false, description: 'RFC 3339 date-time with a time zone' })
+  @ApiQuery({ name: 'caId', required: false })
+  status(@Param('serial') serial: string, @Query('caId') caId: unknown, @Query('asOf') asOf: unknown) {
+    const q = z.strictObject({ caId: z.string().max(64).optional(), asOf: z.string().max(64).optional() }).parse({ caId, asOf });
+    return this.pointInTime.certificateStatus(serialSchema.parse(serial), q.caId, q.asOf);
   }
 
   @Get(':serial')

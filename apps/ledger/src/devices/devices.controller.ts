@@ -14,6 +14,7 @@ import { toView, type DeviceView } from './device-view';
 import { ExecuteDeviceCommand, type CommandOutcome } from './execute-device-command';
 import { CertificateIssuer } from '../pki/certificate-issuer';
 import { pem } from '../http/pem';
+import { PointInTime } from '../audit/point-in-time';
 
 export interface CertificateView {
   serialNumber: string;
@@ -52,6 +53,7 @@ export class DevicesController {
     private readonly devices: DeviceRepository,
     @Inject(DeviceRegistry) private readonly registry: DeviceRegistry,
     private readonly issuer: CertificateIssuer,
+    private readonly pointInTime: PointInTime,
   ) {}
 
   private async run<T extends DeviceCommand['type']>(
@@ -184,9 +186,11 @@ export class DevicesController {
   }
 
   @Get(':id')
-  @ApiOperation({ summary: 'A device, folded from its event stream' })
-  async get(@Res({ passthrough: true }) res: Response, @Param('id') id: string): Promise<DeviceView> {
+  @ApiOperation({ summary: 'A device, folded from its event stream; with asOf, as the ledger knew it then (by recorded time)' })
+  @ApiQuery({ name: 'asOf', required: false, description: 'RFC 3339 date-time with a time zone' })
+  async get(@Res({ passthrough: true }) res: Response, @Param('id') id: string, @Query('asOf') asOf?: unknown): Promise<DeviceView> {
     const deviceId = schemas.deviceIdSchema.parse(id);
+    if (asOf !== undefined) return this.pointInTime.device(deviceId, typeof asOf === 'string' ? asOf : String(asOf));
     const loaded = await this.devices.load(deviceId);
     if (loaded.state.status === 'unknown') throw new DeviceNotFound(deviceId);
     res.setHeader('ETag', `"${loaded.revision}"`);

@@ -57,6 +57,9 @@ const DESCRIPTIONS: Record<string, string> = {
   'est-identity-mismatch': 'The CSR names another device than the TLS client certificate.',
   'est-idevid-required': 'simpleenroll is authenticated by the IDevID.',
   'est-ldevid-required': 'simplereenroll is authenticated by the current LDevID.',
+  'audit-invalid-point-in-time': 'asOf must be an RFC 3339 date-time with a time zone (e.g. 2026-03-03T10:00:00Z).',
+  'certificate-not-issued-yet': 'The certificate was not yet issued at the asOf time asked for.',
+  'audit-range-not-sealed': 'The end of the range asked for is not yet covered by a signed audit checkpoint; retry after the next one or export a range that ends earlier.',
 };
 
 @ApiExcludeController()
