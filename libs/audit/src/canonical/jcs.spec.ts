@@ -1,4 +1,4 @@
-import { canonicalize } from './jcs';
+import { canonicalize, canonicalizeByWalking, inCanonicalOrder, stringifiedOrUndefined } from './jcs';
 import { NotCanonicalizable } from '../errors';
 
 describe('canonicalize (RFC 8785)', () => {
@@ -74,5 +74,55 @@ describe('canonicalize (RFC 8785)', () => {
 
   it('leaves out undefined members, nests, and adds no whitespace', () => {
     expect(canonicalize({ b: [1, { d: true, c: null }], a: undefined, '': 'empty' })).toBe('{"":"empty","b":[1,{"c":null,"d":true}]}');
+  });
+});
+
+describe('canonicalize: the native shortcut', () => {
+  // A seeded generator of JSON-like values that hit every branch of inCanonicalOrder.
+  let seed = 0x9e3779b9;
+  const random = () => ((seed = (Math.imul(seed ^ (seed >>> 15), 0x2c1b3c6d) + 0x6d2b79f5) >>> 0) / 2 ** 32);
+  const pick = <T>(items: readonly T[]): T => items[Math.floor(random() * items.length)]!;
+  const KEYS = ['a', 'b', 'z', 'A', '', 'é', '\u20ac', '\ud83d\ude00', '\ufb33', '\r', '1', '10', '9', '__proto__', 'owner', 'enrolledAt', 'x\ud800'];
+  const SCALARS: unknown[] = [null, true, false, 0, -0, 1.5, 1e21, 1e-7, -5e-324, NaN, Infinity, 'text', 'é\u20ac', '\ud83d\ude00', 'lone \udc00', '\\ud800 escaped', '"\n\t', undefined];
+  const value = (depth: number): unknown => {
+    const roll = random();
+    if (depth > 3 || roll < 0.4) return pick(SCALARS);
+    if (roll < 0.6) return Array.from({ length: Math.floor(random() * 4) }, () => value(depth + 1));
+    const record: Record<string, unknown> = {};
+    for (let i = Math.floor(random() * 5); i > 0; i--) {
+      const key = pick(KEYS);
+      if (key === '__proto__') Object.defineProperty(record, key, { value: value(depth + 1), enumerable: true, configurable: true, writable: true });
+      else record[key] = value(depth + 1);
+    }
+    return record;
+  };
+  const outcome = (f: () => string) => {
+    try {
+      return f();
+    } catch (error) {
+      return error instanceof NotCanonicalizable ? 'refused' : `threw ${String(error)}`;
+    }
+  };
+
+  it('writes the same bytes as the walk (or refuses the same values) for 5,000 random values', () => {
+    let shortcut = 0;
+    for (let i = 0; i < 5000; i++) {
+      const v = value(0);
+      const walked = outcome(() => canonicalizeByWalking(v));
+      expect(outcome(() => canonicalize(v))).toBe(walked);
+      if (stringifiedOrUndefined(inCanonicalOrder(v)) !== undefined) shortcut++;
+    }
+    // Both paths are exercised.
+    expect(shortcut).toBeGreaterThan(500);
+    expect(shortcut).toBeLessThan(4500);
+  });
+
+  it('reorders members without touching the value it was given', () => {
+    const v = { metadata: { commandId: 'c', actor: 'a' }, data: [{ z: 1, a: 2 }] };
+    const before = JSON.stringify(v);
+    expect(canonicalize(v)).toBe('{"data":[{"a":2,"z":1}],"metadata":{"actor":"a","commandId":"c"}}');
+    expect(JSON.stringify(v)).toBe(before);
+    const sorted = { a: 1, b: [true] };
+    expect(inCanonicalOrder(sorted)).toBe(sorted);
   });
 });

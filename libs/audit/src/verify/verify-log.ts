@@ -1,6 +1,7 @@
 import type { DatabaseSync } from 'node:sqlite';
 import type { EventStore } from '@devid/event-store';
 import { chainHash, GENESIS_HASH } from '../chain/chain-hash';
+import { StoredChainRows } from '../chain/stored-chain-rows';
 import {
   AUDIT_CHECKPOINT_SIGNED,
   AUDIT_CHECKPOINT_STREAM,
@@ -55,9 +56,7 @@ export const verifyLog = async (store: EventStore, options: VerifyLogOptions = {
   const cursor = new CheckpointCursor(store);
   const coveredHashes = new Map<number, Buffer>();
   let lookahead = 0;
-  const chainRows = options.chainDb
-    ?.prepare('SELECT position, hash FROM audit_chain ORDER BY position')
-    .iterate() as Iterator<{ position: number; hash: Uint8Array }> | undefined;
+  const chainRows = options.chainDb && new StoredChainRows(options.chainDb);
   let chainDone = chainRows === undefined;
   let key = options.trustedKey;
   const report: LogVerification = { ok: true, events: 0, head: 0, headHash: GENESIS_HASH.toString('hex'), chainedUpTo: 0, checkpoints: 0, sealedUpTo: 0, unvouched: 0 };
@@ -98,11 +97,11 @@ export const verifyLog = async (store: EventStore, options: VerifyLogOptions = {
         }
         if (!chainDone) {
           const row = chainRows!.next();
-          if (row.done) chainDone = true;
-          else if (row.value.position !== expected) {
-            return fail(expected, 'chain-row-missing', `the stored chain has no row for position ${expected} (next row is ${row.value.position})`);
-          } else if (!hash.equals(row.value.hash)) {
-            return fail(expected, 'hash-mismatch', `recomputed hash ${hash.toString('hex')} differs from the stored chain's ${Buffer.from(row.value.hash).toString('hex')}: the event (or an earlier one) changed since it was chained`);
+          if (row === undefined) chainDone = true;
+          else if (row[0] !== expected) {
+            return fail(expected, 'chain-row-missing', `the stored chain has no row for position ${expected} (next row is ${row[0]})`);
+          } else if (!hash.equals(row[1])) {
+            return fail(expected, 'hash-mismatch', `recomputed hash ${hash.toString('hex')} differs from the stored chain's ${Buffer.from(row[1]).toString('hex')}: the event (or an earlier one) changed since it was chained`);
           } else report.chainedUpTo = expected;
         }
         if (coveredHashes.has(expected)) coveredHashes.set(expected, hash);
@@ -147,7 +146,7 @@ export const verifyLog = async (store: EventStore, options: VerifyLogOptions = {
   report.headHash = previous.toString('hex');
   if (!chainDone) {
     const extra = chainRows!.next();
-    if (!extra.done) return fail(extra.value.position, 'chain-longer-than-log', `the stored chain has position ${extra.value.position} but the log ends at ${position}: events were removed`);
+    if (extra !== undefined) return fail(extra[0], 'chain-longer-than-log', `the stored chain has position ${extra[0]} but the log ends at ${position}: events were removed`);
   }
   if (key) report.keyId = key.keyId;
   report.unvouched = position - Math.max(report.chainedUpTo, report.sealedUpTo);
