@@ -24,7 +24,8 @@ const outcome = (f: () => string) => {
   }
 };
 
-const cases: [string, Partial<StoredEvent>][] = [
+// Metadata is typed; the chain hashes whatever the store gives back, so the cases go beyond the type.
+const cases: [string, Record<string, unknown>][] = [
     ['members out of order (as the ledger writes them)', {}],
     ['members in order', { data: { enrolledAt: 'x', owner: 'acme' }, metadata: { actor: 'a', commandId: 'c' } }],
     ['nested objects and arrays out of order', { data: { z: [{ b: 1, a: [2, { d: null, c: true }] }], a: 'é\u20ac\ud83d\ude00' } }],
