@@ -227,6 +227,13 @@ describe('checkCsrAsync (proof of possession verified on the libuv pool) answers
     expect(await outcomeAsync(() => checkCsrAsync(input, policy(manifest)))).toEqual(expected);
   });
 
+  it('gives each CSR its own answer when checked all at once (batched to the worker)', async () => {
+    const inputs = Array.from({ length: 4 }, () => corpus).flat();
+    const expected = inputs.map(([dir, file, manifest]) => outcome(() => checkCsr(read(dir, file), policy(manifest))));
+    const answers = await Promise.all(inputs.map(([dir, file, manifest]) => outcomeAsync(() => checkCsrAsync(read(dir, file), policy(manifest)))));
+    expect(answers).toEqual(expected);
+  });
+
   it('on the bad-CSR corpus, rejects with the corpus code', async () => {
     for (const entry of bad.cases) {
       await expect(checkCsrAsync(read('bad-csrs', entry.file), policy(bad))).rejects.toMatchObject({ code: entry.code, status: 400 });

@@ -2,10 +2,11 @@ import { createPublicKey, verify, type KeyObject } from 'node:crypto';
 import { AsnConvert } from '@peculiar/asn1-schema';
 import { CertificationRequest } from '@peculiar/asn1-csr';
 import type { SubjectPublicKeyInfo } from '@peculiar/asn1-x509';
-import { readCanonicalCsr } from './csr-der';
+import { readCanonicalCsr, type CanonicalCsr } from './csr-der';
 import { CsrRejected } from './csr-rejected';
 import { NAME_OIDS, nameAttributeValues } from './distinguished-name';
 import { canonicalSubjectPublicKeyInfo, sha256Hex } from './fingerprints';
+import { checkSignatureOffThread, type SignatureJob } from './signature-worker';
 import type { KeyAlgorithm } from './key-provider';
 
 export interface CsrPolicyOptions {
@@ -63,11 +64,20 @@ export function checkCsr(input: string | Uint8Array, options: CsrPolicyOptions):
 }
 
 /**
- * `checkCsr` with the proof-of-possession verify on the libuv pool, off the main thread:
- * the same checks in the same order, so the same answer (or `CsrRejected`) for every CSR.
+ * `checkCsr` with the proof of possession (key import + verify) off the main thread: on a worker
+ * thread for the canonical form, on the libuv pool for the rest. The same checks in the same
+ * order, so the same answer (or `CsrRejected`) for every CSR.
  */
 export async function checkCsrAsync(input: string | Uint8Array, options: CsrPolicyOptions): Promise<CheckedCsr> {
-  const pending = checksUpToSignature(receivedDer(input, options), options);
+  const der = receivedDer(input, options);
+  const canonical = readCanonicalCsr(der);
+  if (canonical) {
+    // Key import and verify both on a worker thread; a key it cannot import gets importKey's error, as in checkCsr.
+    const outcome = await checkSignatureOffThread(signatureJob(der, canonical));
+    if (outcome === 'bad-key') importKey(canonical.subjectPublicKeyInfo, canonical.keyAlgorithm === 'Ed25519' ? 'csr-malformed' : 'csr-ec-point-invalid');
+    return settle(canonicalAfterSignature(der, canonical, options), outcome === 'verified');
+  }
+  const pending = checkWithLibraryUpToSignature(der, options);
   return settle(pending, await verifiesAsync(pending.signature));
 }
 
@@ -99,7 +109,7 @@ interface CsrAwaitingSignature {
   afterSignature: () => CheckedCsr;
 }
 
-function settle(pending: CsrAwaitingSignature, verified: boolean): CheckedCsr {
+function settle(pending: Pick<CsrAwaitingSignature, 'afterSignature'>, verified: boolean): CheckedCsr {
   if (!verified) throw new CsrRejected('csr-signature-invalid', 'the CSR signature does not verify (no proof of possession)');
   return pending.afterSignature();
 }
@@ -120,6 +130,13 @@ function checkCanonicalUpToSignature(der: Uint8Array, options: CsrPolicyOptions)
   const key = importKey(csr.subjectPublicKeyInfo, csr.keyAlgorithm === 'Ed25519' ? 'csr-malformed' : 'csr-ec-point-invalid');
   return {
     signature: { digest: csr.digest, signedBytes: csr.certificationRequestInfo, key, signature: csr.signature },
+    afterSignature: canonicalAfterSignature(der, csr, options).afterSignature,
+  };
+}
+
+/** The checks after the proof of possession, for a canonical CSR. */
+function canonicalAfterSignature(der: Uint8Array, csr: CanonicalCsr, options: CsrPolicyOptions): Pick<CsrAwaitingSignature, 'afterSignature'> {
+  return {
     afterSignature: () => {
       const subjectPublicKeyInfo = csr.subjectPublicKeyInfo.slice();
       const subjectPublicKeyInfoSha256 = sha256Hex(subjectPublicKeyInfo);
@@ -128,6 +145,12 @@ function checkCanonicalUpToSignature(der: Uint8Array, options: CsrPolicyOptions)
       return { der, subjectPublicKeyInfo, subjectPublicKeyInfoSha256, keyAlgorithm: csr.keyAlgorithm, commonNames: csr.commonNames, serialNumbers: csr.serialNumbers };
     },
   };
+}
+
+/** The canonical CSR's signature as offsets into its own copy of the DER, so only these bytes travel to the worker. */
+function signatureJob(der: Uint8Array, csr: CanonicalCsr): SignatureJob {
+  const span = (part: Uint8Array) => [part.byteOffset - der.byteOffset, part.byteOffset - der.byteOffset + part.byteLength] as const;
+  return { der: der.slice(), spki: span(csr.subjectPublicKeyInfo), signed: span(csr.certificationRequestInfo), signature: span(csr.signature), digest: csr.digest };
 }
 
 function checkWithLibraryUpToSignature(der: Uint8Array, options: CsrPolicyOptions): CsrAwaitingSignature {
