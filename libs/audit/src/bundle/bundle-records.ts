@@ -7,7 +7,8 @@ import { signedCheckpoint } from '../checkpoint/audit-checkpoint';
  *
  *   header       format, version, device filter, the audit public key (JWK and SPKI PEM)
  *   run          the chain hash just before the next event line (a run of consecutive events)
- *   event        one event exactly as stored (ten fields, original version) and its chain hash
+ *   event        one event exactly as stored (ten fields, original version), written as the
+ *                bytes that were hashed (its RFC 8785 form), and its chain hash
  *   checkpoint   a signed statement covering the last event of the run before it
  *   end          counts, so that a cut-off bundle is told apart from a short one
  *
@@ -69,3 +70,31 @@ export type EventRecord = z.infer<typeof eventRecord>;
 export type CheckpointRecord = z.infer<typeof checkpointRecord>;
 export type EndRecord = z.infer<typeof endRecord>;
 export type BundleRecord = z.infer<typeof bundleRecord>;
+
+const EVENT_RECORD_KEYS = ['kind', 'event', 'hash'];
+const STORED_EVENT_KEYS = new Set(['id', 'type', 'version', 'streamId', 'revision', 'position', 'occurredAt', 'recordedAt', 'data', 'metadata']);
+const isPlainRecord = (value: unknown): value is Record<string, unknown> => typeof value === 'object' && value !== null && !Array.isArray(value);
+
+/**
+ * The event line a bundle is made of, checked by hand: the record when eventRecord.safeParse
+ * would accept it as it is (every member present), undefined otherwise, and the caller then
+ * asks zod, which names what is wrong. bundle.spec.ts holds the two to the same answers.
+ */
+export const eventRecordOrUndefined = (value: unknown): EventRecord | undefined => {
+  if (!isPlainRecord(value)) return undefined;
+  const keys = Object.keys(value);
+  if (keys.length !== 3 || !EVENT_RECORD_KEYS.every((key) => Object.hasOwn(value, key))) return undefined;
+  const { kind, event, hash: hex } = value;
+  if (kind !== 'event' || typeof hex !== 'string' || !HASH_HEX.test(hex) || !isPlainRecord(event)) return undefined;
+  let count = 0;
+  for (const key in event) {
+    if (!STORED_EVENT_KEYS.has(key)) return undefined;
+    count++;
+  }
+  if (count !== STORED_EVENT_KEYS.size) return undefined;
+  const { id, type, version, streamId, revision, position: at, occurredAt, recordedAt, metadata } = event;
+  if (typeof id !== 'string' || typeof type !== 'string' || typeof streamId !== 'string' || typeof occurredAt !== 'string' || typeof recordedAt !== 'string') return undefined;
+  if (!Number.isSafeInteger(version) || !Number.isSafeInteger(revision) || (revision as number) < 0 || !Number.isSafeInteger(at) || (at as number) <= 0) return undefined;
+  if (!isPlainRecord(metadata)) return undefined;
+  return value as EventRecord;
+};

@@ -1,12 +1,13 @@
 import { renameSync, rmSync } from 'node:fs';
 import { caIdOfStream, deviceStreamId } from '@devid/domain';
 import type { EventStore, StoredEvent } from '@devid/event-store';
-import { chainHash, GENESIS_HASH } from '../chain/chain-hash';
+import { canonicalEvent } from '../chain/canonical-event';
+import { chainStep, GENESIS_HASH } from '../chain/chain-hash';
 import { keyOfCheckpoint } from '../checkpoint/audit-checkpoint';
 import { CheckpointCursor, type CheckpointEntry } from '../checkpoint/checkpoint-cursor';
 import { InvalidExportRange, LogTampered, RangeNotSealed } from '../errors';
 import { logPages } from '../log/log-pages';
-import { BUNDLE_FORMAT, BUNDLE_VERSION, type CheckpointRecord, type EventRecord, type HeaderRecord, type RunRecord } from './bundle-records';
+import { BUNDLE_FORMAT, BUNDLE_VERSION, type CheckpointRecord, type HeaderRecord, type RunRecord } from './bundle-records';
 import type { RangeBound } from './export-range';
 import { LineWriter } from './line-writer';
 
@@ -30,19 +31,6 @@ export interface ExportSummary {
   lastPosition: number;
   keyId: string;
 }
-
-const storedFields = (e: StoredEvent): EventRecord['event'] => ({
-  id: e.id,
-  type: e.type,
-  version: e.version,
-  streamId: e.streamId,
-  revision: e.revision,
-  position: e.position,
-  occurredAt: e.occurredAt,
-  recordedAt: e.recordedAt,
-  data: e.data,
-  metadata: e.metadata,
-});
 
 /**
  * Writes an audit bundle (see bundle-records.ts) in one pass over the log.
@@ -92,7 +80,8 @@ export const exportBundle = async (store: EventStore, options: ExportOptions): P
     let done = false;
     for await (const page of logPages(store, 0)) {
       for (const event of page) {
-        const hash = chainHash(previous, event);
+        const canonical = canonicalEvent(event);
+        const hash = chainStep(previous, canonical);
         const open = sealing !== undefined;
         if (!open && pastTo(event)) {
           done = true;
@@ -115,8 +104,9 @@ export const exportBundle = async (store: EventStore, options: ExportOptions): P
           }
         }
         if (sealing !== undefined) {
-          const line: EventRecord = { kind: 'event', event: storedFields(event), hash: hash.toString('hex') };
-          writer.line(line);
+          // The event member is written as the very bytes that were hashed: its RFC 8785 form
+          // (the ten stored fields, as eventRecord expects them) rather than a second stringify.
+          writer.text(`{"kind":"event","event":${canonical},"hash":"${hash.toString('hex')}"}`);
           summary.events++;
           summary.lastPosition = event.position;
           if (event.position === runEnd) {

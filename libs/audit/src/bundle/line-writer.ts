@@ -11,7 +11,12 @@ export class LineWriter {
   }
 
   line(record: object): void {
-    const text = JSON.stringify(record) + '\n';
+    this.text(JSON.stringify(record));
+  }
+
+  /** A line already written as compact JSON (no LF inside). */
+  text(json: string): void {
+    const text = json + '\n';
     this.chunks.push(text);
     this.size += text.length;
     if (this.size >= 1 << 20) this.flush();

@@ -11,7 +11,7 @@ import {
 import { AuditPublicKey } from '../checkpoint/audit-public-key';
 import type { VerificationFailure, VerificationFailureCode } from '../verify/verification-failure';
 import { BundleLineError, bundleLines } from './bundle-lines';
-import { bundleRecord, headerRecord, type BundleRecord } from './bundle-records';
+import { bundleRecord, eventRecordOrUndefined, headerRecord, type BundleRecord } from './bundle-records';
 
 export interface VerifyBundleOptions {
   /** The key an auditor obtained from GET /audit/key; without it the bundle's own key is used (and reported). */
@@ -115,9 +115,14 @@ export const verifyBundle = async (path: string, options: VerifyBundleOptions = 
         deviceStream = header.data.deviceId === null ? undefined : deviceStreamId(header.data.deviceId);
         continue;
       }
-      const parsed = bundleRecord.safeParse(value);
-      if (!parsed.success) throw new BundleInvalid('bundle-malformed', run ? run.last + 1 : 0, `not a bundle record: ${parsed.error.issues[0]?.message ?? ''}`);
-      const record: BundleRecord = parsed.data;
+      // Event lines (all but a handful) are checked by hand; anything else, or an event line
+      // that check does not accept, goes through zod, which also names what is wrong.
+      let record: BundleRecord | undefined = eventRecordOrUndefined(value);
+      if (record === undefined) {
+        const parsed = bundleRecord.safeParse(value);
+        if (!parsed.success) throw new BundleInvalid('bundle-malformed', run ? run.last + 1 : 0, `not a bundle record: ${parsed.error.issues[0]?.message ?? ''}`);
+        record = parsed.data;
+      }
       switch (record.kind) {
         case 'header':
           throw new BundleInvalid('bundle-malformed', 0, 'a second header');
