@@ -1,11 +1,11 @@
-import { createPublicKey, verify } from 'node:crypto';
+import { createPublicKey, sign, verify, type KeyObject } from 'node:crypto';
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 
-// Proof of possession (import the CSR's key + verify its signature) on worker threads, in
-// batches: on the enroll path the key import alone costs the main thread ~45 µs and the
-// libuv-pool verify still ~60 µs of scheduling and callbacks per CSR; a batch per message
-// brings the main thread's share to ~15 µs (tools/bench/pki.mjs).
+// The enroll path's crypto on worker threads, in batches: the CSR's proof of possession (key
+// import + verify) and the CA's signature. On the main thread the key import alone costs ~45 µs
+// and each libuv-pool job (node:crypto's callback form) ~20 µs of scheduling and callback; one
+// message per batch brings that to a few µs per operation (tools/bench/pki.mjs).
 
 /** What became of a signature: the key could not be imported, or the signature does (not) verify. */
 export type SignatureOutcome = 'verified' | 'bad-signature' | 'bad-key';
@@ -19,10 +19,15 @@ export interface SignatureJob {
   digest: string | null;
 }
 
+type Job = ({ kind: 'verify' } & SignatureJob) | { kind: 'sign'; keyId: number; key?: KeyObject; digest: string | null; data: Uint8Array };
+/** Per job: 0 verified, 1 bad signature, 2 bad key; a signature; or null when signing failed. */
+type Answer = number | Uint8Array | null;
+
 const OUTCOMES: readonly SignatureOutcome[] = ['verified', 'bad-signature', 'bad-key'];
 
-/** The check in-process, for a batch whose worker died; WORKER_SOURCE below does the same. */
-function checkSignature(job: SignatureJob): number {
+/** A job in-process: for a batch whose worker died, and to surface the real error of a failed sign. WORKER_SOURCE does the same. */
+function run(job: Job, keys: Map<number, KeyObject>): Answer {
+  if (job.kind === 'sign') return new Uint8Array(sign(job.digest, job.data, job.key ?? keys.get(job.keyId)!));
   const part = ([start, end]: readonly [number, number]) => job.der.subarray(start, end);
   let key;
   try {
@@ -40,8 +45,17 @@ function checkSignature(job: SignatureJob): number {
 // Plain JS, eval'd: the worker runs the same under tsc's output and under ts-jest.
 const WORKER_SOURCE = `
 const { parentPort } = require('node:worker_threads');
-const { createPublicKey, verify } = require('node:crypto');
-const checkSignature = (job) => {
+const { createPublicKey, sign, verify } = require('node:crypto');
+const keys = new Map();
+const run = (job) => {
+  if (job.kind === 'sign') {
+    if (job.key) keys.set(job.keyId, job.key);
+    try {
+      return new Uint8Array(sign(job.digest, job.data, keys.get(job.keyId)));
+    } catch {
+      return null;
+    }
+  }
   const part = ([start, end]) => job.der.subarray(start, end);
   let key;
   try {
@@ -55,23 +69,27 @@ const checkSignature = (job) => {
     return 1;
   }
 };
-parentPort.on('message', (jobs) => parentPort.postMessage(Uint8Array.from(jobs, checkSignature)));
+parentPort.on('message', (jobs) => parentPort.postMessage(jobs.map(run)));
 `;
 
 interface Pending {
-  job: SignatureJob;
-  resolve: (outcome: SignatureOutcome) => void;
+  job: Job;
+  settle: (answer: Answer) => void;
 }
 
 /** One worker; at most one batch in flight, the next one gathering meanwhile. */
-class SignatureWorker {
+class CryptoWorker {
   #worker: Worker | undefined;
+  /** Signing keys this worker holds, by id (sent along with the first job that needs them). */
+  #keysSent = new Set<number>();
+  /** The keys as sent, for running a dead worker's batch in-process. */
+  #keys = new Map<number, KeyObject>();
   #gathering: Pending[] = [];
   #inFlight: Pending[] = [];
 
-  check(job: SignatureJob): Promise<SignatureOutcome> {
-    return new Promise((resolve) => {
-      this.#gathering.push({ job, resolve });
+  submit(job: Job): Promise<Answer> {
+    return new Promise((settle) => {
+      this.#gathering.push({ job, settle });
       if (this.#gathering.length === 1 && this.#inFlight.length === 0) queueMicrotask(() => this.#send());
     });
   }
@@ -81,27 +99,41 @@ class SignatureWorker {
     const worker = this.#started();
     this.#inFlight = this.#gathering;
     this.#gathering = [];
-    worker.ref(); // a pending check keeps the process alive; an idle worker does not
-    worker.postMessage(this.#inFlight.map((p) => p.job));
+    const jobs = this.#inFlight.map(({ job }) => {
+      if (job.kind !== 'sign' || !job.key) return job;
+      this.#keys.set(job.keyId, job.key);
+      if (this.#keysSent.has(job.keyId)) return { ...job, key: undefined };
+      this.#keysSent.add(job.keyId);
+      return job;
+    });
+    worker.ref(); // a pending job keeps the process alive; an idle worker does not
+    worker.postMessage(jobs);
   }
 
   #started(): Worker {
     if (this.#worker) return this.#worker;
     const worker = new Worker(WORKER_SOURCE, { eval: true });
-    worker.on('message', (outcomes: Uint8Array) => {
+    this.#keysSent = new Set();
+    worker.on('message', (answers: Answer[]) => {
       const batch = this.#inFlight;
       this.#inFlight = [];
-      batch.forEach((pending, index) => pending.resolve(OUTCOMES[outcomes[index]!] ?? 'bad-signature'));
+      batch.forEach((pending, index) => pending.settle(answers[index] ?? null));
       if (this.#gathering.length > 0) this.#send();
       else worker.unref();
     });
-    // A worker that dies takes no answer with it: its batch is checked in-process, the next batch starts a new worker.
+    // A worker that dies takes no answer with it: its batch runs in-process, the next batch starts a new worker.
     const lost = () => {
       if (this.#worker !== worker) return;
       this.#worker = undefined;
       const batch = this.#inFlight;
       this.#inFlight = [];
-      for (const pending of batch) pending.resolve(OUTCOMES[checkSignature(pending.job)]!);
+      for (const pending of batch) {
+        try {
+          pending.settle(run(pending.job, this.#keys));
+        } catch {
+          pending.settle(null);
+        }
+      }
       if (this.#gathering.length > 0) this.#send();
     };
     worker.on('error', lost);
@@ -111,14 +143,31 @@ class SignatureWorker {
   }
 }
 
-const workers: SignatureWorker[] = [];
+const workers: CryptoWorker[] = [];
 let next = 0;
 
-/** Imports the key and verifies the signature off the main thread; never rejects. */
-export function checkSignatureOffThread(job: SignatureJob): Promise<SignatureOutcome> {
+function submit(job: Job): Promise<Answer> {
   if (workers.length === 0) {
     const count = Math.max(1, Math.min(4, availableParallelism() - 1));
-    for (let index = 0; index < count; index++) workers.push(new SignatureWorker());
+    for (let index = 0; index < count; index++) workers.push(new CryptoWorker());
   }
-  return workers[next++ % workers.length]!.check(job);
+  return workers[next++ % workers.length]!.submit(job);
+}
+
+/** Imports the key and verifies the signature off the main thread; never rejects. */
+export async function checkSignatureOffThread(job: SignatureJob): Promise<SignatureOutcome> {
+  const answer = await submit({ kind: 'verify', ...job });
+  return typeof answer === 'number' ? (OUTCOMES[answer] ?? 'bad-signature') : 'bad-signature';
+}
+
+const keyIds = new WeakMap<KeyObject, number>();
+let nextKeyId = 0;
+
+/** Signs off the main thread with a private key (sent to the worker once); rejects as node:crypto's `sign` would. */
+export async function signOffThread(digest: string | null, data: Uint8Array, key: KeyObject): Promise<Uint8Array> {
+  let keyId = keyIds.get(key);
+  if (keyId === undefined) keyIds.set(key, (keyId = nextKeyId++));
+  const answer = await submit({ kind: 'sign', keyId, key, digest, data: data.slice() });
+  // A failed sign is repeated in-process, so the caller gets node:crypto's own error.
+  return answer instanceof Uint8Array ? answer : new Uint8Array(sign(digest, data, key));
 }

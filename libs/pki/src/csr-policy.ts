@@ -6,7 +6,7 @@ import { readCanonicalCsr, type CanonicalCsr } from './csr-der';
 import { CsrRejected } from './csr-rejected';
 import { NAME_OIDS, nameAttributeValues } from './distinguished-name';
 import { canonicalSubjectPublicKeyInfo, sha256Hex } from './fingerprints';
-import { checkSignatureOffThread, type SignatureJob } from './signature-worker';
+import { checkSignatureOffThread, type SignatureJob } from './crypto-worker';
 import type { KeyAlgorithm } from './key-provider';
 
 export interface CsrPolicyOptions {

@@ -1,9 +1,11 @@
 import { createPrivateKey, createPublicKey, generateKeyPair, sign, type KeyObject } from 'node:crypto';
 import { promisify } from 'node:util';
+import { signOffThread } from './crypto-worker';
 import { KeyProviderError } from './errors';
 import { digestFor, webCryptoParams, type KeyAlgorithm, type KeyProvider } from './key-provider';
 
 const generateKeyPairAsync = promisify(generateKeyPair);
+const MAX_WORKER_SIGN_BYTES = 64 * 1024;
 
 /** A key held in process memory, stored at rest as a passphrase-encrypted PKCS#8 PEM. */
 export class SoftwareKeyProvider implements KeyProvider {
@@ -55,7 +57,9 @@ export class SoftwareKeyProvider implements KeyProvider {
   }
 
   sign(data: Uint8Array): Promise<Uint8Array> {
-    // The callback form runs on the libuv pool, so concurrent issuances use every core.
+    // Certificates and OCSP responses: batched on a crypto worker, off the main thread.
+    if (data.byteLength <= MAX_WORKER_SIGN_BYTES) return signOffThread(this.#digest, data, this.#privateKey);
+    // Large CRLs: the callback form runs on the libuv pool without copying the TBS to a worker.
     return new Promise((resolve, reject) => {
       sign(this.#digest, data, this.#privateKey, (error, signature) => (error ? reject(error) : resolve(new Uint8Array(signature))));
     });

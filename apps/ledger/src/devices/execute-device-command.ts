@@ -52,7 +52,9 @@ export class ExecuteDeviceCommandHandler implements ICommandHandler<ExecuteDevic
   ) {}
 
   async execute({ command, options }: ExecuteDeviceCommand): Promise<CommandOutcome> {
-    const prior = await this.store.getEvent(deriveEventId(command.commandId, 0));
+    // The first event's id doubles as the idempotency key; derived once (a SHA-1 each).
+    const firstEventId = deriveEventId(command.commandId, 0);
+    const prior = await this.store.getEvent(firstEventId);
     if (prior) return this.replay(command, prior.metadata.requestFingerprint, options.fingerprint);
 
     for (let attempt = 1; ; attempt++) {
@@ -63,7 +65,7 @@ export class ExecuteDeviceCommandHandler implements ICommandHandler<ExecuteDevic
       const ready = options.prepare ? await options.prepare(command, state) : command;
       const decided = decide(ready, state);
       const events: NewEvent[] = decided.map((event, index) => ({
-        id: deriveEventId(command.commandId, index),
+        id: index === 0 ? firstEventId : deriveEventId(command.commandId, index),
         type: event.type,
         version: event.version,
         occurredAt: command.now,
