@@ -4,7 +4,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import fc from 'fast-check';
-import { AuditPublicKey, HashChain, openAuditDb, verifyLog } from '@devid/audit';
+import { AuditPublicKey, canonicalEvent, checkSignature, HashChain, MerkleAccumulator, merkleLeafHash, openAuditDb, verifyInclusion, verifyLog } from '@devid/audit';
 import type { DeviceState } from '@devid/domain';
 import { SqliteEventStore } from '@devid/event-store';
 import { buildAuditLog, steppingClock, testAuditKey, type BuiltLog } from '../../libs/audit/src/testing/audit-log';
@@ -121,6 +121,52 @@ describe('the running ledger chains the log and signs checkpoints with its audit
     } finally {
       chainDb.close();
       await store.close();
+    }
+  });
+});
+
+describe('GET /audit/proof?eventId=', () => {
+  it('proves an event in the RFC 6962 tree over the log up to the latest signed checkpoint; a changed leaf or path does not verify', async () => {
+    const key = AuditPublicKey.fromJwk((await request(ledger.url, 'GET', '/audit/key')).body.jwk as Parameters<typeof AuditPublicKey.fromJwk>[0]);
+    const store = await SqliteEventStore.open(join(dir, 'events.db'));
+    try {
+      const events = await store.readAll({ maxCount: 1000 });
+      for (const event of [events[0]!, events[1]!, events[Math.floor(built.deviceEvents / 2)]!, events[built.deviceEvents - 1]!]) {
+        let res = await request(ledger.url, 'GET', `/audit/proof?eventId=${event.id}`);
+        // 409 until the ledger has signed a checkpoint past the event (it does within 50 events).
+        for (let i = 0; i < 50 && res.status === 409; i++) {
+          await new Promise((r) => setTimeout(r, 100));
+          res = await request(ledger.url, 'GET', `/audit/proof?eventId=${event.id}`);
+        }
+        expect(res.status).toBe(200);
+        const proof = res.body as { position: number; leafIndex: number; treeSize: number; leafHash: string; path: string[]; root: string; checkpoint: Parameters<typeof checkSignature>[0] };
+        expect(proof).toMatchObject({ position: event.position, leafIndex: event.position - 1 });
+        // The checkpoint is the ledger's, signed with its key, and the tree stops at what it covers.
+        expect(checkSignature(proof.checkpoint, key)).toBeUndefined();
+        expect(proof.treeSize).toBe(proof.checkpoint.position);
+        // Recomputed from the store by the test: same leaf, same root.
+        expect(proof.leafHash).toBe(merkleLeafHash(canonicalEvent(event)).toString('hex'));
+        const tree = new MerkleAccumulator();
+        for (const e of (await store.readAll({ maxCount: 1000 })).slice(0, proof.treeSize)) tree.add(merkleLeafHash(canonicalEvent(e)));
+        expect(proof.root).toBe(tree.root().toString('hex'));
+        const hex = (h: string) => Buffer.from(h, 'hex');
+        const path = proof.path.map(hex);
+        expect(verifyInclusion(hex(proof.leafHash), proof.leafIndex, proof.treeSize, path, hex(proof.root))).toBe(true);
+        const flipped = (h: Buffer) => Buffer.from(h.map((b, i) => (i === 0 ? b ^ 0x80 : b)));
+        expect(verifyInclusion(flipped(hex(proof.leafHash)), proof.leafIndex, proof.treeSize, path, hex(proof.root))).toBe(false);
+        expect(verifyInclusion(hex(proof.leafHash), proof.leafIndex, proof.treeSize, [flipped(path[0]!), ...path.slice(1)], hex(proof.root))).toBe(false);
+      }
+    } finally {
+      await store.close();
+    }
+  });
+
+  it('answers 404 for an id no event has and 400 for what is not an event id', async () => {
+    const missing = await request(ledger.url, 'GET', '/audit/proof?eventId=00000000-0000-4000-8000-000000000000');
+    expect([missing.status, missing.body.code]).toEqual([404, 'audit-event-not-found']);
+    for (const query of ['eventId=not-a-uuid', 'eventId=00000000-0000-4000-8000-00000000000A', '']) {
+      const bad = await request(ledger.url, 'GET', `/audit/proof?${query}`);
+      expect([query, bad.status, bad.body.code]).toEqual([query, 400, 'audit-invalid-event-id']);
     }
   });
 });

@@ -65,3 +65,21 @@ export class AuditKeyError extends AuditError {
   readonly code = 'audit-key-invalid';
   readonly status = 500;
 }
+
+/** An inclusion proof was asked for with an event id that is not a canonical UUID. */
+export class InvalidEventId extends AuditError {
+  readonly code = 'audit-invalid-event-id';
+  readonly status = 400;
+  constructor(readonly eventId: string) {
+    super('eventId must be an event id (a lowercase canonical UUID)');
+  }
+}
+
+/** No event of the log has this id. */
+export class EventNotInLog extends AuditError {
+  readonly code = 'audit-event-not-found';
+  readonly status = 404;
+  constructor(readonly eventId: string) {
+    super(`no event ${eventId} in the log`);
+  }
+}

@@ -17,3 +17,6 @@ export { verifyBundle, type BundleVerification, type VerifyBundleOptions } from 
 export { parsePointInTime, recordedBy } from './history/point-in-time';
 export { deviceAsOf, type DeviceAsOf } from './history/device-as-of';
 export { certificateStatusAsOf, type CertificateStatusAsOf } from './history/certificate-as-of';
+export { EMPTY_TREE_HASH, inclusionPathRanges, MerkleAccumulator, merkleLeafHash, merkleNodeHash, verifyInclusion } from './merkle/merkle-tree';
+export { inclusionProof, type InclusionProof } from './merkle/inclusion-proof';
+export { eventInclusionProof, type EventInclusionProof } from './merkle/event-inclusion-proof';

@@ -1,7 +1,7 @@
 import { Inject, Injectable, Logger, type OnApplicationShutdown, type OnModuleInit } from '@nestjs/common';
 import { join } from 'node:path';
 import type { DatabaseSync } from 'node:sqlite';
-import { AUDIT_DB_FILE, CheckpointScheduler, HashChain, openAuditDb, type AuditPublicKey } from '@devid/audit';
+import { AUDIT_DB_FILE, CheckpointScheduler, eventInclusionProof, HashChain, openAuditDb, type AuditPublicKey, type EventInclusionProof } from '@devid/audit';
 import type { EventStore } from '@devid/event-store';
 import { ProjectionRunner } from '@devid/projections';
 import { LEDGER_CONFIG, type LedgerConfig } from '../config/config';
@@ -49,6 +49,11 @@ export class AuditLog implements OnModuleInit, OnApplicationShutdown {
   publicKey(): AuditPublicKey {
     if (!this.key) throw new Error('the audit log is not started');
     return this.key;
+  }
+
+  /** RFC 6962 inclusion proof of one event in the tree over the log up to the latest signed checkpoint. */
+  proof(eventId: string): Promise<EventInclusionProof> {
+    return eventInclusionProof(this.store, eventId);
   }
 
   /** Chain head position (the audit-chain projection's checkpoint). */
