@@ -60,6 +60,8 @@ const DESCRIPTIONS: Record<string, string> = {
   'audit-invalid-point-in-time': 'asOf must be an RFC 3339 date-time with a time zone (e.g. 2026-03-03T10:00:00Z).',
   'certificate-not-issued-yet': 'The certificate was not yet issued at the asOf time asked for.',
   'audit-range-not-sealed': 'The end of the range asked for is not yet covered by a signed audit checkpoint; retry after the next one or export a range that ends earlier.',
+  'audit-invalid-event-id': 'eventId must be an event id: a lowercase canonical UUID.',
+  'audit-event-not-found': 'No event of the log has this id.',
 };
 
 @ApiExcludeController()
