@@ -135,6 +135,12 @@ describe.each(variants)('PKI through the API with %s', (_name, env) => {
     const der = await fetch(`${ledger.url}/certificates/${ldevid}`, { headers: { accept: 'application/pkix-cert' } });
     expect(der.headers.get('content-type')).toMatch(/application\/pkix-cert/);
     expect(Buffer.from(await der.arrayBuffer())[0]).toBe(0x30);
+    // The CRLs a relying party downloads right after the answer already list both.
+    for (const [caId, serial] of [['devid-factory-1', idevid], ['devid-issuing', ldevid]] as const) {
+      await save(`/crl/${caId}.crl`, `${caId}-after-decommission.crl`);
+      const text = (await openssl(['crl', '-inform', 'DER', '-in', `${caId}-after-decommission.crl`, '-noout', '-text'], work)).out;
+      expect({ caId, listed: text.includes(`Serial Number: ${serial.toUpperCase()}`) }).toEqual({ caId, listed: true });
+    }
   });
 
   it('gives the same CRL entries and OCSP answers after the read models are deleted and rebuilt', async () => {

@@ -4,7 +4,6 @@ import { buildCrl, type RevokedEntry } from '@devid/pki';
 import { CaDirectory, CertificateInventory } from '@devid/projections';
 import { LEDGER_CONFIG, type LedgerConfig } from '../config/config';
 import { Authorities } from '../pki/authorities';
-import { ReadModels } from '../store/read-models';
 
 const toEntry = (r: { serialNumber: string; revokedAt: string; reason: RevokedEntry['reason'] }): RevokedEntry => ({
   serialNumber: r.serialNumber,
@@ -48,7 +47,6 @@ export class CrlService implements OnModuleInit, OnModuleDestroy {
     private readonly authorities: Authorities,
     private readonly cas: CaDirectory,
     private readonly inventory: CertificateInventory,
-    private readonly readModels: ReadModels,
     @Inject(LEDGER_CONFIG) private readonly config: LedgerConfig,
   ) {}
 
@@ -129,7 +127,10 @@ export class CrlService implements OnModuleInit, OnModuleDestroy {
 
   private async build(caId: string, entry: CaCrls): Promise<void> {
     entry.stale = false;
-    const full = await this.buildFull(caId, this.readModels.checkpoint());
+    // Cut at the inventory's own checkpoint: it is what the entries come from, and it has applied
+    // the revocation that woke us. The lowest checkpoint of all read models may still lag it, and a
+    // CRL cut there would leave the revocation out while marking the CA fresh.
+    const full = await this.buildFull(caId, this.inventory.checkpoint());
     entry.full = full;
     const baseAge = entry.base ? full.thisUpdate.getTime() - entry.base.thisUpdate.getTime() : Infinity;
     if (baseAge >= this.config.CRL_BASE_INTERVAL_SECONDS * 1000) entry.base = full;
