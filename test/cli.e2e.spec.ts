@@ -1,6 +1,8 @@
 // `npx devid` from the repository root: help on every subcommand, one clear line on bad input.
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
+import type { Command } from 'commander';
+import { buildProgram } from '../apps/cli/src/program';
 import { ensureBuilt, ROOT } from './support/ledger-process';
 
 const run = promisify(execFile);
@@ -17,7 +19,11 @@ it('answers --help for the program and for every subcommand', async () => {
   const top = await devid('--help');
   expect(top.code).toBe(0);
   expect(top.stdout).toMatch(/Usage: devid/);
-  const commands = [['devices'], ['devices', 'show'], ['devices', 'list'], ['read-models'], ['read-models', 'rebuild']];
+  // Every subcommand the program defines, at every depth (so a new one is covered by itself).
+  const paths = (command: Command, prefix: string[] = []): string[][] =>
+    command.commands.flatMap((sub) => [[...prefix, sub.name()], ...paths(sub, [...prefix, sub.name()])]);
+  const commands = paths(buildProgram());
+  expect(commands.map((c) => c.join(' '))).toEqual(expect.arrayContaining(['ca create', 'factory import', 'audit verify-bundle', 'store migrate', 'detector send-revoke']));
   for (const c of commands) {
     const res = await devid(...c, '--help');
     expect([c.join(' '), res.code]).toEqual([c.join(' '), 0]);

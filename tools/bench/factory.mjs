@@ -13,6 +13,7 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'nod
 import { createRequire } from 'node:module';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { printFigures } from './lib/table.mjs';
 
 const require = createRequire(import.meta.url);
 require('reflect-metadata');
@@ -132,13 +133,7 @@ export const run = async () => {
     row('raw sign/s (P-256, one thread)', '', fmt(rawSign), 'node:crypto sign');
     row('raw keygen/s (P-256, one thread)', '', fmt(rawKeygen), 'generateKeyPairSync');
 
-    const header = ['figure', 'DevID', 'raw', 'raw setup'];
-    const widths = [0, 1, 2, 3].map((c) => Math.max(...[header, ...rows].map((r) => r[c].length)));
-    const line = (cells) => `| ${cells.map((cell, c) => (c === 1 || c === 2 ? cell.padStart(widths[c]) : cell.padEnd(widths[c]))).join(' | ')} |`;
-    console.log();
-    console.log(line(header));
-    console.log(`|${widths.map((w, c) => (c === 1 || c === 2 ? `${'-'.repeat(w + 1)}:` : `${'-'.repeat(w + 2)}`)).join('|')}|`);
-    for (const r of rows) console.log(line(r));
+    printFigures(['figure', 'DevID', 'raw', 'raw setup'], rows);
     console.log(`\n(target: ${fmt(TARGET_PER_MINUTE)} devices/min; rates per second of wall clock; bench took ${((now() - started) / 1000).toFixed(0)} s)`);
   } finally {
     if (ledger) await ledger.app.close();

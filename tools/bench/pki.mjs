@@ -20,6 +20,7 @@ import { join } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
+import { printFigures } from './lib/table.mjs';
 
 const require = createRequire(import.meta.url);
 require('reflect-metadata');
@@ -439,13 +440,7 @@ export const run = async () => {
     row('OCSP responses/s, first answer per certificate (lookup + sign + cache)', fmt(presignPerSecond), fmt(rawOcspSignSync), 'sign P-256, one thread');
     row('OCSP responses/s, fresh-signed (16-byte nonce)', fmt(noncePerSecond), '', '');
 
-    const header = ['figure', 'DevID', 'raw', 'raw setup'];
-    const widths = [0, 1, 2, 3].map((c) => Math.max(...[header, ...rows].map((r) => r[c].length)));
-    const line = (cells) => `| ${cells.map((cell, c) => (c === 1 || c === 2 ? cell.padStart(widths[c]) : cell.padEnd(widths[c]))).join(' | ')} |`;
-    console.log();
-    console.log(line(header));
-    console.log(`|${widths.map((w, c) => (c === 1 || c === 2 ? `${'-'.repeat(w + 1)}:` : `${'-'.repeat(w + 2)}`)).join('|')}|`);
-    for (const r of rows) console.log(line(r));
+    printFigures(['figure', 'DevID', 'raw', 'raw setup'], rows);
     console.log(`\n(rates per second of wall clock; bench took ${((now() - started) / 1000).toFixed(0)} s)`);
   } finally {
     rmSync(dir, { recursive: true, force: true });

@@ -6,6 +6,7 @@ import { createRequire } from 'node:module';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
+import { printFigures } from './lib/table.mjs';
 
 const require = createRequire(import.meta.url);
 const { SqliteEventStore } = require('../../libs/event-store/dist/index.js');
@@ -304,12 +305,7 @@ export const run = async () => {
     row('', '', fmt(rawPages.perSecond), 'SELECT pages of 1000 (.all), no JSON.parse');
     row(`open (last revision of every stream from stream_index), ${fmt(paged.count)} events`, opened.map(ms).join(' / '), '', 'two opens, file in the OS cache');
 
-    const widths = [0, 1, 2, 3].map((c) => Math.max(...[['figure', 'DevID store', 'raw node:sqlite', 'raw setup'], ...rows].map((r) => r[c].length)));
-    const line = (cells) => `| ${cells.map((cell, c) => (c === 1 || c === 2 ? cell.padStart(widths[c]) : cell.padEnd(widths[c]))).join(' | ')} |`;
-    console.log();
-    console.log(line(['figure', 'DevID store', 'raw node:sqlite', 'raw setup']));
-    console.log(`|${widths.map((w, c) => (c === 1 || c === 2 ? `${'-'.repeat(w + 1)}:` : `${'-'.repeat(w + 2)}`)).join('|')}|`);
-    for (const r of rows) console.log(line(r));
+    printFigures(['figure', 'DevID store', 'raw node:sqlite', 'raw setup'], rows);
     console.log(`\n(all figures per second of wall clock; bench took ${((now() - started) / 1000).toFixed(0)} s)`);
   } finally {
     rmSync(dir, { recursive: true, force: true });

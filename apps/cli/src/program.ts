@@ -1,5 +1,6 @@
 import { Command } from 'commander';
 import { registerAudit } from './audit/audit';
+import { registerCa } from './ca/ca';
 import { registerDetector } from './detector/detector';
 import { registerDevices } from './devices/devices';
 import { registerFactory } from './factory/factory';
@@ -13,6 +14,7 @@ export const buildProgram = (): Command => {
     .showHelpAfterError()
     .exitOverride();
   registerDevices(program);
+  registerCa(program);
   registerDetector(program);
   registerReadModels(program);
   registerFactory(program);

@@ -1,0 +1,78 @@
+// `devid ca create|list|revoke` against a running ledger: a CA made from the command line is an
+// event, signed by its parent, served at /cas; bad input is one line, a non-zero exit and nothing written.
+import { execFile } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { ensureBuilt, ROOT, startLedgerProcess, stopLedgerProcess, type LedgerProcess } from './support/ledger-process';
+import { openssl } from './support/openssl';
+
+const run = promisify(execFile);
+const KEY = 'ca-cli-admin-key-0123456789';
+jest.setTimeout(90_000);
+
+let ledger: LedgerProcess;
+let dataDir: string;
+const devid = (...args: string[]) =>
+  run(process.execPath, [join(ROOT, 'apps', 'cli', 'bin', 'devid.js'), ...args, '--url', ledger.url], { cwd: ROOT, env: { ...process.env, ADMIN_API_KEY: KEY } }).then(
+    ({ stdout, stderr }) => ({ code: 0, stdout, stderr }),
+    (e: { code: number; stdout: string; stderr: string }) => ({ code: e.code, stdout: e.stdout, stderr: e.stderr }),
+  );
+const caIds = async () => ((await (await fetch(`${ledger.url}/cas`)).json()) as { cas: Array<{ caId: string }> }).cas.map((c) => c.caId).sort();
+const head = async () => ((await (await fetch(`${ledger.url}/devices/00000000-0000-5000-8000-000000000000/events`)).status, await caIds()));
+
+beforeAll(async () => {
+  ensureBuilt();
+  dataDir = mkdtempSync(join(tmpdir(), 'devid-ca-cli-'));
+  ledger = await startLedgerProcess({ DATA_DIR: dataDir, ADMIN_API_KEY: KEY, CA_KEY_PASSPHRASE: 'test-passphrase-0123', EST_PORT: 'off' });
+});
+afterAll(async () => {
+  await stopLedgerProcess(ledger);
+  rmSync(dataDir, { recursive: true, force: true });
+});
+
+it('creates a factory CA signed by the root, which openssl verifies, lists it, and revokes it', async () => {
+  const created = await devid('ca', 'create', '--id', 'fab-7', '--role', 'factory', '--parent', 'devid-root', '--algorithm', 'Ed25519', '--common-name', 'Fab 7 line 2');
+  expect(created).toMatchObject({ code: 0 });
+  expect(JSON.parse(created.stdout)).toMatchObject({ caId: 'fab-7', role: 'factory', parentId: 'devid-root', status: 'active' });
+
+  const work = mkdtempSync(join(tmpdir(), 'devid-ca-cli-work-'));
+  try {
+    for (const ca of ['devid-root', 'fab-7']) writeFileSync(join(work, `${ca}.pem`), await (await fetch(`${ledger.url}/cas/${ca}/certificate`)).text());
+    const verified = await openssl(['verify', '-CAfile', 'devid-root.pem', 'fab-7.pem'], work);
+    expect(verified.out).toMatch(/fab-7.pem: OK/);
+    expect((await openssl(['x509', '-in', 'fab-7.pem', '-noout', '-subject'], work)).out).toMatch(/CN ?= ?Fab 7 line 2/);
+  } finally {
+    rmSync(work, { recursive: true, force: true });
+  }
+
+  const listed = await devid('ca', 'list');
+  expect(JSON.parse(listed.stdout).cas.map((c: { caId: string }) => c.caId)).toContain('fab-7');
+  const revoked = await devid('ca', 'revoke', 'fab-7', '--reason', 'cessationOfOperation');
+  expect(JSON.parse(revoked.stdout)).toMatchObject({ caId: 'fab-7', status: 'revoked' });
+});
+
+it('refuses bad input with one line and a non-zero exit, and writes nothing', async () => {
+  const before = await head();
+  const cases: Array<[string[], RegExp]> = [
+    [['ca', 'create', '--id', 'x-1', '--role', 'nope'], /--role must be one of root, issuing, factory: nope/],
+    [['ca', 'create', '--id', 'x-2', '--role', 'issuing'], /issuing CA x-2 needs --parent/],
+    [['ca', 'create', '--id', 'x-3', '--role', 'issuing', '--parent', 'no-such-ca'], /^devid: 4\d\d \S+: .+/],
+    [['ca', 'create', '--id', 'Bad_Id', '--role', 'root'], /^devid: 400 \S+: .+/],
+    [['ca', 'create', '--id', 'x-4', '--role', 'root', '--algorithm', 'DSA-1024'], /--algorithm must be one of/],
+    [['ca', 'revoke', 'devid-issuing', '--reason', 'because'], /--reason must be one of/],
+  ];
+  for (const [args, message] of cases) {
+    const res = await devid(...args);
+    const lines = res.stderr.trim().split('\n');
+    expect({ args, code: res.code === 0 ? 0 : 'non-zero', lines: lines.length, matches: message.test(lines[0] ?? '') }).toEqual({ args, code: 'non-zero', lines: 1, matches: true });
+  }
+  const withoutKey = await run(process.execPath, [join(ROOT, 'apps', 'cli', 'bin', 'devid.js'), 'ca', 'create', '--id', 'x-5', '--role', 'root', '--url', ledger.url], {
+    cwd: ROOT,
+    env: { ...process.env, ADMIN_API_KEY: '' },
+  }).catch((e: { code: number; stderr: string }) => e);
+  expect((withoutKey as { code: number }).code).toBe(2);
+  expect((withoutKey as { stderr: string }).stderr).toMatch(/an admin key is needed/);
+  expect(await head()).toEqual(before);
+});
