@@ -12,7 +12,7 @@ import { BatchJournal, batchRecordSchema, loadFactoryCa, type BatchRecord } from
 import { SoftwareKeyProvider } from '@devid/pki';
 import { testFactoryCa, writeDeviceCsrs } from '../../libs/factory/src/testing/factory-fixtures';
 import { request } from '../support/http';
-import { ensureBuilt, ROOT, startLedgerProcess, stopLedgerProcess, type LedgerProcess } from '../support/ledger-process';
+import { NO_AUDIT_CHECKPOINTS, ensureBuilt, ROOT, startLedgerProcess, stopLedgerProcess, type LedgerProcess } from '../support/ledger-process';
 
 const run = promisify(execFile);
 const DEVICES = Number(process.env.FACTORY_E2E_DEVICES ?? 10_000);
@@ -57,7 +57,9 @@ describe('offline factory batch → ledger', () => {
     ensureBuilt();
     dataDir = mkdtempSync(join(tmpdir(), 'devid-factory-data-'));
     work = mkdtempSync(join(tmpdir(), 'devid-factory-work-'));
-    ledger = await startLedgerProcess({ DATA_DIR: dataDir, ADMIN_API_KEY: KEY, CA_KEY_PASSPHRASE: CA_PASSPHRASE, EST_PORT: '0' });
+    // "Nothing written" is read off the store head: keep the audit scheduler's own signed
+    // checkpoints (every 1,000 events or 60 s) from landing in the middle of a comparison.
+    ledger = await startLedgerProcess({ DATA_DIR: dataDir, ADMIN_API_KEY: KEY, CA_KEY_PASSPHRASE: CA_PASSPHRASE, EST_PORT: '0', ...NO_AUDIT_CHECKPOINTS });
     const chain = await Promise.all([FACTORY_CA, 'devid-root'].map(async (caId) => (await fetch(`${ledger.url}/cas/${caId}/certificate`)).text()));
     writeFileSync(join(work, 'factory-chain.pem'), chain.join(''));
     const serials = Array.from({ length: DEVICES }, (_, i) => `FX-${String(i).padStart(6, '0')}`);

@@ -3,6 +3,9 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 
 export const ROOT = join(__dirname, '..', '..');
+
+/** Ledger settings under which the audit scheduler signs no checkpoint during a test. */
+export const NO_AUDIT_CHECKPOINTS = { AUDIT_CHECKPOINT_EVERY: '1000000', AUDIT_CHECKPOINT_INTERVAL_SECONDS: '0' } as const;
 const MAIN = join(ROOT, 'apps', 'ledger', 'dist', 'main.js');
 
 /** The compiled ledger is what users run; build it once if this jest run has not. */
