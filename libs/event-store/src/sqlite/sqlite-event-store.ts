@@ -23,6 +23,7 @@ import { matchEarlierAppend } from '../idempotency';
 import { nonNegative, pageSize } from '../read-limits';
 import { EVENT_COLUMNS, rowToEvent } from './event-row';
 import { GroupCommitQueue } from './group-commit';
+import { BulkInsert } from './bulk-insert';
 import { IdKeyFilter, idKey, IndexTail } from './index-tail';
 import { migrate } from './schema';
 
@@ -131,8 +132,8 @@ export class SqliteEventStore implements EventStore {
   private readonly selectAfter: StatementSync;
   private readonly selectCheckpoint: StatementSync;
   private readonly updateCheckpoint: StatementSync;
-  private readonly insertStreamIndex: StatementSync;
-  private readonly insertEventId: StatementSync;
+  private readonly insertStreamIndex: BulkInsert;
+  private readonly insertEventId: BulkInsert;
 
   private constructor(
     private readonly db: DatabaseSync,
@@ -160,8 +161,8 @@ export class SqliteEventStore implements EventStore {
     this.selectAfter = db.prepare('SELECT position, id, stream_id, revision FROM events WHERE position > ? ORDER BY position', arrays);
     this.selectCheckpoint = db.prepare('SELECT position FROM index_checkpoint WHERE singleton = 1', arrays);
     this.updateCheckpoint = db.prepare('UPDATE index_checkpoint SET position = ? WHERE singleton = 1');
-    this.insertStreamIndex = db.prepare('INSERT INTO stream_index (stream_id, revision, position) VALUES (?, ?, ?)');
-    this.insertEventId = db.prepare('INSERT INTO event_ids (id_key, position) VALUES (?, ?)');
+    this.insertStreamIndex = new BulkInsert(db, 'stream_index', ['stream_id', 'revision', 'position']);
+    this.insertEventId = new BulkInsert(db, 'event_ids', ['id_key', 'position']);
     this.loadIndexState();
     const interval = options.indexFlushIntervalMs ?? 500;
     if (interval > 0 && Number.isFinite(interval)) {
@@ -286,13 +287,15 @@ export class SqliteEventStore implements EventStore {
       let rows = 0;
       for (const [streamId, revision, position] of this.tail.streamEntries()) {
         if (position <= stored) continue;
-        this.insertStreamIndex.run(streamId, revision, position);
+        this.insertStreamIndex.add(streamId, revision, position);
         rows++;
       }
+      this.insertStreamIndex.finish();
       const ids: [number, number][] = [];
       for (const [id, position] of this.tail.idEntries()) if (position > stored) ids.push([idKey(id), position]);
       ids.sort((a, b) => a[0] - b[0] || a[1] - b[1]);
-      for (const [key, position] of ids) this.insertEventId.run(key, position);
+      for (const [key, position] of ids) this.insertEventId.add(key, position);
+      this.insertEventId.finish();
       const checkpoint = Math.max(stored, this.head);
       this.updateCheckpoint.run(checkpoint);
       this.options.beforeIndexCommit?.();
@@ -304,6 +307,8 @@ export class SqliteEventStore implements EventStore {
       this.indexCounters.flushMillis += performance.now() - started;
       return true;
     } catch {
+      this.insertStreamIndex.discard();
+      this.insertEventId.discard();
       // The index is derived: nothing is lost, the next flush (or the next open) redoes it.
       try {
         if (this.db.isTransaction) this.db.exec('ROLLBACK');
