@@ -9,7 +9,9 @@ const main = async () => {
     `DevID Ledger is up: ${url}`,
     `  API docs     ${url}/docs   (OpenAPI: ${url}/openapi.json)`,
     `  health       ${url}/health   metrics: ${url}/metrics`,
-    `  data         ${config.DATA_DIR} (SQLite, WAL, synchronous=FULL)`,
+    config.EVENT_STORE === 'sqlite'
+      ? `  data         ${config.DATA_DIR} (SQLite, WAL, synchronous=FULL)`
+      : `  data         ${config.DATA_DIR} (read models); events in EventStoreDB`,
   ];
   if (demoCas) {
     lines.push('  demo CAs     created on this first start (software keys in DATA_DIR/ca-keys):');

@@ -4,7 +4,8 @@ import { ApiBearerAuth, ApiBody, ApiHeader, ApiOperation, ApiQuery, ApiTags } fr
 import type { Response } from 'express';
 import { z } from 'zod';
 import { DeviceNotFound, type DeviceCommand, type IssuedCertificate, type KnownDeviceState } from '@devid/domain';
-import { EVENT_ID_NAMESPACE, uuidV5 } from '@devid/event-store';
+// One derivation for POST /devices and offline factory batches: the same model + serial is the same device.
+import { deviceIdFor } from '@devid/factory';
 import { DeviceRegistry } from '@devid/projections';
 import { AdminGuard } from '../http/admin.guard';
 import { commandIdOf, correlationIdOf, expectedRevisionOf, fingerprintOf, type ActorRequest } from './command-context';
@@ -39,9 +40,6 @@ const certificateView = (c: IssuedCertificate): CertificateView => ({
 });
 
 const jsonSchema = (schema: z.ZodType) => z.toJSONSchema(schema, { io: 'input' }) as Record<string, unknown>;
-
-/** Device ids are name-based: the same model + serial number is the same device, whoever registers it. */
-export const deviceIdFor = (model: string, serialNumber: string) => uuidV5(`device:${model}\u0000${serialNumber}`, EVENT_ID_NAMESPACE);
 
 type Payload<T extends DeviceCommand['type']> = Extract<DeviceCommand, { type: T }>['data'];
 
