@@ -117,7 +117,8 @@ export function encodeTime(date: Date): Uint8Array {
   return out;
 }
 
-function digits(out: Uint8Array, at: number, value: number, width: number): number {
+/** Writes `value` as `width` ASCII decimal digits at `at`; returns the offset after them. */
+export function digits(out: Uint8Array, at: number, value: number, width: number): number {
   for (let index = width - 1; index >= 0; index--) {
     out[at + index] = 0x30 + (value % 10);
     value = Math.floor(value / 10);

@@ -1,3 +1,4 @@
+import { digits } from './der';
 import { PkiConfigurationError } from './errors';
 import { REVOCATION_REASON_CODES, type RevokedEntry } from './revocation-reason';
 
@@ -128,22 +129,14 @@ function writeDateTime(buffer: Buffer, at: number, time: number, yearDigits: 2 |
     cachedDate = date.getUTCDate();
   }
   const secondOfDay = seconds - day * 86_400;
-  at = writeDigits(buffer, at, yearDigits === 2 ? cachedYear % 100 : cachedYear, yearDigits);
-  at = writeDigits(buffer, at, cachedMonth, 2);
-  at = writeDigits(buffer, at, cachedDate, 2);
-  at = writeDigits(buffer, at, Math.floor(secondOfDay / 3600), 2);
-  at = writeDigits(buffer, at, Math.floor(secondOfDay / 60) % 60, 2);
-  at = writeDigits(buffer, at, secondOfDay % 60, 2);
+  at = digits(buffer, at, yearDigits === 2 ? cachedYear % 100 : cachedYear, yearDigits);
+  at = digits(buffer, at, cachedMonth, 2);
+  at = digits(buffer, at, cachedDate, 2);
+  at = digits(buffer, at, Math.floor(secondOfDay / 3600), 2);
+  at = digits(buffer, at, Math.floor(secondOfDay / 60) % 60, 2);
+  at = digits(buffer, at, secondOfDay % 60, 2);
   buffer[at++] = 0x5a;
   return at;
-}
-
-function writeDigits(buffer: Buffer, at: number, value: number, width: number): number {
-  for (let index = width - 1; index >= 0; index--) {
-    buffer[at + index] = 0x30 + (value % 10);
-    value = Math.floor(value / 10);
-  }
-  return at + width;
 }
 
 /** DER tag and definite length. */
