@@ -13,6 +13,7 @@ import { readTopicUntil } from '../kafka/support/kafka';
 import { request } from '../support/http';
 import { ensureBuilt, startLedgerProcess, stopLedgerProcess, type LedgerProcess } from '../support/ledger-process';
 import { eventStoreTarget, startKafka, startKurrentDb } from './eventstoredb-target';
+import { DEVICE_LIFE } from '../support/device-life';
 
 jest.setTimeout(300_000);
 
@@ -84,15 +85,7 @@ if (target.kind === 'none') {
       const made = await call(api, 'POST', '/devices', { serialNumber: `SN-${Date.now()}`, model: 'gw-100', factoryId: 'fab-1' });
       expect(made.status).toBe(201);
       const deviceId = made.body['deviceId'] as string;
-      for (const [action, body] of [
-        ['ship', { owner: 'acme' }],
-        ['enroll', {}],
-        ['transfer', { newOwner: 'globex' }],
-        ['enroll', {}],
-        ['revoke', { reason: 'keyCompromise' }],
-        ['reinstate', {}],
-        ['decommission', { reason: 'end of life' }],
-      ] as const) {
+      for (const [action, body] of DEVICE_LIFE) {
         expect({ action, status: (await call(api, 'POST', `/devices/${deviceId}/${action}`, body)).status }).toEqual({ action, status: 200 });
       }
       const stored = (await call(api, 'GET', `/devices/${deviceId}/events`)).body['events'] as Array<{ id: string; revision: number; position: number }>;

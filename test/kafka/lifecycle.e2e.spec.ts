@@ -4,6 +4,7 @@ import { rmSync } from 'node:fs';
 import { ensureBuilt, stopLedgerProcess } from '../support/ledger-process';
 import { lifecycleCloudEvent } from './support/cloud-event-schema';
 import { describeWithKafka, kafkaBrokers, readTopicUntil, startLedgerOnKafka, topicPrefix, type LedgerOnKafka } from './support/kafka';
+import { DEVICE_LIFE } from '../support/device-life';
 
 jest.setTimeout(90_000);
 
@@ -24,15 +25,7 @@ describeWithKafka('lifecycle events on Kafka', () => {
   it('publishes a whole device life, keyed by deviceId, in stream order, as CloudEvents', async () => {
     const made = await ledger.api('POST', '/devices', { serialNumber: `SN-${Date.now()}`, model: 'gw-100', factoryId: 'fab-1' });
     const deviceId = made.body.deviceId as string;
-    for (const [action, body] of [
-      ['ship', { owner: 'acme' }],
-      ['enroll', {}],
-      ['transfer', { newOwner: 'globex' }],
-      ['enroll', {}],
-      ['revoke', { reason: 'keyCompromise' }],
-      ['reinstate', {}],
-      ['decommission', { reason: 'end of life' }],
-    ] as const) {
+    for (const [action, body] of DEVICE_LIFE) {
       expect((await ledger.api('POST', `/devices/${deviceId}/${action}`, body)).status).toBe(200);
     }
     const stored = (await ledger.api('GET', `/devices/${deviceId}/events`)).body.events as Array<{ id: string; type: string; version: number; revision: number }>;
