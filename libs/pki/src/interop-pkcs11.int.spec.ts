@@ -30,6 +30,15 @@ describeHsm('PKCS#11 key provider (SoftHSM2)', () => {
     expect(verify(algorithm === 'ECDSA-P384' ? 'sha384' : 'sha256', data, publicKey, signature)).toBe(true);
   });
 
+  it('signs concurrently with two keys of one token (one session): every signature verifies', async () => {
+    // A PKCS#11 session runs one operation at a time; a CRL, an OCSP answer and a certificate may all be signed at once.
+    const keys = await Promise.all(['a', 'b'].map((k) => token.generateKey(`devid-${run}-concurrent-${k}`, 'ECDSA-P256')));
+    const jobs = Array.from({ length: 40 }, (_, n) => ({ key: keys[n % 2]!, data: Buffer.from(`message ${n}`) }));
+    const signatures = await Promise.all(jobs.map(({ key, data }) => key.sign(data)));
+    const verified = jobs.map(({ key, data }, n) => verify('sha256', data, createPublicKey({ key: Buffer.from(key.subjectPublicKeyInfo), format: 'der', type: 'spki' }), signatures[n]!));
+    expect(verified).toEqual(jobs.map(() => true));
+  });
+
   it('reports a missing label as key-not-found', async () => {
     await expect(token.findKey(`devid-${run}-missing`)).rejects.toMatchObject({ code: 'key-not-found', retriable: false });
   });

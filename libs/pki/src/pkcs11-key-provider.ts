@@ -9,6 +9,21 @@ export interface Pkcs11TokenOptions {
   pin: string;
 }
 
+/**
+ * The operations of one PKCS#11 session, one at a time: a session runs a single operation
+ * (C_SignInit while another sign is under way fails with CKR_OPERATION_ACTIVE), and a CA
+ * signs certificates, CRLs and OCSP answers concurrently.
+ */
+class SessionQueue {
+  private tail: Promise<unknown> = Promise.resolve();
+
+  run<T>(operation: () => Promise<T>): Promise<T> {
+    const result = this.tail.then(operation);
+    this.tail = result.catch(() => undefined);
+    return result;
+  }
+}
+
 /** A CA key that never leaves the token; signing happens inside the HSM. */
 export class Pkcs11KeyProvider implements KeyProvider {
   constructor(
@@ -18,6 +33,7 @@ export class Pkcs11KeyProvider implements KeyProvider {
     private readonly crypto: Pkcs11Crypto,
     private readonly privateKey: CryptoKey,
     private readonly publicCryptoKey: CryptoKey,
+    private readonly session: SessionQueue,
   ) {}
 
   publicKey(): Promise<CryptoKey> {
@@ -27,7 +43,7 @@ export class Pkcs11KeyProvider implements KeyProvider {
   async sign(data: Uint8Array): Promise<Uint8Array> {
     let signature: Uint8Array;
     try {
-      signature = new Uint8Array(await this.crypto.subtle.sign(webCryptoParams(this.algorithm).sign, this.privateKey, new Uint8Array(data)));
+      signature = new Uint8Array(await this.session.run(() => this.crypto.subtle.sign(webCryptoParams(this.algorithm).sign, this.privateKey, new Uint8Array(data))));
     } catch (error) {
       throw new KeyProviderError('key-store-unavailable', `PKCS#11 sign with key "${this.label}" failed`, { cause: error });
     }
@@ -37,6 +53,8 @@ export class Pkcs11KeyProvider implements KeyProvider {
 
 /** A logged-in session on one token; finds and creates CA keys by label. */
 export class Pkcs11Token {
+  private readonly queue = new SessionQueue();
+
   private constructor(
     private readonly crypto: Pkcs11Crypto,
     private readonly session: import('graphene-pk11').Session,
@@ -69,7 +87,7 @@ export class Pkcs11Token {
     const params = { ...webCryptoParams(algorithm).generate, label, token: true, sensitive: true };
     let pair: CryptoKeyPair;
     try {
-      pair = (await this.crypto.subtle.generateKey(params, false, ['sign', 'verify'])) as CryptoKeyPair;
+      pair = (await this.queue.run(() => this.crypto.subtle.generateKey(params, false, ['sign', 'verify']))) as CryptoKeyPair;
     } catch (error) {
       throw new KeyProviderError('key-store-unavailable', `PKCS#11 key generation for "${label}" failed`, { cause: error });
     }
@@ -88,7 +106,11 @@ export class Pkcs11Token {
     this.session.close();
   }
 
-  private async findKeys(label: string): Promise<{ privateKey: CryptoKey; publicKey: CryptoKey } | undefined> {
+  private findKeys(label: string): Promise<{ privateKey: CryptoKey; publicKey: CryptoKey } | undefined> {
+    return this.queue.run(() => this.searchKeys(label));
+  }
+
+  private async searchKeys(label: string): Promise<{ privateKey: CryptoKey; publicKey: CryptoKey } | undefined> {
     let privateKey: CryptoKey | undefined;
     let publicKey: CryptoKey | undefined;
     for (const index of await this.crypto.keyStorage.keys()) {
@@ -101,8 +123,8 @@ export class Pkcs11Token {
   }
 
   private async provider(label: string, algorithm: KeyAlgorithm, privateKey: CryptoKey, publicKey: CryptoKey): Promise<Pkcs11KeyProvider> {
-    const spki = new Uint8Array(await this.crypto.subtle.exportKey('spki', publicKey));
-    return new Pkcs11KeyProvider(algorithm, label, spki, this.crypto, privateKey, publicKey);
+    const spki = new Uint8Array(await this.queue.run(() => this.crypto.subtle.exportKey('spki', publicKey)));
+    return new Pkcs11KeyProvider(algorithm, label, spki, this.crypto, privateKey, publicKey, this.queue);
   }
 }
 
