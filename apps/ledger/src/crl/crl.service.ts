@@ -92,13 +92,21 @@ export class CrlService implements OnModuleInit, OnModuleDestroy {
     if (!this.cas.get(caId)) throw new CaNotFound(caId);
     const entry = this.entry(caId);
     const halfLife = (this.config.CRL_VALIDITY_SECONDS * 1000) / 2;
-    if (!entry.stale && entry.full && Date.now() < entry.full.thisUpdate.getTime() + halfLife) return;
-    await this.refresh(caId);
+    const current = () => !entry.building && !entry.stale && entry.full !== undefined && Date.now() < entry.full.thisUpdate.getTime() + halfLife;
+    // A build under way was cut before the revocations that arrived since it started (they set
+    // `stale` again): wait for it, and build again until a CRL covers every one already applied.
+    while (!current()) await (entry.building ?? this.refresh(caId));
   }
 
   private refresh(caId: string): Promise<void> {
     const entry = this.entry(caId);
-    entry.building ??= this.build(caId, entry).finally(() => (entry.building = undefined));
+    entry.building ??= this.build(caId, entry)
+      .catch((error: unknown) => {
+        // Not built: the CRL served so far lacks what woke this build, so the next request retries.
+        entry.stale = true;
+        throw error;
+      })
+      .finally(() => (entry.building = undefined));
     return entry.building;
   }
 
