@@ -1,3 +1,4 @@
+import { inCanonicalOrder, WALK } from './canonical-order';
 import { InvalidAppend } from './errors';
 import { isCanonicalUuid } from './event-id';
 import type { ExpectedRevision, NewEvent } from './event-store';
@@ -22,10 +23,16 @@ export interface AppendRequest {
 const STREAM_ID = /^[A-Za-z0-9][\x21-\x7e]{0,255}$/;
 const MAX_EVENTS_PER_APPEND = 10_000;
 
+/**
+ * JSON text of data or metadata, members in RFC 8785 order when the value allows it (plain
+ * objects, finite numbers…): the stored bytes are then the canonical bytes the audit chain
+ * hashes. Anything else (a Date, a digit-led key) is stored as JSON.stringify writes it.
+ */
 const toJson = (what: string, value: unknown): string => {
   let json: string | undefined;
   try {
-    json = JSON.stringify(value);
+    const ordered = inCanonicalOrder(value);
+    json = JSON.stringify(ordered === WALK ? value : ordered);
   } catch (error) {
     throw new InvalidAppend(`${what} is not JSON-serialisable: ${(error as Error).message}`);
   }

@@ -34,6 +34,16 @@ export interface StoredEvent extends NewEvent {
   recordedAt: string;
 }
 
+/**
+ * A stored event with data and metadata as the JSON text the store holds (members in RFC 8785
+ * order when the writer's value allowed it; see append-request.ts), not parsed: for readers
+ * that hash or forward the bytes, such as the audit verifier.
+ */
+export interface StoredEventText extends Omit<StoredEvent, 'data' | 'metadata'> {
+  dataJson: string;
+  metadataJson: string;
+}
+
 /** Expected revision of the stream before the append (its last revision), or a state. */
 export type ExpectedRevision = number | 'no_stream' | 'stream_exists' | 'any';
 

@@ -5,3 +5,4 @@ export { MemoryEventStore, type MemoryEventStoreOptions } from './memory/memory-
 export { SqliteEventStore, type SqliteEventStoreIndexStats, type SqliteEventStoreOptions, type SqliteEventStoreStats } from './sqlite/sqlite-event-store';
 export { EventStoreDbEventStore, type EventStoreDbEventStoreOptions } from './eventstoredb/eventstoredb-event-store';
 export { ForeignEvent } from './eventstoredb/event-envelope';
+export { inCanonicalOrder, WALK } from './canonical-order';

@@ -182,6 +182,28 @@ describe('SqliteEventStore', () => {
     }
   });
 
+  it('stores data and metadata with their members in RFC 8785 order, and hands that text out unparsed', async () => {
+    const store = await open();
+    try {
+      const when = new Date('2025-03-03T10:00:00.000Z');
+      await store.append('device-1', [newEvent({ data: { z: 1, a: { y: [{ b: 2, a: 1 }], x: 'é' } } }), newEvent({ data: { b: 1, at: when } })], {
+        expectedRevision: 'no_stream',
+      });
+
+      const [sorted, withDate] = [...store.readAllTextIterator()];
+
+      expect(sorted!.dataJson).toBe('{"a":{"x":"é","y":[{"a":1,"b":2}]},"z":1}');
+      expect(sorted!.metadataJson).toBe(JSON.stringify(Object.fromEntries(Object.entries(JSON.parse(sorted!.metadataJson) as object).sort(([a], [b]) => (a < b ? -1 : 1)))));
+      // A value holding a Date (no plain object) is stored as JSON.stringify writes it, in the writer's order.
+      expect(withDate!.dataJson).toBe('{"b":1,"at":"2025-03-03T10:00:00.000Z"}');
+      const [parsed] = await store.readAll({ maxCount: 1 });
+      const { data, metadata, ...rest } = parsed!;
+      expect(sorted).toEqual({ ...rest, dataJson: JSON.stringify(data), metadataJson: JSON.stringify(metadata) });
+    } finally {
+      await store.close();
+    }
+  });
+
   it('records its schema version and refuses a file from a newer release', async () => {
     const path = freshPath();
     await (await open({}, path)).close();
