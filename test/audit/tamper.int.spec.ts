@@ -213,6 +213,42 @@ describe('verify over the SQLite file', () => {
     }
   });
 
+  it('accepts a stored text that is not in canonical member order when its content is the chained one (rows written before the store ordered members)', async () => {
+    const position = 321;
+    const report = await tampered('reordered', (db) => {
+      const { metadata } = db.prepare('SELECT metadata FROM events WHERE position = ?').get(position) as { metadata: string };
+      const reversed = Object.fromEntries(Object.entries(JSON.parse(metadata) as Record<string, unknown>).reverse());
+      expect(JSON.stringify(reversed)).not.toBe(metadata);
+      db.prepare('UPDATE events SET metadata = ? WHERE position = ?').run(JSON.stringify(reversed), position);
+    });
+    expect(report).toMatchObject({ ok: true, events: head, chainedUpTo: head });
+  });
+
+  it('finds bytes moved from one JSON column into the next even when the columns still concatenate to the chained bytes', async () => {
+    const { events, audit } = workingCopy('moved-bytes');
+    const store = await SqliteEventStore.open(events, { clock: steppingClock() });
+    const chainDb = openAuditDb(audit);
+    const chain = new HashChain(chainDb);
+    // data whose members look like the envelope's own: {"b":1,"id":"fake","metadata":{"c":2}}
+    await store.append('device-crafted', [{ ...(await store.readAll({ maxCount: 1 }))[0]!, id: '00000000-0000-4000-8000-00000000c0de', data: { b: 1, id: 'fake', metadata: { c: 2 } } }], { expectedRevision: 'no_stream' });
+    chain.apply(await store.readAll({ after: head }));
+    await store.close();
+    chainDb.close();
+    const position = head + 1;
+    const before = rowsOf(events)[position - 1]!;
+    // The canonical text starts {"data":{"b":1,"id":"fake","metadata":{"c":2}},"id":"<id>","metadata":<metadata>,…
+    const moved = { data: '{"b":1', id: 'fake', metadata: `{"c":2}},"id":${JSON.stringify(before.id)},"metadata":${before.metadata}` };
+    const joined = (row: { data: string; id: string; metadata: string }) => `{"data":${row.data},"id":${JSON.stringify(row.id)},"metadata":${row.metadata}`;
+    expect(joined(moved)).toBe(joined(before));
+    const db = new DatabaseSync(events);
+    db.prepare('UPDATE events SET data = ?, id = ?, metadata = ? WHERE position = ?').run(moved.data, moved.id, moved.metadata, position);
+    db.close();
+
+    const report = await verify(events, audit);
+
+    expect(report.failure).toMatchObject({ position, code: 'event-unreadable' });
+  });
+
   it('without the stored chain, the signed checkpoints alone catch a change to any sealed event', async () => {
     const { events } = workingCopy('checkpoints-only');
     const rows = rowsOf(events);

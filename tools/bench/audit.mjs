@@ -15,7 +15,7 @@ import { DatabaseSync } from 'node:sqlite';
 import { fileURLToPath } from 'node:url';
 
 const require = createRequire(import.meta.url);
-const { SqliteEventStore } = require('../../libs/event-store/dist/index.js');
+const { inCanonicalOrder, SqliteEventStore } = require('../../libs/event-store/dist/index.js');
 const audit = require('../../libs/audit/dist/index.js');
 
 const SIZES = (process.env.BENCH_AUDIT_EVENTS ?? '100000,1000000').split(',').map(Number);
@@ -65,7 +65,8 @@ const writeLog = async (dir, events) => {
       event.revision = r;
     }
     const stored = { ...event, position, recordedAt: '2025-03-03T10:00:00.000Z' };
-    insert.run(position, stored.id, stored.streamId, stored.revision, stored.type, stored.version, stored.occurredAt, stored.recordedAt, JSON.stringify(stored.data), JSON.stringify(stored.metadata));
+    // The JSON text as SqliteEventStore.append writes it (members in RFC 8785 order).
+    insert.run(position, stored.id, stored.streamId, stored.revision, stored.type, stored.version, stored.occurredAt, stored.recordedAt, JSON.stringify(inCanonicalOrder(stored.data)), JSON.stringify(inCanonicalOrder(stored.metadata)));
     previous = audit.chainHash(previous, stored);
     insertHash.run(position, previous);
   }

@@ -1,5 +1,6 @@
-import type { StoredEvent } from '@devid/event-store';
+import type { StoredEvent, StoredEventText } from '@devid/event-store';
 import { canonicalize, inCanonicalOrder, stringifiedOrUndefined, WALK } from '../canonical/jcs';
+import { isOneJsonValue } from '../canonical/one-json-value';
 
 /**
  * The bytes of an event that the hash chain commits to: the UTF-8 of the RFC 8785 form of
@@ -62,3 +63,39 @@ export const canonicalEventByWalking = (event: StoredEvent): string =>
   ',"version":' +
   canonicalize(event.version) +
   '}';
+
+/**
+ * The canonical bytes of an event read as stored text, without parsing data and metadata: the
+ * store writes their members in RFC 8785 order (see @devid/event-store's append-request), so for
+ * events it wrote the stored text is already their canonical form. Only a candidate: the caller
+ * accepts it when its hash equals the chain's stored hash for that position (which was computed
+ * by canonicalEvent over the parsed event), and otherwise takes the parsed path. undefined when a
+ * column does not end with its own value (see isOneJsonValue: no bytes moved between columns).
+ */
+export const canonicalEventText = (event: StoredEventText): string | undefined => {
+  const { dataJson, metadataJson } = event;
+  if (!isOneJsonValue(dataJson) || !isOneJsonValue(metadataJson)) return undefined;
+  return (
+    '{"data":' +
+    dataJson +
+    ',"id":' +
+    JSON.stringify(event.id) +
+    ',"metadata":' +
+    metadataJson +
+    ',"occurredAt":' +
+    JSON.stringify(event.occurredAt) +
+    ',"position":' +
+    event.position +
+    ',"recordedAt":' +
+    JSON.stringify(event.recordedAt) +
+    ',"revision":' +
+    event.revision +
+    ',"streamId":' +
+    JSON.stringify(event.streamId) +
+    ',"type":' +
+    JSON.stringify(event.type) +
+    ',"version":' +
+    event.version +
+    '}'
+  );
+};

@@ -1,4 +1,4 @@
-import type { EventStore, ReadAllOptions, StoredEvent } from '@devid/event-store';
+import type { EventStore, ReadAllOptions, StoredEvent, StoredEventText } from '@devid/event-store';
 
 /** An adapter that can stream the log without a promise per page (the SQLite one can). */
 interface IteratingStore {
@@ -7,6 +7,14 @@ interface IteratingStore {
 
 const canIterate = (store: EventStore): store is EventStore & IteratingStore =>
   typeof (store as Partial<IteratingStore>).readAllIterator === 'function';
+
+/** …and hand data and metadata out as the stored JSON text (the SQLite one can). */
+interface TextIteratingStore {
+  readAllTextIterator(options?: ReadAllOptions): Iterable<StoredEventText>;
+}
+
+const canIterateText = (store: EventStore): store is EventStore & TextIteratingStore =>
+  typeof (store as Partial<TextIteratingStore>).readAllTextIterator === 'function';
 
 /** The log could not be read past `after`: the next row is unreadable (e.g. its JSON is broken). */
 export class LogReadError extends Error {
@@ -26,24 +34,7 @@ export class LogReadError extends Error {
 export async function* logPages(store: EventStore, after = 0, pageSize = 1000): AsyncGenerator<StoredEvent[]> {
   let last = after;
   if (canIterate(store)) {
-    let page: StoredEvent[] = [];
-    try {
-      for (const event of store.readAllIterator({ after, maxCount: pageSize })) {
-        page.push(event);
-        if (page.length === pageSize) {
-          last = page[page.length - 1]!.position;
-          yield page;
-          page = [];
-        }
-      }
-    } catch (error) {
-      if (page.length > 0) {
-        last = page[page.length - 1]!.position;
-        yield page;
-      }
-      throw new LogReadError(last, error);
-    }
-    if (page.length > 0) yield page;
+    yield* pagesOf(() => store.readAllIterator({ after, maxCount: pageSize }), after, pageSize);
     return;
   }
   for (;;) {
@@ -69,4 +60,36 @@ export async function* logPages(store: EventStore, after = 0, pageSize = 1000): 
     last = page[page.length - 1]!.position;
     if (page.length < pageSize) return;
   }
+}
+
+/**
+ * logPages, with data and metadata as the stored JSON text where the adapter keeps text (no
+ * JSON.parse: for readers that hash the bytes); other adapters' events come parsed.
+ */
+export async function* logTextPages(store: EventStore, after = 0, pageSize = 1000): AsyncGenerator<(StoredEvent | StoredEventText)[]> {
+  if (canIterateText(store)) yield* pagesOf(() => store.readAllTextIterator({ after, maxCount: pageSize }), after, pageSize);
+  else yield* logPages(store, after, pageSize);
+}
+
+/** An adapter's synchronous log iterator cut into pages; a read error becomes LogReadError. */
+function* pagesOf<T extends { position: number }>(iterate: () => Iterable<T>, after: number, pageSize: number): Generator<T[]> {
+  let last = after;
+  let page: T[] = [];
+  try {
+    for (const event of iterate()) {
+      page.push(event);
+      if (page.length === pageSize) {
+        last = page[page.length - 1]!.position;
+        yield page;
+        page = [];
+      }
+    }
+  } catch (error) {
+    if (page.length > 0) {
+      last = page[page.length - 1]!.position;
+      yield page;
+    }
+    throw new LogReadError(last, error);
+  }
+  if (page.length > 0) yield page;
 }

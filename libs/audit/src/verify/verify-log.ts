@@ -1,6 +1,7 @@
 import type { DatabaseSync } from 'node:sqlite';
-import type { EventStore } from '@devid/event-store';
-import { chainHash, GENESIS_HASH } from '../chain/chain-hash';
+import type { EventStore, EventMetadata, StoredEvent, StoredEventText } from '@devid/event-store';
+import { canonicalEventText } from '../chain/canonical-event';
+import { chainHash, chainStep, GENESIS_HASH } from '../chain/chain-hash';
 import { StoredChainRows } from '../chain/stored-chain-rows';
 import {
   AUDIT_CHECKPOINT_SIGNED,
@@ -11,7 +12,7 @@ import {
 } from '../checkpoint/audit-checkpoint';
 import type { AuditPublicKey } from '../checkpoint/audit-public-key';
 import { CheckpointCursor } from '../checkpoint/checkpoint-cursor';
-import { LogReadError, logPages } from '../log/log-pages';
+import { LogReadError, logTextPages } from '../log/log-pages';
 import type { VerificationFailure } from './verification-failure';
 
 export interface VerifyLogOptions {
@@ -46,6 +47,13 @@ export interface LogVerification {
   unvouched: number;
 }
 
+/** An event read as text, parsed (throws SyntaxError on text that is not JSON). */
+const parsed = ({ dataJson, metadataJson, ...rest }: StoredEventText): StoredEvent => ({
+  ...rest,
+  data: JSON.parse(dataJson) as unknown,
+  metadata: JSON.parse(metadataJson) as EventMetadata,
+});
+
 /**
  * Recomputes the hash chain over the whole log in position order, compares it with the
  * stored chain row by row and checks every checkpoint (signature, and the hash it covers).
@@ -70,7 +78,7 @@ export const verifyLog = async (store: EventStore, options: VerifyLogOptions = {
   };
 
   try {
-    for await (const page of logPages(store, 0)) {
+    for await (const page of logTextPages(store, 0)) {
       // Note which positions the checkpoints ahead cover, before those positions go by.
       const last = page[page.length - 1]!.position;
       while (lookahead <= last) {
@@ -82,31 +90,49 @@ export const verifyLog = async (store: EventStore, options: VerifyLogOptions = {
         lookahead = next.data.position;
         coveredHashes.set(next.data.position, GENESIS_HASH);
       }
-      for (const event of page) {
+      for (const entry of page) {
         const expected = position + 1;
-        if (event.position !== expected) {
-          return event.position > expected
-            ? fail(expected, 'position-gap', `the event at position ${expected} is missing (next stored is ${event.position})`)
-            : fail(expected, 'position-out-of-order', `expected position ${expected}, read ${event.position}`);
+        if (entry.position !== expected) {
+          return entry.position > expected
+            ? fail(expected, 'position-gap', `the event at position ${expected} is missing (next stored is ${entry.position})`)
+            : fail(expected, 'position-out-of-order', `expected position ${expected}, read ${entry.position}`);
         }
-        let hash: Buffer;
-        try {
-          hash = chainHash(previous, event);
-        } catch (error) {
-          return fail(expected, 'event-unreadable', `cannot canonicalise the event: ${(error as Error).message}`);
-        }
+        let row: [number, Uint8Array] | undefined;
         if (!chainDone) {
-          const row = chainRows!.next();
+          row = chainRows!.next();
           if (row === undefined) chainDone = true;
-          else if (row[0] !== expected) {
+        }
+        // Stored text whose hash is the chain's own for this position is the canonical form that
+        // was chained (see canonicalEventText); anything else is parsed and canonicalised.
+        let hash: Buffer | undefined;
+        let event = 'dataJson' in entry ? undefined : entry;
+        if (event === undefined && row !== undefined && row[0] === expected) {
+          const text = canonicalEventText(entry as StoredEventText);
+          if (text !== undefined) {
+            const fast = chainStep(previous, text);
+            if (fast.equals(row[1])) hash = fast;
+          }
+        }
+        if (hash === undefined) {
+          try {
+            event ??= parsed(entry as StoredEventText);
+            hash = chainHash(previous, event);
+          } catch (error) {
+            return fail(expected, 'event-unreadable', `cannot canonicalise the event: ${(error as Error).message}`);
+          }
+        }
+        if (row !== undefined) {
+          if (row[0] !== expected) {
             return fail(expected, 'chain-row-missing', `the stored chain has no row for position ${expected} (next row is ${row[0]})`);
           } else if (!hash.equals(row[1])) {
             return fail(expected, 'hash-mismatch', `recomputed hash ${hash.toString('hex')} differs from the stored chain's ${Buffer.from(row[1]).toString('hex')}: the event (or an earlier one) changed since it was chained`);
           } else report.chainedUpTo = expected;
         }
         if (coveredHashes.has(expected)) coveredHashes.set(expected, hash);
-        if (event.streamId === AUDIT_CHECKPOINT_STREAM) {
-          if (event.type !== AUDIT_CHECKPOINT_SIGNED) return fail(expected, 'checkpoint-malformed', `unexpected event type ${event.type} in ${AUDIT_CHECKPOINT_STREAM}`);
+        if (entry.streamId === AUDIT_CHECKPOINT_STREAM) {
+          if (entry.type !== AUDIT_CHECKPOINT_SIGNED) return fail(expected, 'checkpoint-malformed', `unexpected event type ${entry.type} in ${AUDIT_CHECKPOINT_STREAM}`);
+          // Its hash matched, so its text is canonical JSON: it parses.
+          event ??= parsed(entry as StoredEventText);
           const data = parseCheckpointData(event.data);
           if (!data) return fail(expected, 'checkpoint-malformed', 'the checkpoint data does not parse');
           const named = keyOfCheckpoint(data);
