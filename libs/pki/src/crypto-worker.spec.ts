@@ -1,5 +1,5 @@
 import { createPublicKey, generateKeyPairSync, randomBytes, sign, verify } from 'node:crypto';
-import { checkSignatureOffThread, signOffThread } from './crypto-worker';
+import { checkSignatureOffThread, signIfVerifiedOffThread, signOffThread } from './crypto-worker';
 
 describe('crypto worker', () => {
   const p256 = generateKeyPairSync('ec', { namedCurve: 'P-256' });
@@ -46,5 +46,37 @@ describe('crypto worker', () => {
     expect(() => createPublicKey({ key: Buffer.from(offCurve.subarray(0, spki.length)), format: 'der', type: 'spki' })).toThrow();
     const outcomes = await Promise.all([good, badSignature, offCurve, good].map((der) => checkSignatureOffThread(job(der))));
     expect(outcomes).toEqual(['verified', 'bad-signature', 'bad-key', 'verified']);
+  });
+
+  it('signs only behind a proof that verifies, and tells the failures apart, all in one batch', async () => {
+    const spki = new Uint8Array(p256.publicKey.export({ type: 'spki', format: 'der' }));
+    const signed = new Uint8Array(randomBytes(100));
+    const signature = new Uint8Array(sign('sha256', signed, p256.privateKey));
+    const proof = (der: Uint8Array) => ({
+      der,
+      spki: [0, spki.length] as const,
+      signed: [spki.length, spki.length + signed.length] as const,
+      signature: [spki.length + signed.length, der.length] as const,
+      digest: 'sha256',
+    });
+    const good = new Uint8Array([...spki, ...signed, ...signature]);
+    const badSignature = good.slice();
+    badSignature[spki.length + 5]! ^= 1;
+    const offCurve = good.slice();
+    offCurve[spki.length - 1]! ^= 1;
+    const tbs = Array.from({ length: 4 }, () => new Uint8Array(randomBytes(500)));
+    const answers = await Promise.all(
+      [good, badSignature, offCurve, good].map((der, index) => signIfVerifiedOffThread(proof(der), 'sha384', tbs[index]!, p384.privateKey)),
+    );
+    expect(answers.slice(1, 3)).toEqual(['bad-signature', 'bad-key']);
+    for (const index of [0, 3]) expect(verify('sha384', tbs[index]!, p384.publicKey, answers[index] as Uint8Array)).toBe(true);
+  });
+
+  it('rejects a sign behind a verified proof with node:crypto\'s own error', async () => {
+    const spki = new Uint8Array(p256.publicKey.export({ type: 'spki', format: 'der' }));
+    const signed = new Uint8Array(randomBytes(10));
+    const der = new Uint8Array([...spki, ...signed, ...sign('sha256', signed, p256.privateKey)]);
+    const proof = { der, spki: [0, spki.length] as const, signed: [spki.length, spki.length + 10] as const, signature: [spki.length + 10, der.length] as const, digest: 'sha256' };
+    await expect(signIfVerifiedOffThread(proof, 'sha256', signed, ed25519.privateKey)).rejects.toThrow();
   });
 });

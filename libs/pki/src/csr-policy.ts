@@ -6,7 +6,7 @@ import { readCanonicalCsr, type CanonicalCsr } from './csr-der';
 import { CsrRejected } from './csr-rejected';
 import { NAME_OIDS, nameAttributeValues } from './distinguished-name';
 import { canonicalSubjectPublicKeyInfo, sha256Hex } from './fingerprints';
-import { checkSignatureOffThread, type SignatureJob } from './crypto-worker';
+import { checkSignatureOffThread, type SignatureJob, type SignatureOutcome } from './crypto-worker';
 import type { KeyAlgorithm } from './key-provider';
 
 export interface CsrPolicyOptions {
@@ -69,16 +69,47 @@ export function checkCsr(input: string | Uint8Array, options: CsrPolicyOptions):
  * order, so the same answer (or `CsrRejected`) for every CSR.
  */
 export async function checkCsrAsync(input: string | Uint8Array, options: CsrPolicyOptions): Promise<CheckedCsr> {
-  const der = receivedDer(input, options);
-  const canonical = readCanonicalCsr(der);
-  if (canonical) {
-    // Key import and verify both on a worker thread; a key it cannot import gets importKey's error, as in checkCsr.
-    const outcome = await checkSignatureOffThread(signatureJob(der, canonical));
-    if (outcome === 'bad-key') importKey(canonical.subjectPublicKeyInfo, canonical.keyAlgorithm === 'Ed25519' ? 'csr-malformed' : 'csr-ec-point-invalid');
-    return settle(canonicalAfterSignature(der, canonical, options), outcome === 'verified');
+  const { der, awaitingProof } = checkCsrUpToProof(input, options);
+  if (awaitingProof) {
+    const outcome = await checkSignatureOffThread(awaitingProof.proof);
+    return outcome === 'verified' ? awaitingProof.afterProof() : awaitingProof.refuse(outcome);
   }
   const pending = checkWithLibraryUpToSignature(der, options);
   return settle(pending, await verifiesAsync(pending.signature));
+}
+
+/** A canonical CSR that passed every check before its proof of possession, which the caller verifies. */
+export interface CsrAwaitingProof {
+  /** The proof of possession as a crypto-worker job (key import + verify). */
+  proof: SignatureJob;
+  /** checkCsr's answer once the proof verified: the checked CSR, or the CsrRejected of a check after the proof. */
+  afterProof(): CheckedCsr;
+  /** checkCsr's answer when the proof did not verify: throws its CsrRejected. */
+  refuse(outcome: Exclude<SignatureOutcome, 'verified'>): never;
+}
+
+/**
+ * The checks before the proof of possession (size, PEM, strict form), for a caller that verifies
+ * the proof itself, e.g. in one worker job with the certificate's signature (see
+ * issueCertificateForCsr). `awaitingProof` is undefined for a CSR that is not in the canonical
+ * form; `checkCsrAsync(der)` then checks it.
+ */
+export function checkCsrUpToProof(input: string | Uint8Array, options: CsrPolicyOptions): { der: Uint8Array; awaitingProof: CsrAwaitingProof | undefined } {
+  const der = receivedDer(input, options);
+  const canonical = readCanonicalCsr(der);
+  if (!canonical) return { der, awaitingProof: undefined };
+  return {
+    der,
+    awaitingProof: {
+      proof: signatureJob(der, canonical),
+      afterProof: canonicalAfterSignature(der, canonical, options).afterSignature,
+      refuse(outcome) {
+        // A key the worker could not import gets importKey's error, as in checkCsr.
+        if (outcome === 'bad-key') importKey(canonical.subjectPublicKeyInfo, canonical.keyAlgorithm === 'Ed25519' ? 'csr-malformed' : 'csr-ec-point-invalid');
+        throw noProofOfPossession();
+      },
+    },
+  };
 }
 
 /** The DER of a CSR as received (PEM or DER), after the size limit; exported for the specs. */
@@ -110,8 +141,12 @@ interface CsrAwaitingSignature {
 }
 
 function settle(pending: Pick<CsrAwaitingSignature, 'afterSignature'>, verified: boolean): CheckedCsr {
-  if (!verified) throw new CsrRejected('csr-signature-invalid', 'the CSR signature does not verify (no proof of possession)');
+  if (!verified) throw noProofOfPossession();
   return pending.afterSignature();
+}
+
+function noProofOfPossession(): CsrRejected {
+  return new CsrRejected('csr-signature-invalid', 'the CSR signature does not verify (no proof of possession)');
 }
 
 function checksUpToSignature(der: Uint8Array, options: CsrPolicyOptions): CsrAwaitingSignature {

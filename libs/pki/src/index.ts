@@ -28,6 +28,7 @@ export {
   type BaseProfileOptions,
 } from './profiles';
 export { issueCertificate, type IssueCertificateInput, type IssuedCertificate } from './issue-certificate';
+export { issueCertificateForCsr, type CertificateForCsrInput } from './issue-certificate-for-csr';
 export { toPem } from './sign-certificate';
 export { checkCsr, checkCsrAsync, type CsrPolicyOptions, type CheckedCsr } from './csr-policy';
 export { CsrRejected, CSR_REJECTION_CODES, type CsrRejectionCode } from './csr-rejected';

@@ -43,6 +43,18 @@ export interface IssuedCertificate {
  * The TBS is framed from DER parts (certificate-der.ts), the per-CA parts encoded once.
  */
 export async function issueCertificate(input: IssueCertificateInput): Promise<IssuedCertificate> {
+  const draft = draftCertificate(input);
+  return draft.signed(await input.authority.key.sign(draft.tbs));
+}
+
+/** A certificate framed and not yet signed: its TBS, and the certificate once the CA's signature over it is known. */
+export interface CertificateDraft {
+  tbs: Uint8Array;
+  signed(signature: Uint8Array): IssuedCertificate;
+}
+
+/** `issueCertificate` up to the CA's signature: throws what it throws before signing. */
+export function draftCertificate(input: IssueCertificateInput): CertificateDraft {
   const issuer = authorityDetails(input.authority.certificateDer);
   const decision = input.profile.apply(input.device, input.now);
   const serialNumber = normalizeSerialNumber(input.serialNumber);
@@ -62,19 +74,25 @@ export async function issueCertificate(input: IssueCertificateInput): Promise<Is
     ],
     signatureAlgorithmDer,
   });
-  const der = encodeSignedCertificate(tbs, signatureAlgorithmDer, await input.authority.key.sign(tbs));
+  const subject = nameText(decision.subject);
   return {
-    serialNumber,
-    subject: nameText(decision.subject),
-    der,
-    // Most callers store the DER only; the PEM is framed when asked for.
-    get pem() {
-      return toPem('CERTIFICATE', der);
+    tbs,
+    signed(signature) {
+      const der = encodeSignedCertificate(tbs, signatureAlgorithmDer, signature);
+      return {
+        serialNumber,
+        subject,
+        der,
+        // Most callers store the DER only; the PEM is framed when asked for.
+        get pem() {
+          return toPem('CERTIFICATE', der);
+        },
+        notBefore,
+        notAfter: decision.notAfter,
+        subjectPublicKeyInfoSha256: input.subjectPublicKeyInfoSha256 ?? spkiSha256(input.subjectPublicKeyInfo),
+        fingerprintSha256: sha256Hex(der),
+      };
     },
-    notBefore,
-    notAfter: decision.notAfter,
-    subjectPublicKeyInfoSha256: input.subjectPublicKeyInfoSha256 ?? spkiSha256(input.subjectPublicKeyInfo),
-    fingerprintSha256: sha256Hex(der),
   };
 }
 

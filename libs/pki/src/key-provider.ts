@@ -1,6 +1,7 @@
 import { AlgorithmIdentifier } from '@peculiar/asn1-x509';
 import { AsnConvert } from '@peculiar/asn1-schema';
 import { ECDSASigValue } from '@peculiar/asn1-ecc';
+import type { SignatureJob, SignatureOutcome } from './crypto-worker';
 
 export const KEY_ALGORITHMS = ['ECDSA-P256', 'ECDSA-P384', 'Ed25519', 'RSA-2048', 'RSA-3072', 'RSA-4096'] as const;
 export type KeyAlgorithm = (typeof KEY_ALGORITHMS)[number];
@@ -17,6 +18,12 @@ export interface KeyProvider {
   publicKey(): Promise<CryptoKey>;
   /** Signs `data`; returns the signature as it goes into an X.509 signatureValue (DER Ecdsa-Sig-Value for ECDSA). */
   sign(data: Uint8Array): Promise<Uint8Array>;
+  /**
+   * Optional: `sign(data)` only if `proof` (a CSR's proof of possession) verifies, both in one
+   * step where the key allows it (a software key: one job on the crypto worker). Answers the
+   * signature, or why the proof failed, in which case nothing was signed.
+   */
+  signIfVerified?(data: Uint8Array, proof: SignatureJob): Promise<Uint8Array | Exclude<SignatureOutcome, 'verified'>>;
 }
 
 const OID = {

@@ -1,6 +1,6 @@
 import { createPrivateKey, createPublicKey, generateKeyPair, sign, type KeyObject } from 'node:crypto';
 import { promisify } from 'node:util';
-import { signOffThread } from './crypto-worker';
+import { checkSignatureOffThread, signIfVerifiedOffThread, signOffThread, type SignatureJob, type SignatureOutcome } from './crypto-worker';
 import { KeyProviderError } from './errors';
 import { digestFor, webCryptoParams, type KeyAlgorithm, type KeyProvider } from './key-provider';
 
@@ -60,6 +60,16 @@ export class SoftwareKeyProvider implements KeyProvider {
     // Certificates and OCSP responses: batched on a crypto worker, off the main thread.
     if (data.byteLength <= MAX_WORKER_SIGN_BYTES) return signOffThread(this.#digest, data, this.#privateKey);
     // Large CRLs: the callback form runs on the libuv pool without copying the TBS to a worker.
+    return this.signOnPool(data);
+  }
+
+  async signIfVerified(data: Uint8Array, proof: SignatureJob): Promise<Uint8Array | Exclude<SignatureOutcome, 'verified'>> {
+    if (data.byteLength <= MAX_WORKER_SIGN_BYTES) return signIfVerifiedOffThread(proof, this.#digest, data, this.#privateKey);
+    const outcome = await checkSignatureOffThread(proof);
+    return outcome === 'verified' ? this.signOnPool(data) : outcome;
+  }
+
+  private signOnPool(data: Uint8Array): Promise<Uint8Array> {
     return new Promise((resolve, reject) => {
       sign(this.#digest, data, this.#privateKey, (error, signature) => (error ? reject(error) : resolve(new Uint8Array(signature))));
     });

@@ -4,10 +4,11 @@ import { decide, type DeviceCommand, type DeviceState, type IssuedCertificate } 
 import {
   checkCsrAsync,
   idevidProfile,
-  issueCertificate,
+  issueCertificateForCsr,
   ldevidProfile,
   newSerialNumber,
   profileFromTemplate,
+  type CertificateAuthority,
   type CertificateProfile,
 } from '@devid/pki';
 import { CertificateInventory } from '@devid/projections';
@@ -77,19 +78,27 @@ export class CertificateIssuer {
           : this.authorities.caFor('issuing');
       decide(withCert({ ...PLACEHOLDER, profile: profileName, caId: ca.caId }), state); // throws if illegal: nothing signed
       const serialNumber = state.status === 'unknown' ? (command.type === 'ManufactureDevice' ? command.data.serialNumber : undefined) : state.serialNumber;
-      const checked = await checkCsrAsync(PEM_OR_BASE64_DER(csr), {
+      const policy = {
         expectedDeviceId: command.deviceId,
         expectedSerialNumber: serialNumber,
-        blockedKeys: (spki) => this.inventory.isKeyBlocked(spki),
+        blockedKeys: (spki: string) => this.inventory.isKeyBlocked(spki),
         maxBytes: MAX_CSR_BYTES,
-      });
-      const profile = this.profile(profileName, options.template);
-      const issued = await issueCertificate({
-        authority: await this.authorities.authority(ca.caId),
+      };
+      const received = PEM_OR_BASE64_DER(csr);
+      let profile: CertificateProfile;
+      let authority: CertificateAuthority;
+      try {
+        profile = this.profile(profileName, options.template);
+        authority = await this.authorities.authority(ca.caId);
+      } catch (error) {
+        await checkCsrAsync(received, policy); // a bad CSR is answered first, as when these came after its checks
+        throw error;
+      }
+      // CSR checks, then the CA's signature; proof of possession and signature in one crypto-worker job.
+      const { issued } = await issueCertificateForCsr(received, policy, {
+        authority,
         profile,
         device: { deviceId: command.deviceId, ...(serialNumber ? { serialNumber } : {}) },
-        subjectPublicKeyInfo: checked.subjectPublicKeyInfo,
-        subjectPublicKeyInfoSha256: checked.subjectPublicKeyInfoSha256,
         serialNumber: newSerialNumber(),
         now: new Date(command.now),
         baseUrl: this.authorities.baseUrl,
