@@ -9,9 +9,14 @@ export class GroupCommitQueue<T> {
   private scheduled = false;
   private drainedWaiters: (() => void)[] = [];
 
+  /**
+   * @param nextGroupSize how many of the `pending` items the next group takes (capped by
+   *   maxGroupSize); the rest go in the following turn. Everything by default.
+   */
   constructor(
     private readonly commit: (group: T[]) => void,
     private readonly maxGroupSize: number,
+    private readonly nextGroupSize: (pending: number) => number = (pending) => pending,
   ) {
     if (!Number.isSafeInteger(maxGroupSize) || maxGroupSize < 1) throw new RangeError(`maxGroupSize must be a positive integer`);
   }
@@ -22,6 +27,13 @@ export class GroupCommitQueue<T> {
 
   enqueue(item: T): void {
     this.queue.push(item);
+    this.schedule();
+  }
+
+  /** Puts items back at the head of the queue, in order (a group that must be validated again). */
+  requeueFront(items: T[]): void {
+    if (items.length === 0) return;
+    this.queue = [...items, ...this.queue];
     this.schedule();
   }
 
@@ -40,8 +52,9 @@ export class GroupCommitQueue<T> {
 
   private readonly flush = (): void => {
     this.scheduled = false;
-    const group = this.queue.length <= this.maxGroupSize ? this.queue : this.queue.slice(0, this.maxGroupSize);
-    this.queue = group === this.queue ? [] : this.queue.slice(this.maxGroupSize);
+    const size = Math.max(1, Math.min(this.maxGroupSize, this.nextGroupSize(this.queue.length)));
+    const group = this.queue.length <= size ? this.queue : this.queue.slice(0, size);
+    this.queue = group === this.queue ? [] : this.queue.slice(size);
     this.commit(group);
     if (this.queue.length > 0) {
       this.schedule();

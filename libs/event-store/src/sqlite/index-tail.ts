@@ -1,64 +1,98 @@
+interface Generation {
+  /** stream id → its revisions here: `first` and the positions of first, first+1, … */
+  streams: Map<string, { first: number; positions: number[] }>;
+  /** event id → position. */
+  ids: Map<string, number>;
+}
+
+const generation = (): Generation => ({ streams: new Map(), ids: new Map() });
+
+/** The rows of a sealed generation, flat, as the index flush writes them (unsorted). */
+export interface SealedRows {
+  /** (stream id, revision, position) triples. */
+  streamRows: (string | number)[];
+  /** (event id, position) pairs. */
+  idRows: (string | number)[];
+}
+
 /**
  * The events after the index checkpoint, indexed in memory: per stream the positions of its
- * newest revisions, and every event id. A flush writes them to stream_index / event_ids in
- * one transaction and clears them; on open they are rebuilt by scanning the log.
+ * newest revisions, and every event id. A flush seals what is there (new events go to a fresh
+ * generation meanwhile), writes it to stream_index / event_ids, then releases it; a failed
+ * flush unseals it. On open it is rebuilt by scanning the log after the checkpoint.
  */
 export class IndexTail {
-  /** stream id → its unflushed revisions: `first` and the positions of first, first+1, … */
-  private readonly streams = new Map<string, { first: number; positions: number[] }>();
-  /** event id → position, for every unflushed event. */
-  private readonly ids = new Map<string, number>();
+  private active = generation();
+  /** What a flush under way is writing; still answers lookups until released. */
+  private sealed: Generation | undefined;
 
   /** Number of unflushed events. */
   get size(): number {
-    return this.ids.size;
+    return this.active.ids.size + (this.sealed?.ids.size ?? 0);
   }
 
   add(streamId: string, revision: number, id: string, position: number): void {
-    const stream = this.streams.get(streamId);
-    if (stream === undefined) this.streams.set(streamId, { first: revision, positions: [position] });
+    const stream = this.active.streams.get(streamId);
+    if (stream === undefined) this.active.streams.set(streamId, { first: revision, positions: [position] });
     else stream.positions.push(position);
-    this.ids.set(id, position);
+    this.active.ids.set(id, position);
   }
 
   /** Takes back the newest add() of `streamId` (a rolled-back append). */
   removeLast(streamId: string, id: string): void {
-    const stream = this.streams.get(streamId);
+    const from = this.active.ids.has(id) || this.sealed === undefined ? this.active : this.sealed;
+    const stream = from.streams.get(streamId);
     if (stream !== undefined) {
       stream.positions.pop();
-      if (stream.positions.length === 0) this.streams.delete(streamId);
+      if (stream.positions.length === 0) from.streams.delete(streamId);
     }
-    this.ids.delete(id);
+    from.ids.delete(id);
   }
 
   positionOf(id: string): number | undefined {
-    return this.ids.get(id);
+    return this.active.ids.get(id) ?? this.sealed?.ids.get(id);
   }
 
   /** Positions of the unflushed revisions ≥ fromRevision of a stream, in revision order. */
   positionsFrom(streamId: string, fromRevision: number): number[] {
-    const stream = this.streams.get(streamId);
-    if (stream === undefined) return [];
-    return stream.positions.slice(Math.max(0, fromRevision - stream.first));
+    const older = this.sealed?.streams.get(streamId);
+    const newer = this.active.streams.get(streamId);
+    const part = (stream: { first: number; positions: number[] } | undefined): number[] =>
+      stream === undefined ? [] : stream.positions.slice(Math.max(0, fromRevision - stream.first));
+    return older === undefined ? part(newer) : [...part(older), ...part(newer)];
   }
 
-  /** Every unflushed (stream, revision, position), sorted by stream id then revision (B-tree order). */
-  *streamEntries(): Generator<[streamId: string, revision: number, position: number]> {
-    const streamIds = [...this.streams.keys()].sort();
-    for (const streamId of streamIds) {
-      const { first, positions } = this.streams.get(streamId)!;
-      for (let k = 0; k < positions.length; k++) yield [streamId, first + k, positions[k]!];
+  /** Seals the current events for a flush and returns their rows; later adds go to a new generation. */
+  seal(): SealedRows {
+    if (this.sealed !== undefined) throw new Error('a flush is already under way');
+    const sealed = (this.sealed = this.active);
+    this.active = generation();
+    const streamRows: (string | number)[] = [];
+    for (const [streamId, { first, positions }] of sealed.streams) {
+      for (let k = 0; k < positions.length; k++) streamRows.push(streamId, first + k, positions[k]!);
     }
+    const idRows: (string | number)[] = [];
+    for (const [id, position] of sealed.ids) idRows.push(id, position);
+    return { streamRows, idRows };
   }
 
-  /** Every unflushed (id, position). */
-  idEntries(): IterableIterator<[id: string, position: number]> {
-    return this.ids.entries();
+  /** The flush committed: the sealed events are in the index now. */
+  release(): void {
+    this.sealed = undefined;
   }
 
-  clear(): void {
-    this.streams.clear();
-    this.ids.clear();
+  /** The flush failed: the sealed events are unflushed again, before the newer ones. */
+  unseal(): void {
+    const sealed = this.sealed;
+    if (sealed === undefined) return;
+    this.sealed = undefined;
+    for (const [streamId, newer] of this.active.streams) {
+      const older = sealed.streams.get(streamId);
+      if (older === undefined) sealed.streams.set(streamId, newer);
+      else older.positions.push(...newer.positions);
+    }
+    for (const [id, position] of this.active.ids) sealed.ids.set(id, position);
+    this.active = sealed;
   }
 }
 

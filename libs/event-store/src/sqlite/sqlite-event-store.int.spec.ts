@@ -1,12 +1,12 @@
 import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
 import { IdempotencyConflict, StoreUnavailable, WrongExpectedRevision } from '../errors';
 import type { NewEvent, StoredEvent } from '../event-store';
-import { describeEventStoreContract, newEvent } from '../testing';
+import { describeEventStoreContract, eventually, newEvent } from '../testing';
 import { SCHEMA_VERSION } from './schema';
 import { SqliteEventStore, type SqliteEventStoreOptions } from './sqlite-event-store';
 
@@ -19,6 +19,10 @@ const freshPath = (): string => {
 afterAll(() => {
   for (const dir of tempDirs) rmSync(dir, { recursive: true, force: true });
 });
+
+/** The writer thread's fault hooks (testing/fault-hooks.cjs), switched by files beside the store's file. */
+const FAULTS = join(__dirname, 'testing', 'fault-hooks.cjs');
+const injectFault = (path: string, name: 'fail-commit' | 'fail-index'): void => writeFileSync(`${path}.${name}`, '');
 
 describeEventStoreContract('sqlite', async () => {
   const path = freshPath();
@@ -66,7 +70,8 @@ describe('SqliteEventStore', () => {
     try {
       await Promise.all(Array.from({ length: 64 }, (_, index) => store.append(`device-${index}`, [newEvent()], { expectedRevision: 'no_stream' })));
 
-      expect(store.stats()).toEqual({ commits: 1, appends: 64, events: 64 });
+      // Two groups: half goes first, so that the other half is checked while the first commits.
+      expect(store.stats()).toEqual({ commits: 2, appends: 64, events: 64 });
     } finally {
       await store.close();
     }
@@ -84,18 +89,11 @@ describe('SqliteEventStore', () => {
   });
 
   it('rejects every append of a group whose commit fails, writes none of them, and recovers', async () => {
-    let failNextCommit = false;
-    const store = await open({
-      beforeCommit: () => {
-        if (failNextCommit) {
-          failNextCommit = false;
-          throw new Error('disk I/O error');
-        }
-      },
-    });
+    const path = freshPath();
+    const store = await open({ faultModule: FAULTS }, path);
     try {
       await store.append('device-1', [newEvent()], { expectedRevision: 'no_stream' });
-      failNextCommit = true;
+      injectFault(path, 'fail-commit');
 
       const outcomes = await Promise.allSettled([
         store.append('device-1', [newEvent(), newEvent()], { expectedRevision: 0 }),
@@ -246,7 +244,7 @@ describe('SqliteEventStore', () => {
       await expect(store.append('device-0', [newEvent()], { expectedRevision: 8 })).rejects.toBeInstanceOf(WrongExpectedRevision);
       const next = await store.append('device-0', [newEvent()], { expectedRevision: 9 });
       expect(next.events[0]).toMatchObject({ position: 31, revision: 10 });
-      expect(store.flushIndex()).toBe(true);
+      expect(await store.flushIndex()).toBe(true);
     } finally {
       await store.close();
     }
@@ -292,7 +290,7 @@ describe('SqliteEventStore lazy index', () => {
     try {
       await store.append('device-1', [newEvent(), newEvent(), newEvent()], { expectedRevision: 'no_stream' });
       await store.append('device-2', [newEvent()], { expectedRevision: 'no_stream' });
-      expect(store.flushIndex()).toBe(true);
+      expect(await store.flushIndex()).toBe(true);
       expect(store.indexStats()).toMatchObject({ indexedPosition: 4, unindexedEvents: 0, flushes: 1, flushedEvents: 4 });
       await store.append('device-1', [newEvent(), newEvent()], { expectedRevision: 2 });
       expect(store.indexStats()).toMatchObject({ indexedPosition: 4, unindexedEvents: 2 });
@@ -311,7 +309,7 @@ describe('SqliteEventStore lazy index', () => {
       expect((await store.readStream('device-1', { fromRevision: 4 })).map((event) => event.revision)).toEqual([4]);
       expect(await store.readStream('device-1', { fromRevision: 5 })).toEqual([]);
 
-      store.flushIndex();
+      await store.flushIndex();
       expect(await store.readStream('device-1')).toEqual(whole);
     } finally {
       await store.close();
@@ -323,7 +321,7 @@ describe('SqliteEventStore lazy index', () => {
     try {
       const flushedBatch = [newEvent(), newEvent()];
       const flushed = await store.append('device-1', flushedBatch, { expectedRevision: 'no_stream' });
-      store.flushIndex();
+      await store.flushIndex();
       const tailBatch = [newEvent(), newEvent()];
       const tail = await store.append('device-1', tailBatch, { expectedRevision: 1 });
 
@@ -362,9 +360,9 @@ describe('SqliteEventStore lazy index', () => {
       const first = newEvent({ id: 'aaaaaaaa-bbbb-4ccc-8000-000000000001' });
       const second = newEvent({ id: 'aaaaaaaa-bbbb-4ccc-9fff-ffffffffffff' });
       const one = await store.append('device-1', [first], { expectedRevision: 'no_stream' });
-      store.flushIndex();
+      await store.flushIndex();
       const two = await store.append('device-2', [second], { expectedRevision: 'no_stream' });
-      store.flushIndex();
+      await store.flushIndex();
       const lookAlike = newEvent({ id: 'aaaaaaaa-bbbb-4ccc-a000-000000000000' });
 
       expect(await store.getEvent(first.id)).toEqual(one.events[0]);
@@ -378,22 +376,17 @@ describe('SqliteEventStore lazy index', () => {
   });
 
   it('leaves the index as it was when a flush fails, and the next flush writes it', async () => {
-    let failFlush = true;
-    const store = await SqliteEventStore.open(freshPath(), {
-      ...noAutoFlush,
-      beforeIndexCommit: () => {
-        if (failFlush) throw new Error('disk full');
-      },
-    });
+    const path = freshPath();
+    const store = await SqliteEventStore.open(path, { ...noAutoFlush, faultModule: FAULTS });
     try {
       const first = await store.append('device-1', [newEvent(), newEvent()], { expectedRevision: 'no_stream' });
-      expect(store.flushIndex()).toBe(false);
+      injectFault(path, 'fail-index');
+      expect(await store.flushIndex()).toBe(false);
       expect(store.indexStats()).toMatchObject({ indexedPosition: 0, unindexedEvents: 2, flushes: 0 });
       expect(await store.readStream('device-1')).toEqual(first.events);
 
-      failFlush = false;
       await store.append('device-1', [newEvent()], { expectedRevision: 1 });
-      expect(store.flushIndex()).toBe(true);
+      expect(await store.flushIndex()).toBe(true);
       expect(store.indexStats()).toMatchObject({ indexedPosition: 3, unindexedEvents: 0, flushes: 1, flushedEvents: 3 });
       expect((await store.readStream('device-1')).map((event) => event.revision)).toEqual([0, 1, 2]);
       await expect(store.append('device-1', first.events.map(withoutStoreFields), { expectedRevision: 'any' })).resolves.toMatchObject({ duplicate: true });
@@ -406,7 +399,7 @@ describe('SqliteEventStore lazy index', () => {
     const path = freshPath();
     const store = await SqliteEventStore.open(path, { indexFlushIntervalMs: 0, indexFlushThreshold: 5 });
     await Promise.all(Array.from({ length: 5 }, (_, index) => store.append(`device-${index}`, [newEvent()], { expectedRevision: 'no_stream' })));
-    await new Promise((resolve) => setImmediate(resolve));
+    await eventually(() => store.indexStats().flushes === 1);
     expect(store.indexStats()).toMatchObject({ indexedPosition: 5, unindexedEvents: 0, flushes: 1 });
     await store.append('device-0', [newEvent()], { expectedRevision: 0 });
     await store.close();
@@ -420,7 +413,7 @@ describe('SqliteEventStore lazy index', () => {
     const path = freshPath();
     const first = await open(path);
     await first.append('device-1', [newEvent(), newEvent()], { expectedRevision: 'no_stream' });
-    first.flushIndex();
+    await first.flushIndex();
     await first.append('device-2', [newEvent()], { expectedRevision: 'no_stream' });
     await first.append('device-1', [newEvent()], { expectedRevision: 1 });
     // A second store on the file plays the process that starts after a crash: the first never flushed its tail.
@@ -443,7 +436,7 @@ describe('SqliteEventStore lazy index', () => {
     try {
       await a.append('device-1', [newEvent()], { expectedRevision: 'no_stream' });
       await b.append('device-1', [newEvent(), newEvent()], { expectedRevision: 0 });
-      expect(b.flushIndex()).toBe(true);
+      expect(await b.flushIndex()).toBe(true);
       await a.append('device-1', [newEvent()], { expectedRevision: 2 });
 
       // a's checkpoint is behind b's flush: the rows b indexed are read once, not twice.
@@ -453,7 +446,7 @@ describe('SqliteEventStore lazy index', () => {
         [2, 3],
         [3, 4],
       ]);
-      expect(a.flushIndex()).toBe(true);
+      expect(await a.flushIndex()).toBe(true);
       expect(await b.readStream('device-1')).toEqual(await a.readStream('device-1'));
       expect(raw<{ rows: number }>(path, 'SELECT count(*) AS rows FROM stream_index')).toEqual({ rows: 4 });
     } finally {
@@ -528,7 +521,7 @@ describe('SqliteEventStore lazy index', () => {
             events: [expect.objectContaining({ revision: events.length })],
           });
         }
-        expect(store.flushIndex()).toBe(true);
+        expect(await store.flushIndex()).toBe(true);
         expect(store.indexStats().indexedPosition).toBe(await store.headPosition());
       } finally {
         await store.close();

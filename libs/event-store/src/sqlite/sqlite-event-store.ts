@@ -24,9 +24,9 @@ import { matchEarlierAppend } from '../idempotency';
 import { nonNegative, pageSize } from '../read-limits';
 import { EVENT_COLUMNS, rowToEvent, rowToEventText } from './event-row';
 import { GroupCommitQueue } from './group-commit';
-import { BulkInsert } from './bulk-insert';
 import { IdKeyFilter, idKey, IndexTail } from './index-tail';
 import { migrate } from './schema';
+import { WriterThread, type WriterLost, type WriterReply } from './writer-thread';
 
 export interface SqliteEventStoreOptions {
   /** Source of recordedAt (read once per commit group); the wall clock by default. */
@@ -41,10 +41,12 @@ export interface SqliteEventStoreOptions {
   indexFlushIntervalMs?: number;
   /** …and as soon as this many events wait to be indexed. Default 20,000. */
   indexFlushThreshold?: number;
-  /** Fault injection for tests: runs inside the transaction right before COMMIT; a throw fails the group. */
-  beforeCommit?: () => void;
-  /** Fault injection for tests: runs inside an index flush right before its COMMIT; a throw abandons the flush. */
-  beforeIndexCommit?: () => void;
+  /**
+   * Fault injection for tests: a CommonJS module the writer thread loads, whose `beforeCommit(path)`
+   * and `beforeIndexCommit(path)` (both optional) it calls with the file's path inside the
+   * transaction right before COMMIT; a throw fails that commit or flush.
+   */
+  faultModule?: string;
 }
 
 export interface SqliteEventStoreStats {
@@ -64,7 +66,7 @@ export interface SqliteEventStoreIndexStats {
   /** Index flushes committed by this process, and the index rows they wrote. */
   flushes: number;
   flushedEvents: number;
-  /** Wall-clock time spent in committed flushes (the event loop is blocked meanwhile). */
+  /** Time the writer thread spent in committed flushes (this thread goes on meanwhile). */
   flushMillis: number;
 }
 
@@ -86,20 +88,35 @@ interface GroupUndo {
   written: [streamId: string, id: string][];
 }
 
+/** A group validated and sent to the writer thread, not answered yet. */
+interface InFlightGroup {
+  group: PendingAppend[];
+  outcomes: Outcome[];
+  undo: GroupUndo;
+  /** Log head once it is committed. */
+  head: number;
+}
+
 /**
  * The embedded EventStore: one SQLite file (WAL, synchronous=FULL).
  *
  * Appends are group-committed: everything appended during one event-loop turn is checked
- * and written in one transaction, and every caller learns its outcome after the COMMIT.
+ * against the in-memory state on this thread and written by the writer thread (writer-thread.ts)
+ * in one transaction; every caller learns its outcome after the COMMIT. While one group waits
+ * on its fsync the next one is checked and sent (it is checked against a state that includes
+ * the groups still in flight; if one of them fails, the later ones are put back, checked again
+ * and sent again), so this thread never waits on the disk.
  * The log table has no secondary index; the per-stream index and the event-id index are
  * derived from it lazily (as EventStoreDB builds its index after the log write):
  * - in memory: the last revision of every stream (complete, loaded on open), and the
  *   events after the index checkpoint (the tail: positions per stream, ids);
  * - on disk: stream_index / event_ids, written by a flush every indexFlushIntervalMs or
- *   indexFlushThreshold events, thousands of rows per transaction, with the checkpoint.
- * A crash loses no event: on open the tail is rebuilt from the log after the checkpoint.
+ *   indexFlushThreshold events, thousands of rows per transaction, with the checkpoint; the
+ *   writer thread runs it between two commits.
+ * A crash loses no acknowledged event: on open the tail is rebuilt from the log after the checkpoint.
  * Another process may write the same file: its events are read into the in-memory state
- * before each write and each stream read (the head moved).
+ * before a group is checked when nothing is in flight, and a group sent while another process
+ * moved the log's head is refused by the writer, then checked again after reading its events.
  */
 export class SqliteEventStore implements EventStore {
   private readonly queue: GroupCommitQueue<PendingAppend>;
@@ -110,10 +127,21 @@ export class SqliteEventStore implements EventStore {
   private readonly tail = new IndexTail();
   /** Every id up to `head` (a superset): a new id is known new without probing event_ids. */
   private idFilter = new IdKeyFilter();
-  /** Position of the last event read into `revisions` / `tail`. */
+  /** Position of the last event in `revisions` / `tail`: committed, or in a group in flight. */
   private head = 0;
+  /** Position of the last event known committed: what reads may return. */
+  private committedHead = 0;
+  /** Groups sent to the writer thread, oldest first; replies come back in this order. */
+  private readonly inFlight: InFlightGroup[] = [];
+  /** The events of the groups in flight, by position (an append repeating one is answered from here). */
+  private readonly inFlightEvents = new Map<number, StoredEvent>();
+  /** Requests of an older epoch are refused by the writer (see writer-thread.ts). */
+  private epoch = 0;
+  /** Callers of whenSettled(), woken when no group is in flight. */
+  private settledWaiters: (() => void)[] = [];
   /** stream_index / event_ids cover the events up to here (this process's view). */
   private indexedPosition = 0;
+  private flushing: Promise<boolean> | undefined;
   /** Set by close(): from then on appends are refused. */
   private closing: Promise<void> | undefined;
   private closed = false;
@@ -122,9 +150,7 @@ export class SqliteEventStore implements EventStore {
   private readonly clock: () => Date;
   private readonly flushThreshold: number;
   private readonly flushTimer: NodeJS.Timeout | undefined;
-  private flushScheduled = false;
 
-  private readonly insertEvent: StatementSync;
   private readonly selectByPosition: StatementSync;
   private readonly selectPositionsByIdKey: StatementSync;
   private readonly selectHead: StatementSync;
@@ -132,20 +158,20 @@ export class SqliteEventStore implements EventStore {
   private readonly selectIndexedStream: StatementSync;
   private readonly selectAfter: StatementSync;
   private readonly selectCheckpoint: StatementSync;
-  private readonly updateCheckpoint: StatementSync;
-  private readonly insertStreamIndex: BulkInsert;
-  private readonly insertEventId: BulkInsert;
 
   private constructor(
     private readonly db: DatabaseSync,
+    private readonly writer: WriterThread,
     private readonly options: SqliteEventStoreOptions,
   ) {
     this.clock = options.clock ?? (() => new Date());
     this.flushThreshold = options.indexFlushThreshold ?? 20_000;
-    if (!Number.isSafeInteger(this.flushThreshold) || this.flushThreshold < 1) throw new RangeError('indexFlushThreshold must be a positive integer');
-    this.queue = new GroupCommitQueue((group) => this.commitGroup(group), options.maxGroupSize ?? 1000);
+    // With nothing in flight, half of what waits goes now and the rest next turn: two groups in
+    // flight, so that one is checked here while the writer commits the other (with all writers
+    // in one group, each side would wait for the other).
+    const nextGroupSize = (pending: number): number => (this.inFlight.length === 0 && pending >= 16 ? Math.ceil(pending / 2) : pending);
+    this.queue = new GroupCommitQueue((group) => this.commitGroup(group), options.maxGroupSize ?? 1000, nextGroupSize);
     const arrays = { returnArrays: true } as const;
-    this.insertEvent = db.prepare(`INSERT INTO events (${EVENT_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`);
     this.selectByPosition = db.prepare(`SELECT ${EVENT_COLUMNS} FROM events WHERE position = ?`, arrays);
     this.selectPositionsByIdKey = db.prepare('SELECT position FROM event_ids WHERE id_key = ?', arrays);
     this.selectHead = db.prepare('SELECT max(position) FROM events', arrays);
@@ -161,29 +187,33 @@ export class SqliteEventStore implements EventStore {
     );
     this.selectAfter = db.prepare('SELECT position, id, stream_id, revision FROM events WHERE position > ? ORDER BY position', arrays);
     this.selectCheckpoint = db.prepare('SELECT position FROM index_checkpoint WHERE singleton = 1', arrays);
-    this.updateCheckpoint = db.prepare('UPDATE index_checkpoint SET position = ? WHERE singleton = 1');
-    this.insertStreamIndex = new BulkInsert(db, 'stream_index', ['stream_id', 'revision', 'position']);
-    this.insertEventId = new BulkInsert(db, 'event_ids', ['id_key', 'position']);
     this.loadIndexState();
     const interval = options.indexFlushIntervalMs ?? 500;
     if (interval > 0 && Number.isFinite(interval)) {
-      this.flushTimer = setInterval(() => this.flushIndex(), interval);
+      this.flushTimer = setInterval(() => void this.flushIndex(), interval);
       this.flushTimer.unref();
     }
   }
 
   /** Opens (creating if needed) the store in the file at `path` and migrates its schema. */
   static async open(path: string, options: SqliteEventStoreOptions = {}): Promise<SqliteEventStore> {
-    if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
+    if (path === ':memory:') throw new StoreUnavailable('SqliteEventStore needs a file (its writer thread opens it too); MemoryEventStore keeps events in memory');
+    const flushThreshold = options.indexFlushThreshold ?? 20_000;
+    if (!Number.isSafeInteger(flushThreshold) || flushThreshold < 1) throw new RangeError('indexFlushThreshold must be a positive integer');
+    mkdirSync(dirname(path), { recursive: true });
     let db: DatabaseSync | undefined;
+    let writer: WriterThread | undefined;
     try {
-      db = new DatabaseSync(path, { timeout: options.busyTimeoutMs ?? 5000 });
+      const busyTimeoutMs = options.busyTimeoutMs ?? 5000;
+      db = new DatabaseSync(path, { timeout: busyTimeoutMs });
       db.exec('PRAGMA journal_mode = WAL');
       db.exec('PRAGMA synchronous = FULL');
       migrate(db);
-      return new SqliteEventStore(db, options);
+      writer = await WriterThread.start(path, busyTimeoutMs, options.faultModule);
+      return new SqliteEventStore(db, writer, options);
     } catch (error) {
       if (db?.isOpen) db.close();
+      await writer?.close();
       if (error instanceof StoreUnavailable || error instanceof RangeError) throw error;
       throw new StoreUnavailable(`cannot open event store ${path}: ${messageOf(error)}`, error);
     }
@@ -211,12 +241,12 @@ export class SqliteEventStore implements EventStore {
     if (indexed.length >= limit) return indexed;
     const tailFrom = indexed.length > 0 ? indexed[indexed.length - 1]!.revision + 1 : from;
     for (const position of this.tail.positionsFrom(streamId, tailFrom)) {
-      if (indexed.length >= limit) break;
+      // Events of groups in flight are not acknowledged yet: not for readers.
+      if (indexed.length >= limit || position > this.committedHead) break;
       indexed.push(this.eventAt(position)!);
     }
     return indexed;
   }
-
   async readAll(options: ReadAllOptions = {}): Promise<StoredEvent[]> {
     this.assertReadable();
     return this.rows(this.selectAll.all(nonNegative('after', options.after), pageSize(options.maxCount)));
@@ -239,6 +269,8 @@ export class SqliteEventStore implements EventStore {
     this.assertReadable();
     if (typeof eventId !== 'string' || !isCanonicalUuid(eventId)) return undefined;
     this.catchUpIfMoved();
+    const position = this.tail.positionOf(eventId);
+    if (position !== undefined && position > this.committedHead) return undefined; // in flight: not acknowledged yet
     return this.findById(eventId);
   }
 
@@ -268,52 +300,15 @@ export class SqliteEventStore implements EventStore {
   }
 
   /**
-   * Writes the in-memory tail to stream_index / event_ids in one transaction, with the
-   * checkpoint. Runs by itself (timer, size, close); safe to call any time. A failed flush
-   * changes nothing and is retried by the next one. Returns whether the index is now current.
+   * Has the writer thread write the tail to stream_index / event_ids in one transaction, with
+   * the checkpoint. Runs by itself (timer, size, close); safe to call any time (a call while
+   * one runs gets that one). A failed flush changes nothing and is retried by the next one.
+   * Resolves to whether the index then covers every event this process knew when it started.
    */
-  flushIndex(): boolean {
-    if (this.closed || this.tail.size === 0) return this.tail.size === 0;
-    const started = performance.now();
-    try {
-      this.db.exec('BEGIN IMMEDIATE');
-      // Another process may have appended and flushed: read its events first, so that our
-      // head is at least its checkpoint, then write only what is not indexed yet.
-      this.catchUp();
-      const [stored] = this.selectCheckpoint.get() as unknown as [number];
-      let rows = 0;
-      for (const [streamId, revision, position] of this.tail.streamEntries()) {
-        if (position <= stored) continue;
-        this.insertStreamIndex.add(streamId, revision, position);
-        rows++;
-      }
-      this.insertStreamIndex.finish();
-      const ids: [number, number][] = [];
-      for (const [id, position] of this.tail.idEntries()) if (position > stored) ids.push([idKey(id), position]);
-      ids.sort((a, b) => a[0] - b[0] || a[1] - b[1]);
-      for (const [key, position] of ids) this.insertEventId.add(key, position);
-      this.insertEventId.finish();
-      const checkpoint = Math.max(stored, this.head);
-      this.updateCheckpoint.run(checkpoint);
-      this.options.beforeIndexCommit?.();
-      this.db.exec('COMMIT');
-      this.tail.clear();
-      this.indexedPosition = checkpoint;
-      this.indexCounters.flushes++;
-      this.indexCounters.flushedEvents += rows;
-      this.indexCounters.flushMillis += performance.now() - started;
-      return true;
-    } catch {
-      this.insertStreamIndex.discard();
-      this.insertEventId.discard();
-      // The index is derived: nothing is lost, the next flush (or the next open) redoes it.
-      try {
-        if (this.db.isTransaction) this.db.exec('ROLLBACK');
-      } catch {
-        // already rolled back by SQLite
-      }
-      return false;
-    }
+  flushIndex(): Promise<boolean> {
+    if (this.closed) return Promise.resolve(this.tail.size === 0);
+    this.flushing ??= this.writeIndex().finally(() => (this.flushing = undefined));
+    return this.flushing;
   }
 
   /** Commits what is queued, stops the subscriptions, flushes the index, then closes the file. */
@@ -323,12 +318,23 @@ export class SqliteEventStore implements EventStore {
   }
 
   private async shutDown(): Promise<void> {
-    await this.queue.drained();
+    // A group put back after a failure is queued again: wait until both are empty.
+    while (this.queue.pending > 0 || this.inFlight.length > 0) {
+      await this.queue.drained();
+      await this.whenSettled();
+    }
     await Promise.all([...this.subscriptions].map((subscription) => subscription.stop()));
     if (this.flushTimer !== undefined) clearInterval(this.flushTimer);
-    this.flushIndex();
+    await this.flushing;
+    await this.flushIndex();
     this.closed = true;
+    await this.writer.close();
     this.db.close();
+  }
+
+  private whenSettled(): Promise<void> {
+    if (this.inFlight.length === 0) return Promise.resolve();
+    return new Promise((resolve) => this.settledWaiters.push(resolve));
   }
 
   private *iterateLog<T>(options: ReadAllOptions, toEvent: (row: SQLOutputValue[]) => T): Generator<T, void, undefined> {
@@ -344,27 +350,51 @@ export class SqliteEventStore implements EventStore {
     }
   }
 
+  /**
+   * Checks a group against the state (the groups in flight included), applies it to the state
+   * and sends its rows to the writer thread. The callers are answered when the writer replies.
+   */
   private commitGroup(group: PendingAppend[]): void {
-    const outcomes: Outcome[] = [];
-    let undo: GroupUndo | undefined;
-    try {
-      this.db.exec('BEGIN IMMEDIATE');
-      this.catchUpIfMoved();
-      undo = { head: this.head, revisions: new Map(), written: [] };
-      const recordedAt = this.clock().toISOString();
-      for (const pending of group) outcomes.push(this.applyAppend(pending.request, recordedAt, undo));
-      this.options.beforeCommit?.();
-      this.db.exec('COMMIT');
-    } catch (error) {
-      this.abandonGroup(undo);
-      const failure = new StoreUnavailable(`commit failed, nothing of this append is stored: ${messageOf(error)}`, error);
-      for (const pending of group) pending.reject(failure);
+    const failure = this.writer.failure;
+    if (failure !== undefined) {
+      const error = new StoreUnavailable(`${failure}: appends are refused until the store is opened again`);
+      for (const pending of group) pending.reject(error);
       return;
     }
+    let undo: GroupUndo | undefined;
+    const outcomes: Outcome[] = [];
+    const rows: (string | number)[] = [];
+    try {
+      // With groups in flight the file's head is ours to move; the writer tells if another process moved it.
+      if (this.inFlight.length === 0) this.catchUpIfMoved();
+      undo = { head: this.head, revisions: new Map(), written: [] };
+      const recordedAt = this.clock().toISOString();
+      for (const pending of group) outcomes.push(this.applyAppend(pending.request, recordedAt, undo, rows));
+    } catch (error) {
+      if (undo !== undefined) this.undoGroup(undo);
+      const failed = new StoreUnavailable(`the log cannot be read, nothing of this append is stored: ${messageOf(error)}`, error);
+      for (const pending of group) pending.reject(failed);
+      return;
+    }
+    const entry: InFlightGroup = { group, outcomes, undo, head: this.head };
+    this.inFlight.push(entry);
+    void this.writer.send({ kind: 'commit', epoch: this.epoch, expectedHead: undo.head, rows }).then((reply) => this.settle(entry, reply));
+  }
+
+  /** The writer's reply to the oldest group in flight. */
+  private settle(entry: InFlightGroup, reply: WriterReply | WriterLost): void {
+    if (this.inFlight[0] !== entry) return; // put back after an earlier group failed: its reply is `stale`
+    if (reply.outcome !== 'ok') {
+      this.abandonInFlight(reply);
+      return;
+    }
+    this.inFlight.shift();
+    for (let position = this.committedHead + 1; position <= entry.head; position++) this.inFlightEvents.delete(position);
+    this.committedHead = entry.head;
     this.counters.commits++;
     let written = false;
-    for (const [index, pending] of group.entries()) {
-      const outcome = outcomes[index]!;
+    for (const [index, pending] of entry.group.entries()) {
+      const outcome = entry.outcomes[index]!;
       if ('error' in outcome) {
         pending.reject(outcome.error);
         continue;
@@ -377,20 +407,55 @@ export class SqliteEventStore implements EventStore {
       pending.resolve(outcome.result);
     }
     if (written) for (const subscription of this.subscriptions) subscription.notify();
-    if (this.tail.size >= this.flushThreshold && !this.flushScheduled) {
-      this.flushScheduled = true;
-      setImmediate(() => {
-        this.flushScheduled = false;
-        this.flushIndex();
-      });
+    if (this.tail.size >= this.flushThreshold && this.flushing === undefined) void this.flushIndex();
+    if (this.inFlight.length === 0) {
+      const waiters = this.settledWaiters;
+      this.settledWaiters = [];
+      for (const resolve of waiters) resolve();
     }
   }
 
   /**
-   * Validates one append against the state left by the appends before it in the group, then
-   * writes it. Its ids are looked up in the tail (a Map) and in event_ids (one B-tree probe).
+   * The oldest group in flight was not committed: every group in flight is taken back (the
+   * later ones were checked against it; the writer refuses them), the state is put back to the
+   * file's, and the groups are queued again, except when the outcome is a failure to report.
    */
-  private applyAppend(request: AppendRequest, recordedAt: string, undo: GroupUndo): Outcome {
+  private abandonInFlight(reply: Exclude<WriterReply | WriterLost, { outcome: 'ok' }>): void {
+    const groups = this.inFlight.splice(0);
+    this.epoch++;
+    for (let k = groups.length - 1; k >= 0; k--) this.undoGroup(groups[k]!.undo);
+    const again: PendingAppend[] = [];
+    if (reply.outcome === 'lost') {
+      // The writer died: any of these groups may or may not be on disk. Retrying an append is safe
+      // (its ids make it idempotent), so the callers are told to, and the file is read again.
+      const error = new StoreUnavailable(`${reply.message}: the outcome of this append is unknown; retry it (appends are idempotent)`);
+      for (const { group } of groups) for (const pending of group) pending.reject(error);
+    } else {
+      const [first, ...later] = groups;
+      // Another process moved the head (`moved`): not an error, the group is checked again after reading its events.
+      if (reply.outcome === 'failed') {
+        const error = new StoreUnavailable(`commit failed, nothing of this append is stored: ${reply.message}`);
+        for (const pending of first!.group) pending.reject(error);
+      } else again.push(...first!.group);
+      for (const { group } of later) again.push(...group);
+    }
+    try {
+      this.catchUp();
+    } catch {
+      // read again before the next group (catchUpIfMoved)
+    }
+    this.queue.requeueFront(again);
+    const waiters = this.settledWaiters;
+    this.settledWaiters = [];
+    for (const resolve of waiters) resolve();
+  }
+
+  /**
+   * Validates one append against the state left by the appends before it (in the group and
+   * in flight), applies it and adds its rows. Its ids are looked up in the tail (a Map) and,
+   * when the Bloom filter cannot rule them out, in event_ids (one B-tree probe).
+   */
+  private applyAppend(request: AppendRequest, recordedAt: string, undo: GroupUndo, rows: (string | number)[]): Outcome {
     const { streamId, events, expectedRevision } = request;
     const current = this.revisions.get(streamId) ?? NO_STREAM;
     const firstIsStored = this.positionOfId(events[0]!.id) !== undefined;
@@ -415,11 +480,11 @@ export class SqliteEventStore implements EventStore {
     for (const [index, event] of events.entries()) {
       const position = this.head + index + 1;
       const revision = current + index + 1;
-      this.insertEvent.run(position, event.id, streamId, revision, event.type, event.version, event.occurredAt, recordedAt, event.dataJson, event.metadataJson);
+      rows.push(position, event.id, streamId, revision, event.type, event.version, event.occurredAt, recordedAt, event.dataJson, event.metadataJson);
       this.tail.add(streamId, revision, event.id, position);
       this.idFilter.add(idKey(event.id));
       undo.written.push([streamId, event.id]);
-      stored.push({
+      const storedEvent: StoredEvent = {
         id: event.id,
         type: event.type,
         version: event.version,
@@ -430,7 +495,9 @@ export class SqliteEventStore implements EventStore {
         revision,
         position,
         recordedAt,
-      });
+      };
+      this.inFlightEvents.set(position, storedEvent);
+      stored.push(storedEvent);
     }
     this.revisions.set(streamId, current + events.length);
     this.head += events.length;
@@ -448,20 +515,43 @@ export class SqliteEventStore implements EventStore {
     }
   }
 
-  /** Rolls the transaction back and puts the in-memory state back to what the file holds. */
-  private abandonGroup(undo: GroupUndo | undefined): void {
-    try {
-      if (this.db.isTransaction) this.db.exec('ROLLBACK');
-    } catch {
-      // SQLite may already have rolled back (e.g. after an I/O error).
-    }
-    if (undo === undefined) return; // failed before writing anything: the state is the file's
+  /** Puts the in-memory state back to what it was before a group was applied. */
+  private undoGroup(undo: GroupUndo): void {
     for (let k = undo.written.length - 1; k >= 0; k--) this.tail.removeLast(...undo.written[k]!);
     for (const [streamId, revision] of undo.revisions) {
       if (revision === undefined) this.revisions.delete(streamId);
       else this.revisions.set(streamId, revision);
     }
+    for (let position = undo.head + 1; position <= this.head; position++) this.inFlightEvents.delete(position);
     this.head = undo.head;
+  }
+
+  /**
+   * The tail up to the head (groups in flight included: the writer commits them before this
+   * flush, or refuses the flush as stale when one of them failed) goes to the writer thread.
+   */
+  private async writeIndex(): Promise<boolean> {
+    if (this.tail.size === 0) return true;
+    try {
+      if (this.inFlight.length === 0) this.catchUpIfMoved();
+    } catch {
+      return false;
+    }
+    const upTo = this.head;
+    // Sorting and the id keys are the writer's work: this thread only hands the rows over.
+    const { streamRows, idRows } = this.tail.seal();
+    const reply = await this.writer.send({ kind: 'flush', epoch: this.epoch, upTo, streamRows, idRows });
+    if (reply.outcome !== 'ok') {
+      this.tail.unseal();
+      return false;
+    }
+    // Every event up to upTo is committed (see above) and indexed; later ones stay in the tail.
+    this.tail.release();
+    this.indexedPosition = upTo;
+    this.indexCounters.flushes++;
+    this.indexCounters.flushedEvents += reply.indexRows ?? 0;
+    this.indexCounters.flushMillis += reply.millis ?? 0;
+    return this.tail.size === 0;
   }
 
   /** On open: the last revision of every indexed stream, then the log after the checkpoint. */
@@ -476,6 +566,7 @@ export class SqliteEventStore implements EventStore {
       for (const [key] of this.db.prepare('SELECT id_key FROM event_ids', { returnArrays: true }).iterate() as unknown as Iterable<[number]>) this.idFilter.add(key);
       this.indexedPosition = checkpoint;
       this.head = checkpoint;
+      this.committedHead = checkpoint;
       this.catchUp();
       this.db.exec('COMMIT');
     } catch (error) {
@@ -484,7 +575,7 @@ export class SqliteEventStore implements EventStore {
     }
   }
 
-  /** Reads the events after `head` (appended by another process, or before a crash) into memory. */
+  /** Reads the events after `head` (appended by another process, or before a crash) into memory. Nothing may be in flight. */
   private catchUp(): void {
     const rows = this.selectAfter.all(this.head) as unknown as [number, string, string, number][];
     for (const [position, id, streamId, revision] of rows) {
@@ -493,11 +584,13 @@ export class SqliteEventStore implements EventStore {
       this.revisions.set(streamId, revision);
       this.head = position;
     }
+    this.committedHead = this.head;
   }
 
   /** Another process may have appended since we last looked: one probe of the log's last rowid. */
   private catchUpIfMoved(): void {
-    if (this.readHead() !== this.head) this.catchUp();
+    // With groups in flight the file's head may be ours, committed before its reply arrived.
+    if (this.inFlight.length === 0 && this.readHead() !== this.head) this.catchUp();
   }
 
   private positionOfId(eventId: string): number | undefined {
@@ -510,15 +603,15 @@ export class SqliteEventStore implements EventStore {
     return this.findIndexed(eventId, candidates)?.position;
   }
 
+  /** The event with this id, from the file or, if its group is in flight, from memory. */
   private findById(eventId: string): StoredEvent | undefined {
     const position = this.tail.positionOf(eventId);
-    if (position !== undefined) return this.eventAt(position);
+    if (position !== undefined) return position > this.committedHead ? this.inFlightEvents.get(position) : this.eventAt(position);
     const key = idKey(eventId);
     if (!this.idFilter.mightContain(key)) return undefined;
     const candidates = this.selectPositionsByIdKey.all(key) as unknown as [number][];
     return candidates.length === 0 ? undefined : this.findIndexed(eventId, candidates);
   }
-
   /** event_ids keys are 52 bits of the id: the event at a candidate position must carry the id. */
   private findIndexed(eventId: string, candidates: [number][]): StoredEvent | undefined {
     for (const [position] of candidates) {

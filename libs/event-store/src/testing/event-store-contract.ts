@@ -26,7 +26,7 @@ export const newEvent = (overrides: Partial<NewEvent> = {}): NewEvent => ({
 const events = (count: number): NewEvent[] => Array.from({ length: count }, () => newEvent());
 
 /** Waits (without asserting on time) until `condition` holds; fails the test after ~5 s. */
-const eventually = async (condition: () => boolean): Promise<void> => {
+export const eventually = async (condition: () => boolean): Promise<void> => {
   for (let attempt = 0; attempt < 500 && !condition(); attempt++) await new Promise((resolve) => setTimeout(resolve, 10));
   expect(condition()).toBe(true);
 };

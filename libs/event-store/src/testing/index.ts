@@ -1,1 +1,1 @@
-export { describeEventStoreContract, newEvent, type EventStoreFactory, type EventStoreUnderTest } from './event-store-contract';
+export { describeEventStoreContract, eventually, newEvent, type EventStoreFactory, type EventStoreUnderTest } from './event-store-contract';

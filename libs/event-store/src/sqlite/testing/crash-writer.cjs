@@ -23,17 +23,14 @@ const { SqliteEventStore } = require('../sqlite-event-store.ts');
 
 const [path, configJson] = process.argv.slice(2);
 const config = JSON.parse(configJson ?? '{}');
-let flushes = 0;
 
 const main = async () => {
   const store = await SqliteEventStore.open(path, {
     indexFlushThreshold: config.flushThreshold ?? 20_000,
     indexFlushIntervalMs: config.flushIntervalMs ?? 0,
-    beforeIndexCommit: () => {
-      flushes++;
-      if (flushes === config.dieInFlush) process.kill(process.pid, 'SIGKILL');
-    },
+    faultModule: require('node:path').join(__dirname, 'fault-hooks.cjs'),
   });
+  if (config.dieInFlush) require('node:fs').writeFileSync(`${path}.die-in-flush`, String(config.dieInFlush));
   writeSync(1, 'ready\n');
   const streams = config.streams ?? 50;
   const writer = async () => {

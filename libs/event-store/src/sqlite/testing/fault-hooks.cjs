@@ -1,0 +1,28 @@
+// Fault injection for the SQLite store's tests, loaded by its writer thread when the store is
+// opened with { faultModule: <this file> }; both hooks run inside the transaction, right before
+// COMMIT, and get the store's file path. Faults are files beside the store's file:
+// - `<path>.fail-commit` / `<path>.fail-index` makes the next commit / index flush throw (the
+//   file is removed: one fault per file);
+// - `<path>.die-in-flush` holding n makes the process SIGKILL itself inside its n-th index flush,
+//   after the index rows are written and before COMMIT.
+'use strict';
+const { existsSync, readFileSync, rmSync } = require('node:fs');
+
+const take = (file) => {
+  if (!existsSync(file)) return false;
+  rmSync(file);
+  return true;
+};
+
+let flushes = 0;
+
+module.exports = {
+  beforeCommit(path) {
+    if (take(`${path}.fail-commit`)) throw new Error('disk I/O error (injected)');
+  },
+  beforeIndexCommit(path) {
+    flushes++;
+    if (existsSync(`${path}.die-in-flush`) && flushes === Number(readFileSync(`${path}.die-in-flush`, 'utf8'))) process.kill(process.pid, 'SIGKILL');
+    if (take(`${path}.fail-index`)) throw new Error('disk I/O error (injected)');
+  },
+};
