@@ -155,6 +155,33 @@ describe('SqliteEventStore', () => {
     }
   });
 
+  it('two stores appending to one file at once: every acknowledged event is stored once, at its answered place', async () => {
+    const path = freshPath();
+    const stores = [await open({}, path), await open({}, path)];
+    try {
+      const acknowledged: StoredEvent[] = [];
+      // Each store keeps groups in flight while the other moves the log's head under them.
+      await Promise.all(
+        stores.flatMap((store) =>
+          Array.from({ length: 16 }, async (_, writer) => {
+            for (let k = 0; k < 15; k++) acknowledged.push(...(await store.append(`device-${(writer + k) % 6}`, [newEvent()], { expectedRevision: 'any' })).events);
+          }),
+        ),
+      );
+
+      const all = [...stores[0]!.readAllIterator()];
+      expect(all.map((event) => event.position)).toEqual(Array.from({ length: 2 * 16 * 15 }, (_, index) => index + 1));
+      for (const event of acknowledged) expect(all[event.position - 1]).toEqual(event);
+      for (let stream = 0; stream < 6; stream++) {
+        const events = all.filter((event) => event.streamId === `device-${stream}`);
+        expect(events.map((event) => event.revision)).toEqual(events.map((_, index) => index));
+        for (const store of stores) expect(await store.readStream(`device-${stream}`)).toEqual(events);
+      }
+    } finally {
+      for (const store of stores) await store.close();
+    }
+  });
+
   it('stamps one recordedAt per commit from the injected clock', async () => {
     const store = await open({ clock: () => new Date('2030-01-01T00:00:00.000Z') });
     try {
