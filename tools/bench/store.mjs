@@ -121,7 +121,7 @@ const driveRandom = async (store, { writers, streams, seconds }) => {
   await Promise.all(Array.from({ length: writers }, () => writer()));
   const elapsed = (now() - started) / 1000;
   latencies.sort((a, b) => a - b);
-  return { eventsPerSecond: events / elapsed, latencies };
+  return { eventsPerSecond: events / elapsed, events, latencies };
 };
 
 const randomRevisions = new Map();
@@ -179,21 +179,28 @@ const rawSelect = (path, { parse }) => {
   return { count, checksum, perSecond };
 };
 
-const rawPagedSelect = (path) => {
+const rawPagedSelect = (path, { parse }) => {
   const db = new DatabaseSync(path, { readOnly: true });
   const select = db.prepare('SELECT position, id, stream_id, revision, type, version, occurred_at, recorded_at, data, metadata FROM events WHERE position > ? ORDER BY position LIMIT 1000');
   select.setReturnArrays(true);
   let count = 0;
+  let checksum = 0;
   const started = now();
   for (let after = 0; ; ) {
     const rows = select.all(after);
     if (rows.length === 0) break;
     count += rows.length;
+    if (parse) {
+      for (const row of rows) {
+        checksum += JSON.parse(row[8]).n;
+        JSON.parse(row[9]);
+      }
+    }
     after = rows[rows.length - 1][0];
   }
   const perSecond = count / ((now() - started) / 1000);
   db.close();
-  return { count, perSecond };
+  return { count, checksum, perSecond };
 };
 
 export const run = async () => {
@@ -211,7 +218,10 @@ export const run = async () => {
     const RANDOM_STREAMS = 20_000;
     progress(`group commit: 64 writers × 1 event/append to random streams of ${fmt(RANDOM_STREAMS)}, ${SECONDS}s`);
     const randomStore = await SqliteEventStore.open(join(dir, 'random.sqlite'));
+    const [thread0, process0] = [process.threadCpuUsage(), process.cpuUsage()];
     const random = await driveRandom(randomStore, { writers: 64, streams: RANDOM_STREAMS, seconds: SECONDS });
+    const cpuMicros = (usage) => usage.user + usage.system;
+    const randomCpu = { thread: cpuMicros(process.threadCpuUsage(thread0)), process: cpuMicros(process.cpuUsage(process0)) };
     const randomStats = randomStore.stats();
     const randomIndex = randomStore.indexStats();
     const closeStarted = now();
@@ -230,6 +240,12 @@ export const run = async () => {
       'one 64-row txn incl. COMMIT, log only',
     );
     row('appends per commit (group size, mean)', (randomStats.appends / randomStats.commits).toFixed(1), '', '');
+    row(
+      'CPU µs per event: this thread (bench writers + store) / whole process (+ writer thread)',
+      `${(randomCpu.thread / random.events).toFixed(1)} / ${(randomCpu.process / random.events).toFixed(1)}`,
+      '',
+      '',
+    );
     row(
       'index flushes in the run / events per flush / left for close',
       `${randomIndex.flushes} / ${fmt(randomIndex.flushedEvents / Math.max(1, randomIndex.flushes))} / ${fmt(randomIndex.unindexedEvents)}`,
@@ -295,12 +311,14 @@ export const run = async () => {
     }
     const rawParsed = await best(() => rawSelect(replayPath, { parse: true }));
     const rawBare = await best(() => rawSelect(replayPath, { parse: false }));
-    const rawPages = await best(() => rawPagedSelect(replayPath));
-    if (paged.count !== REPLAY_EVENTS || iterated.checksum !== paged.checksum || rawParsed.checksum !== paged.checksum) {
+    const rawPages = await best(() => rawPagedSelect(replayPath, { parse: false }));
+    const rawPagesParsed = await best(() => rawPagedSelect(replayPath, { parse: true }));
+    if (paged.count !== REPLAY_EVENTS || iterated.checksum !== paged.checksum || rawParsed.checksum !== paged.checksum || rawPagesParsed.checksum !== paged.checksum) {
       throw new Error(`replay mismatch: ${paged.count}/${iterated.count}/${rawParsed.count} events`);
     }
     const sizeMb = (statSync(replayPath).size / 2 ** 20).toFixed(0);
-    row(`replay events/s, readAll pages of 1000, best of 2 (${fmt(paged.count)} events, ${sizeMb} MB)`, fmt(paged.perSecond), fmt(rawParsed.perSecond), 'SELECT .iterate() + JSON.parse data, metadata');
+    row(`replay events/s, readAll pages of 1000, best of 2 (${fmt(paged.count)} events, ${sizeMb} MB)`, fmt(paged.perSecond), fmt(rawPagesParsed.perSecond), 'SELECT pages of 1000 (.all) + JSON.parse data, metadata (what readAll does)');
+    row('', '', fmt(rawParsed.perSecond), 'SELECT .iterate() + JSON.parse data, metadata');
     row('replay events/s, readAllIterator', fmt(iterated.perSecond), fmt(rawBare.perSecond), 'SELECT .iterate(), no JSON.parse');
     row('', '', fmt(rawPages.perSecond), 'SELECT pages of 1000 (.all), no JSON.parse');
     row(`open (last revision of every stream from stream_index), ${fmt(paged.count)} events`, opened.map(ms).join(' / '), '', 'two opens, file in the OS cache');
