@@ -28,7 +28,7 @@ export class ExecuteCaCommandHandler implements ICommandHandler<ExecuteCaCommand
         version: event.version,
         occurredAt: command.now,
         data: event.data,
-        metadata: { commandId: command.commandId, causationId: command.commandId, correlationId: command.commandId, actor: command.actor },
+        metadata: { actor: command.actor, causationId: command.commandId, commandId: command.commandId, correlationId: command.commandId },
       })),
       { expectedRevision: revision === -1 ? 'no_stream' : revision },
     );
