@@ -1,6 +1,6 @@
 import { AsnConvert } from '@peculiar/asn1-schema';
 import { Time } from '@peculiar/asn1-x509';
-import { encodeTime, headerLength, readTlv, tlv, writeHeader } from './der';
+import { encodeTime, headerLength, readTlv, writeHeader } from './der';
 import { serialNumberToInteger } from './serial-number';
 
 // Hand-written DER for the certificates issuance signs one per device (the measured hot path of
@@ -28,18 +28,46 @@ const VERSION_3 = Uint8Array.of(0xa0, 0x03, 0x02, 0x01, 0x02);
 export function encodeTbsCertificate(content: EncodedCertificateContent): Uint8Array {
   const spki = readTlv(content.subjectPublicKeyInfo, 0, content.subjectPublicKeyInfo.length);
   if (!spki || spki.tag !== 0x30 || spki.end !== content.subjectPublicKeyInfo.length) throw new TypeError('subjectPublicKeyInfo is not one DER SEQUENCE');
-  const extensions = tlv(0xa3, tlv(0x30, ...content.extensions));
-  const parts = [
-    VERSION_3,
-    tlv(0x02, serialNumberToInteger(content.serialNumber)),
-    content.signatureAlgorithmDer,
-    content.issuerNameDer,
-    tlv(0x30, encodeX509Time(content.notBefore), encodeX509Time(content.notAfter)),
-    content.subjectNameDer,
-    content.subjectPublicKeyInfo,
-    extensions,
-  ];
-  return tlv(0x30, ...parts);
+  // Measured first, then written into one buffer: a TLV per part, each copied into the next, was most of issuance's main-thread time.
+  const serial = serialNumberToInteger(content.serialNumber);
+  const notBefore = encodeX509Time(content.notBefore);
+  const notAfter = encodeX509Time(content.notAfter);
+  let extensionsLength = 0;
+  for (const extension of content.extensions) extensionsLength += extension.length;
+  const extensionsSequence = headerLength(extensionsLength) + extensionsLength;
+  const validityLength = notBefore.length + notAfter.length;
+  const tbsLength =
+    VERSION_3.length +
+    headerLength(serial.length) +
+    serial.length +
+    content.signatureAlgorithmDer.length +
+    content.issuerNameDer.length +
+    headerLength(validityLength) +
+    validityLength +
+    content.subjectNameDer.length +
+    content.subjectPublicKeyInfo.length +
+    headerLength(extensionsSequence) +
+    extensionsSequence;
+  const out = new Uint8Array(headerLength(tbsLength) + tbsLength);
+  let at = writeHeader(out, 0, 0x30, tbsLength);
+  const put = (part: Uint8Array) => {
+    out.set(part, at);
+    at += part.length;
+  };
+  put(VERSION_3);
+  at = writeHeader(out, at, 0x02, serial.length);
+  put(serial);
+  put(content.signatureAlgorithmDer);
+  put(content.issuerNameDer);
+  at = writeHeader(out, at, 0x30, validityLength);
+  put(notBefore);
+  put(notAfter);
+  put(content.subjectNameDer);
+  put(content.subjectPublicKeyInfo);
+  at = writeHeader(out, at, 0xa3, extensionsSequence);
+  at = writeHeader(out, at, 0x30, extensionsLength);
+  for (const extension of content.extensions) put(extension);
+  return out;
 }
 
 /** Certificate ::= SEQUENCE { tbsCertificate, signatureAlgorithm, signatureValue BIT STRING }. */

@@ -79,4 +79,15 @@ describe('crypto worker', () => {
     const proof = { der, spki: [0, spki.length] as const, signed: [spki.length, spki.length + 10] as const, signature: [spki.length + 10, der.length] as const, digest: 'sha256' };
     await expect(signIfVerifiedOffThread(proof, 'sha256', signed, ed25519.privateKey)).rejects.toThrow();
   });
+
+  it('answers a job whose digest a batch cannot carry (here SHA-224) in-process, the same way', async () => {
+    const spki = new Uint8Array(p256.publicKey.export({ type: 'spki', format: 'der' }));
+    const signed = new Uint8Array(randomBytes(50));
+    const der = new Uint8Array([...spki, ...signed, ...sign('sha224', signed, p256.privateKey)]);
+    const proof = { der, spki: [0, spki.length] as const, signed: [spki.length, spki.length + 50] as const, signature: [spki.length + 50, der.length] as const, digest: 'sha224' };
+    expect(await checkSignatureOffThread(proof)).toBe('verified');
+    expect(await checkSignatureOffThread({ ...proof, digest: 'sha256' })).toBe('bad-signature');
+    const signature = await signOffThread('sha224', signed, p256.privateKey);
+    expect(verify('sha224', signed, p256.publicKey, signature)).toBe(true);
+  });
 });

@@ -3,9 +3,9 @@ import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 
 // The enroll path's crypto on worker threads, in batches: the CSR's proof of possession (key
-// import + verify) and the CA's signature. On the main thread the key import alone costs ~45 µs
-// and each libuv-pool job (node:crypto's callback form) ~20 µs of scheduling and callback; one
-// message per batch brings that to a few µs per operation (tools/bench/pki.mjs).
+// import + verify) and the CA's signature, for an enrollment both in one job. On the main thread
+// the key import alone costs ~45 µs and each libuv-pool job (node:crypto's callback form) ~20 µs
+// of scheduling and callback; a batch travels as one transferred buffer (tools/bench/pki.mjs).
 
 /** What became of a signature: the key could not be imported, or the signature does (not) verify. */
 export type SignatureOutcome = 'verified' | 'bad-signature' | 'bad-key';
@@ -57,51 +57,131 @@ function verifyJob(job: SignatureJob): number {
   }
 }
 
-// Plain JS, eval'd: the worker runs the same under tsc's output and under ts-jest.
+// Digest names as they travel in a batch (an index into this list); a job with any other digest runs in-process.
+const DIGESTS: readonly (string | null)[] = [null, 'sha256', 'sha384', 'sha512'];
+const KINDS = { verify: 0, sign: 1, 'verify-sign': 2 } as const;
+/** Per job in a batch: kind, verify digest, sign digest, key id, then [start, end) of spki, signed, signature and data. */
+const FIELDS = 12;
+/** Per job in an answer: status (ANSWER_*, or 0-2 an outcome) and the signature's length. */
+const ANSWER_SIGNATURE = 3;
+const ANSWER_SIGN_FAILED = 4;
+
+// Plain JS, eval'd: the worker runs the same under tsc's output and under ts-jest. A batch is one
+// transferred ArrayBuffer (a table of offsets, then the bytes), and so is its answer: no object
+// per job to clone on either side.
 const WORKER_SOURCE = `
 const { parentPort } = require('node:worker_threads');
 const { createPublicKey, sign, verify } = require('node:crypto');
+const DIGESTS = ${JSON.stringify(DIGESTS)};
+const FIELDS = ${FIELDS};
 const keys = new Map();
-const verifyJob = (job) => {
-  const part = ([start, end]) => job.der.subarray(start, end);
+const verifyJob = (bytes, table, at) => {
   let key;
   try {
-    key = createPublicKey({ key: Buffer.from(job.der.buffer, job.der.byteOffset + job.spki[0], job.spki[1] - job.spki[0]), format: 'der', type: 'spki' });
+    key = createPublicKey({ key: bytes.subarray(table[at + 4], table[at + 5]), format: 'der', type: 'spki' });
   } catch {
     return 2;
   }
   try {
-    return verify(job.digest, part(job.signed), key, part(job.signature)) ? 0 : 1;
+    return verify(DIGESTS[table[at + 1]], bytes.subarray(table[at + 6], table[at + 7]), key, bytes.subarray(table[at + 8], table[at + 9])) ? 0 : 1;
   } catch {
     return 1;
   }
 };
-const run = (job) => {
-  if (job.kind !== 'sign') {
-    const outcome = verifyJob(job);
-    if (job.kind === 'verify' || outcome !== 0) return outcome;
+parentPort.on('message', ({ keys: newKeys, batch, count }) => {
+  if (newKeys) for (const [id, key] of newKeys) keys.set(id, key);
+  const bytes = Buffer.from(batch);
+  const table = new Uint32Array(batch, 0, count * FIELDS);
+  const statuses = new Uint32Array(count * 2);
+  const signatures = [];
+  let length = 0;
+  for (let index = 0; index < count; index++) {
+    const at = index * FIELDS;
+    let status = table[at] === 1 ? 0 : verifyJob(bytes, table, at);
+    if (status === 0 && table[at] !== 0) {
+      try {
+        const signature = sign(DIGESTS[table[at + 2]], bytes.subarray(table[at + 10], table[at + 11]), keys.get(table[at + 3]));
+        signatures.push(signature);
+        statuses[index * 2 + 1] = signature.length;
+        length += signature.length;
+        status = ${ANSWER_SIGNATURE};
+      } catch {
+        status = ${ANSWER_SIGN_FAILED};
+      }
+    }
+    statuses[index * 2] = status;
   }
-  if (job.key) keys.set(job.keyId, job.key);
-  try {
-    return new Uint8Array(sign(job.signDigest, job.data, keys.get(job.keyId)));
-  } catch {
-    return null;
+  const answer = new Uint8Array(statuses.byteLength + length);
+  answer.set(new Uint8Array(statuses.buffer), 0);
+  let at = statuses.byteLength;
+  for (const signature of signatures) {
+    answer.set(signature, at);
+    at += signature.length;
   }
-};
-parentPort.on('message', (jobs) => parentPort.postMessage(jobs.map(run)));
+  parentPort.postMessage(answer.buffer, [answer.buffer]);
+});
 `;
+
+/** One batch as the worker reads it; undefined when a job's digest cannot travel (it then runs in-process). */
+function encodeBatch(jobs: readonly Job[]): { batch: ArrayBuffer; count: number } | undefined {
+  let size = jobs.length * FIELDS * 4;
+  for (const job of jobs) size += (job.kind === 'sign' ? 0 : job.der.byteLength) + (job.kind === 'verify' ? 0 : job.data.byteLength);
+  const batch = new ArrayBuffer(size);
+  const table = new Uint32Array(batch, 0, jobs.length * FIELDS);
+  const bytes = new Uint8Array(batch);
+  let at = jobs.length * FIELDS * 4;
+  for (const [index, job] of jobs.entries()) {
+    const row = index * FIELDS;
+    table[row] = KINDS[job.kind];
+    if (job.kind !== 'sign') {
+      const verifyDigest = DIGESTS.indexOf(job.digest);
+      if (verifyDigest < 0) return undefined;
+      table[row + 1] = verifyDigest;
+      bytes.set(job.der, at);
+      table.set([at + job.spki[0], at + job.spki[1], at + job.signed[0], at + job.signed[1], at + job.signature[0], at + job.signature[1]], row + 4);
+      at += job.der.byteLength;
+    }
+    if (job.kind !== 'verify') {
+      const signDigest = DIGESTS.indexOf(job.signDigest);
+      if (signDigest < 0) return undefined;
+      table[row + 2] = signDigest;
+      table[row + 3] = job.keyId;
+      bytes.set(job.data, at);
+      table[row + 10] = at;
+      table[row + 11] = at += job.data.byteLength;
+    }
+  }
+  return { batch, count: jobs.length };
+}
+
+/** The answer per job: an outcome (0-2), a signature (a view into the answer), or null when signing failed. */
+function decodeAnswers(answer: ArrayBuffer, count: number): Answer[] {
+  const statuses = new Uint32Array(answer, 0, count * 2);
+  const answers: Answer[] = new Array(count);
+  let at = count * 8;
+  for (let index = 0; index < count; index++) {
+    const status = statuses[index * 2]!;
+    if (status === ANSWER_SIGNATURE) {
+      const length = statuses[index * 2 + 1]!;
+      answers[index] = new Uint8Array(answer, at, length);
+      at += length;
+    } else answers[index] = status === ANSWER_SIGN_FAILED ? null : status;
+  }
+  return answers;
+}
 
 interface Pending {
   job: Job;
   settle: (answer: Answer) => void;
 }
 
-// Batches are capped and a few are in flight at once, so the worker starts on the first jobs
-// while the main thread is still preparing the rest, and finds the next batch waiting when it
-// is done: one batch at a time with everything gathered meanwhile made the enroll path move
-// in lock-step (the main thread idle while the worker verified, and the other way round).
-const MAX_BATCH = 8;
-const MAX_BATCHES_IN_FLIGHT = 4;
+// Two batches of at most 32 jobs in flight: the worker starts on the first jobs while the main
+// thread prepares the next ones, and finds the next batch waiting when it is done. One batch at
+// a time with everything gathered meanwhile made the enroll path move in lock-step (main thread
+// and worker each idle half the time); much smaller batches cost the main thread more per job
+// (messages, and smaller store commit groups downstream). Measured with tools/bench/pki.mjs.
+const MAX_BATCH = 32;
+const MAX_BATCHES_IN_FLIGHT = 2;
 
 /** One worker; up to MAX_BATCHES_IN_FLIGHT batches sent (answered in order), the rest gathering. */
 class CryptoWorker {
@@ -130,19 +210,35 @@ class CryptoWorker {
 
   #send(): void {
     while (this.#inFlight.length < MAX_BATCHES_IN_FLIGHT && this.#gathering.length > 0) {
-      const worker = this.#started();
       const batch = this.#gathering.length <= MAX_BATCH ? this.#gathering : this.#gathering.slice(0, MAX_BATCH);
       this.#gathering = batch === this.#gathering ? [] : this.#gathering.slice(MAX_BATCH);
-      this.#inFlight.push(batch);
-      const jobs = batch.map(({ job }) => {
-        if (job.kind === 'verify' || !job.key) return job;
+      const encoded = encodeBatch(batch.map(({ job }) => job));
+      if (!encoded) {
+        this.#runHere(batch);
+        continue;
+      }
+      let newKeys: [number, KeyObject][] | undefined;
+      for (const { job } of batch) {
+        if (job.kind === 'verify' || !job.key || this.#keysSent.has(job.keyId)) continue;
         this.#keys.set(job.keyId, job.key);
-        if (this.#keysSent.has(job.keyId)) return { ...job, key: undefined };
         this.#keysSent.add(job.keyId);
-        return job;
-      });
+        (newKeys ??= []).push([job.keyId, job.key]);
+      }
+      const worker = this.#started();
+      this.#inFlight.push(batch);
       worker.ref(); // a pending job keeps the process alive; an idle worker does not
-      worker.postMessage(jobs);
+      worker.postMessage({ keys: newKeys, ...encoded }, [encoded.batch]);
+    }
+  }
+
+  /** Runs jobs on this thread: a batch whose worker died, or one the worker cannot take. */
+  #runHere(batch: readonly Pending[]): void {
+    for (const pending of batch) {
+      try {
+        pending.settle(run(pending.job, this.#keys));
+      } catch {
+        pending.settle(null);
+      }
     }
   }
 
@@ -150,8 +246,9 @@ class CryptoWorker {
     if (this.#worker) return this.#worker;
     const worker = new Worker(WORKER_SOURCE, { eval: true });
     this.#keysSent = new Set();
-    worker.on('message', (answers: Answer[]) => {
+    worker.on('message', (answer: ArrayBuffer) => {
       const batch = this.#inFlight.shift() ?? [];
+      const answers = decodeAnswers(answer, batch.length);
       batch.forEach((pending, index) => pending.settle(answers[index] ?? null));
       if (this.#gathering.length > 0) this.#send();
       else if (this.#inFlight.length === 0) worker.unref();
@@ -162,13 +259,7 @@ class CryptoWorker {
       this.#worker = undefined;
       const batches = this.#inFlight;
       this.#inFlight = [];
-      for (const pending of batches.flat()) {
-        try {
-          pending.settle(run(pending.job, this.#keys));
-        } catch {
-          pending.settle(null);
-        }
-      }
+      this.#runHere(batches.flat());
       if (this.#gathering.length > 0) this.#send();
     };
     worker.on('error', lost);
@@ -206,7 +297,7 @@ function keyIdOf(key: KeyObject): number {
 
 /** Signs off the main thread with a private key (sent to the worker once); rejects as node:crypto's `sign` would. */
 export async function signOffThread(digest: string | null, data: Uint8Array, key: KeyObject): Promise<Uint8Array> {
-  const answer = await submit({ kind: 'sign', keyId: keyIdOf(key), key, signDigest: digest, data: data.slice() });
+  const answer = await submit({ kind: 'sign', keyId: keyIdOf(key), key, signDigest: digest, data });
   // A failed sign is repeated in-process, so the caller gets node:crypto's own error.
   return answer instanceof Uint8Array ? answer : new Uint8Array(sign(digest, data, key));
 }
@@ -222,7 +313,7 @@ export async function signIfVerifiedOffThread(
   data: Uint8Array,
   key: KeyObject,
 ): Promise<Uint8Array | Exclude<SignatureOutcome, 'verified'>> {
-  const answer = await submit({ kind: 'verify-sign', ...proof, keyId: keyIdOf(key), key, signDigest: digest, data: data.slice() });
+  const answer = await submit({ kind: 'verify-sign', ...proof, keyId: keyIdOf(key), key, signDigest: digest, data });
   if (typeof answer === 'number') return answer === 2 ? 'bad-key' : 'bad-signature';
   return answer instanceof Uint8Array ? answer : new Uint8Array(sign(digest, data, key));
 }

@@ -68,6 +68,21 @@ describe('checkCsr on valid CSRs', () => {
     const csr = read('good-csrs', 'serial-only.der');
     expect(() => checkCsr(csr, { ...policy(good), expectedSerialNumber: 'SN-0002' })).toThrow(expect.objectContaining({ code: 'csr-subject-mismatch' }));
   });
+
+  it('reads PEM base64 with set unused bits in its last quantum as the same DER, and refuses base64url characters', () => {
+    const pem = read('good-csrs', 'p256.pem') as string;
+    const der = checkCsr(pem, policy(good)).der;
+    // "…bo8=": the last quantum carries 2 unused bits; "9" sets one of them and decodes to the same octets.
+    expect(pem).toMatch(/8=\n-----END/);
+    expect(Buffer.from(checkCsr(pem.replace(/8=\n-----END/, '9=\n-----END'), policy(good)).der)).toEqual(Buffer.from(der));
+    // Buffer.from(…, 'base64') would decode "-" and "_" as "+" and "/"; a PEM must not carry them.
+    for (const [from, to] of [['+', '-'], ['/', '_']] as const) {
+      const body = pem.indexOf('\n') + 1;
+      const at = pem.indexOf(from, body);
+      expect(at).toBeGreaterThan(0);
+      expect(() => checkCsr(`${pem.slice(0, at)}${to}${pem.slice(at + 1)}`, policy(good))).toThrow(expect.objectContaining({ code: 'csr-malformed' }));
+    }
+  });
 });
 
 describe('checkCsr never throws anything but CsrRejected', () => {

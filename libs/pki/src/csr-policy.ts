@@ -182,10 +182,10 @@ function canonicalAfterSignature(der: Uint8Array, csr: CanonicalCsr, options: Cs
   };
 }
 
-/** The canonical CSR's signature as offsets into its own copy of the DER, so only these bytes travel to the worker. */
+/** The canonical CSR's signature as offsets into its DER (the crypto worker copies the DER into its batch). */
 function signatureJob(der: Uint8Array, csr: CanonicalCsr): SignatureJob {
   const span = (part: Uint8Array) => [part.byteOffset - der.byteOffset, part.byteOffset - der.byteOffset + part.byteLength] as const;
-  return { der: der.slice(), spki: span(csr.subjectPublicKeyInfo), signed: span(csr.certificationRequestInfo), signature: span(csr.signature), digest: csr.digest };
+  return { der, spki: span(csr.subjectPublicKeyInfo), signed: span(csr.certificationRequestInfo), signature: span(csr.signature), digest: csr.digest };
 }
 
 function checkWithLibraryUpToSignature(der: Uint8Array, options: CsrPolicyOptions): CsrAwaitingSignature {
@@ -218,8 +218,11 @@ function toDer(input: string | Uint8Array): Uint8Array {
   if (text === undefined) return input as Uint8Array;
   const match = PEM.exec(text.trimStart());
   const base64 = match?.[2]?.replace(/\r?\n/g, '');
-  if (!base64 || !BASE64.test(base64)) throw new CsrRejected('csr-malformed', 'not a PEM CERTIFICATE REQUEST with valid base64');
-  return new Uint8Array(Buffer.from(base64, 'base64'));
+  if (!base64) throw new CsrRejected('csr-malformed', 'not a PEM CERTIFICATE REQUEST with valid base64');
+  const der = Buffer.from(base64, 'base64');
+  // Base64 that re-encodes to itself is valid (the common case, checked without the slower regex); anything else must pass the regex.
+  if (der.toString('base64') !== base64 && !BASE64.test(base64)) throw new CsrRejected('csr-malformed', 'not a PEM CERTIFICATE REQUEST with valid base64');
+  return new Uint8Array(der);
 }
 
 function looksLikePem(bytes: Uint8Array): boolean {

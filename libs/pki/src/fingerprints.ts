@@ -1,11 +1,11 @@
-import { createHash, createPublicKey, type KeyObject } from 'node:crypto';
+import { createPublicKey, hash, type KeyObject } from 'node:crypto';
 import { AsnConvert } from '@peculiar/asn1-schema';
 import { SubjectPublicKeyInfo } from '@peculiar/asn1-x509';
 import { canonicalSpkiAlgorithm } from './csr-der';
 import { readTlv } from './der';
 
 export function sha256Hex(data: Uint8Array): string {
-  return createHash('sha256').update(data).digest('hex');
+  return hash('sha256', data, 'hex');
 }
 
 /**
@@ -30,7 +30,7 @@ export function canonicalSubjectPublicKeyInfo(key: KeyObject): Uint8Array {
 
 /** RFC 5280 §4.2.1.2 method (1): SHA-1 of the subjectPublicKey BIT STRING contents. */
 export function keyIdentifier(subjectPublicKeyInfo: Uint8Array): Uint8Array {
-  return new Uint8Array(createHash('sha1').update(subjectPublicKeyBits(subjectPublicKeyInfo)).digest());
+  return new Uint8Array(hash('sha1', subjectPublicKeyBits(subjectPublicKeyInfo), 'buffer'));
 }
 
 /** The subjectPublicKey BIT STRING contents (after the unused-bits octet); read by hand when strict DER. */
