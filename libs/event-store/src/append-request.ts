@@ -1,7 +1,7 @@
 import { inCanonicalOrder, WALK } from './canonical-order';
 import { InvalidAppend } from './errors';
 import { isCanonicalUuid } from './event-id';
-import type { ExpectedRevision, NewEvent } from './event-store';
+import type { EventMetadata, ExpectedRevision, NewEvent } from './event-store';
 
 /** An event checked and serialised at append time, so later caller mutations cannot leak in. */
 export interface SerializedEvent {
@@ -11,6 +11,9 @@ export interface SerializedEvent {
   occurredAt: string;
   dataJson: string;
   metadataJson: string;
+  /** JSON.parse(dataJson), made without parsing when data is a flat object (see jsonCopy); else undefined. */
+  dataCopy?: unknown;
+  metadataCopy?: EventMetadata;
 }
 
 export interface AppendRequest {
@@ -27,17 +30,36 @@ const MAX_EVENTS_PER_APPEND = 10_000;
  * JSON text of data or metadata, members in RFC 8785 order when the value allows it (plain
  * objects, finite numbers…): the stored bytes are then the canonical bytes the audit chain
  * hashes. Anything else (a Date, a digit-led key) is stored as JSON.stringify writes it.
+ * With it, what JSON.parse of the text gives when that is cheap to make without parsing.
  */
-const toJson = (what: string, value: unknown): string => {
+const toJson = (what: string, value: unknown): { json: string; copy: unknown } => {
   let json: string | undefined;
+  let ordered: unknown;
   try {
-    const ordered = inCanonicalOrder(value);
+    ordered = inCanonicalOrder(value);
     json = JSON.stringify(ordered === WALK ? value : ordered);
   } catch (error) {
     throw new InvalidAppend(`${what} is not JSON-serialisable: ${(error as Error).message}`);
   }
   if (json === undefined) throw new InvalidAppend(`${what} is not JSON-serialisable`);
-  return json;
+  return { json, copy: jsonCopy(ordered, value) };
+};
+
+/**
+ * A copy equal to JSON.parse(JSON.stringify(ordered)), or undefined: for a plain object
+ * (inCanonicalOrder's output) whose members are strings, booleans, null or finite numbers
+ * other than -0, which JSON carries exactly. An answer to an append then needs no parse.
+ */
+const jsonCopy = (ordered: unknown, original: unknown): Record<string, unknown> | undefined => {
+  if (typeof ordered !== 'object' || ordered === null || Array.isArray(ordered)) return undefined;
+  const record = ordered as Record<string, unknown>;
+  for (const key in record) {
+    const member = record[key];
+    if (typeof member === 'string' || typeof member === 'boolean' || member === null) continue;
+    if (typeof member !== 'number' || Object.is(member, -0)) return undefined;
+  }
+  // inCanonicalOrder made a copy of members only primitives: it is already the caller's no more.
+  return ordered === original ? { ...record } : record;
 };
 
 const isPlainObject = (value: unknown): value is Record<string, unknown> =>
@@ -61,13 +83,17 @@ const serialize = (event: NewEvent, index: number): SerializedEvent => {
     throw new InvalidAppend(`${at}.occurredAt is not a timestamp`);
   }
   if (!isPlainObject(event.metadata)) throw new InvalidAppend(`${at}.metadata is not an object`);
+  const data = toJson(`${at}.data`, event.data);
+  const metadata = toJson(`${at}.metadata`, event.metadata);
   return {
     id: event.id,
     type: event.type,
     version: event.version,
     occurredAt: event.occurredAt,
-    dataJson: toJson(`${at}.data`, event.data),
-    metadataJson: toJson(`${at}.metadata`, event.metadata),
+    dataJson: data.json,
+    metadataJson: metadata.json,
+    dataCopy: data.copy,
+    metadataCopy: metadata.copy as EventMetadata | undefined,
   };
 };
 

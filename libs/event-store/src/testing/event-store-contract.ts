@@ -84,6 +84,27 @@ export const describeEventStoreContract = (name: string, factory: EventStoreFact
         expect(stored!.data).toEqual({ at: '2025-01-02T03:04:05.000Z', list: [1, 'x', null] });
       });
 
+      it('answers an append with the data and metadata a read gives back, for flat and nested values alike', async () => {
+        const values: unknown[] = [
+          { z: -0, a: 1e21, tiny: 5e-324, s: 'é\ud83d\ude00', lone: 'x\ud800', t: true, n: null },
+          { sorted: 1, zz: 'already in order' },
+          { nested: { b: [1, { d: -0 }], a: 'x' } },
+          ['list', -0, 0.1],
+          'text',
+          -0,
+        ];
+        const results = [];
+        for (const [index, data] of values.entries()) {
+          results.push(await store.append(`device-${index}`, [newEvent({ data, metadata: { zeta: -0, actor: 'a', commandId: 'c', causationId: 'c', correlationId: 'c' } })], { expectedRevision: 'no_stream' }));
+        }
+
+        for (const [index, result] of results.entries()) {
+          const [read] = await store.readStream(`device-${index}`);
+          expect(result.events[0]).toEqual(read);
+          expect(Object.is((result.events[0]!.metadata as { zeta: number }).zeta, 0)).toBe(true);
+        }
+      });
+
       it('does not let a caller change stored events through the objects it passed or got back', async () => {
         const event = newEvent({ data: { owner: 'acme' } });
         const result = await store.append('device-1', [event], { expectedRevision: 'any' });
