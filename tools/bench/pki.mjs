@@ -4,8 +4,12 @@
 //     stream, decide, checkCsrAsync + issueCertificate (PoP check and CA sign on a worker thread), decide, append DeviceEnrolled +
 //     CertificateIssued) on a real SqliteEventStore file, BENCH_IN_FLIGHT (64) requests in
 //     flight (group commit). CSRs (P-256 device keys) are made beforehand, untimed. Beside it:
-//     raw node:crypto verify+sign/s and the store's own durable append/s; CPU per enrollment (main
-//     thread / process, process.threadCpuUsage) beside the raw verify+sign CPU; a breakdown per step.
+//     raw node:crypto verify+sign/s, the crypto alone on two threads at once (this machine's
+//     ceiling for the crypto of an enrollment, every core busy with nothing else) and the store's
+//     own durable append/s; CPU per enrollment per thread (main / crypto worker / the rest, from
+//     /proc/self/task on Linux; process.threadCpuUsage for the main thread) beside the raw crypto
+//     CPU, and the rate the process's CPU per enrollment allows on this machine's cores; a
+//     breakdown per step.
 //  2. Full CRL build time (buildCrl) for 100k and 1M revoked entries, peak RSS / heap growth,
 //     the raw sign time of the same TBS bytes, and the DER size.
 //  3. OCSP responses/s through the ledger's OcspService (DER request in, DER response out),
@@ -13,13 +17,14 @@
 // Env: BENCH_SECONDS (3), BENCH_IN_FLIGHT (64), BENCH_DEVICES (sized to ~BENCH_SECONDS), BENCH_CRL_SIZES
 // (100000,1000000), BENCH_OTHER_CA (ECDSA-P384,Ed25519). Fresh temp files; removed at the end.
 import { createHash, createPublicKey, generateKeyPairSync, randomBytes, randomUUID, sign, verify, X509Certificate } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
+import { Worker } from 'node:worker_threads';
 import { printFigures } from './lib/table.mjs';
 
 const require = createRequire(import.meta.url);
@@ -95,6 +100,73 @@ const cpuMeter = () => {
   const all = process.cpuUsage();
   const micros = (usage) => usage.user + usage.system;
   return { mainMicros: () => micros(process.threadCpuUsage(main)), processMicros: () => micros(process.cpuUsage(all)) };
+};
+
+/** CPU µs used so far by each of this process's threads, summed by thread name (Linux /proc; undefined elsewhere). */
+const threadCpuByName = () => {
+  if (!existsSync('/proc/self/task')) return undefined;
+  const ticksPerSecond = 100; // USER_HZ: the unit of utime/stime in /proc/<pid>/task/<tid>/stat on Linux
+  const byName = new Map();
+  for (const tid of readdirSync('/proc/self/task')) {
+    let stat;
+    try {
+      stat = readFileSync(`/proc/self/task/${tid}/stat`, 'utf8');
+    } catch {
+      continue; // the thread ended meanwhile
+    }
+    const name = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    const micros = ((Number(fields[11]) + Number(fields[12])) * 1e6) / ticksPerSecond;
+    byName.set(name, (byName.get(name) ?? 0) + micros);
+  }
+  return byName;
+};
+
+/** CPU µs per thread name used between two threadCpuByName() readings. */
+const threadCpuSince = (before) => {
+  const after = threadCpuByName();
+  if (!before || !after) return undefined;
+  return new Map([...after].map(([name, micros]) => [name, micros - (before.get(name) ?? 0)]));
+};
+
+/**
+ * The crypto of one enrollment (import the CSR key, verify its proof of possession, sign a TBS)
+ * in a loop on `threads` threads at once, each as the crypto worker runs it: the machine's
+ * ceiling for that crypto alone. Returns operations/s (all threads together) and CPU µs per operation.
+ */
+const rawCryptoOnThreads = async (threads, seconds, inputs, tbs) => {
+  const source = `
+const { parentPort, workerData } = require('node:worker_threads');
+const { createPrivateKey, createPublicKey, sign, verify } = require('node:crypto');
+Error.stackTraceLimit = 0; // as in the crypto worker
+const { inputs, tbs, caPkcs8 } = workerData;
+const caKey = createPrivateKey({ key: Buffer.from(caPkcs8), format: 'der', type: 'pkcs8' });
+parentPort.once('message', (deadline) => {
+  let done = 0;
+  const cpu = process.threadCpuUsage();
+  while (Date.now() < deadline) {
+    const v = inputs[done % inputs.length];
+    if (!verify('sha256', v.data, createPublicKey({ key: Buffer.from(v.spki), format: 'der', type: 'spki' }), v.signature)) throw new Error('raw verify failed');
+    sign('sha256', tbs, caKey);
+    done++;
+  }
+  const used = process.threadCpuUsage(cpu);
+  parentPort.postMessage({ done, micros: used.user + used.system });
+});`;
+  const caPkcs8 = generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey.export({ type: 'pkcs8', format: 'der' });
+  const workerData = { inputs: inputs.map((v) => ({ data: v.data, spki: v.spki, signature: v.signature })), tbs, caPkcs8 };
+  const workers = Array.from({ length: threads }, () => new Worker(source, { eval: true, workerData }));
+  await Promise.all(workers.map((worker) => new Promise((resolve) => worker.once('online', resolve))));
+  const started = Date.now();
+  const deadline = started + seconds * 1000;
+  const results = await Promise.all(workers.map((worker) => new Promise((resolve, reject) => {
+    worker.once('message', resolve);
+    worker.once('error', reject);
+    worker.postMessage(deadline);
+  })));
+  await Promise.all(workers.map((worker) => worker.terminate()));
+  const done = results.reduce((sum, result) => sum + result.done, 0);
+  return { perSecond: done / ((Date.now() - started) / 1000), cpuMicros: results.reduce((sum, result) => sum + result.micros, 0) / done };
 };
 
 const signAsync = (digest, data, key) => new Promise((resolve, reject) => sign(digest, data, key, (error, signature) => (error ? reject(error) : resolve(signature))));
@@ -317,6 +389,8 @@ export const run = async () => {
       if (!verify('sha256', v.data, createPublicKey({ key: v.spki, format: 'der', type: 'spki' }), v.signature)) throw new Error('raw verify failed');
       sign('sha256', tbsSized, caPrivate);
     });
+    const cores = availableParallelism();
+    const { perSecond: rawCryptoAllCores, cpuMicros: rawCryptoUs } = await rawCryptoOnThreads(cores, SECONDS / 2, verifyInputs, tbsSized);
     const rawVerifyPerSecond = syncForSeconds(SECONDS / 4, rawVerify);
     const rawSignPerSecond = syncForSeconds(SECONDS / 4, () => sign('sha256', tbsSized, caPrivate));
 
@@ -342,10 +416,12 @@ export const run = async () => {
     progress(`enroll ${fmt(count)} devices, timed`);
     const e2eStarted = now();
     const e2eCpu = cpuMeter();
+    const threadsBefore = threadCpuByName();
     const e2e = await enrollAll(core, devices, ca.issuing);
     const e2eSeconds = (now() - e2eStarted) / 1000;
     const e2eMainUs = e2eCpu.mainMicros() / count;
     const e2eProcessUs = e2eCpu.processMicros() / count;
+    const e2eThreads = threadCpuSince(threadsBefore);
     const stats = core.store.stats();
     await core.close();
 
@@ -361,9 +437,25 @@ export const run = async () => {
     row(`LDevIDs issued/s end to end (${fmt(count)} enrollments in ${e2eSeconds.toFixed(1)} s; CA P-256)`, fmt(e2e.perSecond), fmt(rawPoolPerSecond), `verify + sign P-256, ${IN_FLIGHT} in flight (sign on libuv pool)`);
     row('', '', fmt(rawSyncPerSecond), 'verify + sign P-256, one thread, sync');
     row('', '', fmt(rawFreshPerSecond), 'import CSR key + verify + sign P-256, one thread, sync');
+    row('', '', fmt(rawCryptoAllCores), `import CSR key + verify + sign P-256, ${cores} threads at once (as the crypto worker runs it)`);
     row(`  same, read models projected + read-your-writes wait (${fmt(withModelsCount)})`, fmt(withModels.perSecond), fmt(appendPerSecond), `store append/s, 2 events (enroll size), ${IN_FLIGHT} writers`);
     row('  enroll appends per commit (group size, mean)', (stats.appends / stats.commits).toFixed(1), '', '');
     row('  CPU µs per enrollment: main thread / whole process (all threads)', `${fmt(e2eMainUs)} / ${fmt(e2eProcessUs)}`, fmt(rawSyncUs), 'CPU µs per verify + sign P-256, one thread');
+    if (e2eThreads) {
+      // The crypto worker is the thread named devid-crypto (crypto-worker.ts); every other thread but the main one is "the rest".
+      const crypto = e2eThreads.get('devid-crypto') ?? 0;
+      const rest = [...e2eThreads].filter(([name]) => name !== 'MainThread' && name !== 'devid-crypto').reduce((sum, [, micros]) => sum + micros, 0);
+      row(
+        '  CPU µs per enrollment by thread: main / crypto worker / the rest (GC helpers, store threads…)',
+        `${fmt((e2eThreads.get('MainThread') ?? 0) / count)} / ${fmt(crypto / count)} / ${fmt(rest / count)}`,
+        fmt(rawCryptoUs),
+        'CPU µs per import CSR key + verify + sign P-256, as the crypto worker runs it',
+      );
+      const others = [...e2eThreads].filter(([name, micros]) => name !== 'MainThread' && name !== 'devid-crypto' && micros / count >= 1);
+      row('  the rest by thread name, CPU µs per enrollment', others.map(([name, micros]) => `${name} ${fmt(micros / count)}`).join(' · ') || '0', '', '');
+      row('  busy share of the wall clock: main thread / crypto worker', `${fmt((100 * (e2eThreads.get('MainThread') ?? 0)) / (e2eSeconds * 1e6))}% / ${fmt((100 * crypto) / (e2eSeconds * 1e6))}%`, '', '');
+    }
+    row(`  enrollments/s the process's CPU per enrollment allows on ${cores} cores (${cores} × 10⁶ / process µs)`, fmt((cores * 1e6) / e2eProcessUs), fmt(rawCryptoAllCores), `the crypto alone on ${cores} threads (row above)`);
     row('  breakdown: checkCsr/s (PEM parse + PoP verify + key/subject policy), sync', fmt(checkPerSecond), fmt(rawVerifyPerSecond), 'verify P-256, one thread');
     row(`  breakdown: checkCsrAsync/s (as the issuer runs it: key import + verify on a worker thread, ${IN_FLIGHT} in flight)`, fmt(checkAsyncPerSecond), '', '');
     row('  breakdown: checkCsrAsync main-thread CPU µs per CSR', fmt(checkAsyncMainUs), '', '');

@@ -22,24 +22,28 @@ export interface SignatureJob {
 /** A signature to make with a private key the worker holds by id (the key travels with the first job that uses it). */
 interface SignPart {
   keyId: number;
-  key?: KeyObject;
-  signDigest: string | null;
+  key: KeyObject;
+  digest: string | null;
   data: Uint8Array;
 }
 
-type Job = ({ kind: 'verify' } & SignatureJob) | ({ kind: 'sign' } & SignPart) | ({ kind: 'verify-sign' } & SignatureJob & SignPart);
+/** Verify `proof`, sign, or both: sign only once the proof verified. */
+interface Job {
+  proof: SignatureJob | undefined;
+  sign: SignPart | undefined;
+}
 /** Per job: 0 verified, 1 bad signature, 2 bad key; a signature; or null when signing failed. */
 type Answer = number | Uint8Array | null;
 
 const OUTCOMES: readonly SignatureOutcome[] = ['verified', 'bad-signature', 'bad-key'];
 
 /** A job in-process: for a batch whose worker died, and to surface the real error of a failed sign. WORKER_SOURCE does the same. */
-function run(job: Job, keys: Map<number, KeyObject>): Answer {
-  if (job.kind !== 'sign') {
-    const outcome = verifyJob(job);
-    if (job.kind === 'verify' || outcome !== 0) return outcome;
+function run({ proof, sign: toSign }: Job): Answer {
+  if (proof) {
+    const outcome = verifyJob(proof);
+    if (!toSign || outcome !== 0) return outcome;
   }
-  return new Uint8Array(sign(job.signDigest, job.data, job.key ?? keys.get(job.keyId)!));
+  return new Uint8Array(sign(toSign!.digest, toSign!.data, toSign!.key));
 }
 
 function verifyJob(job: SignatureJob): number {
@@ -59,7 +63,9 @@ function verifyJob(job: SignatureJob): number {
 
 // Digest names as they travel in a batch (an index into this list); a job with any other digest runs in-process.
 const DIGESTS: readonly (string | null)[] = [null, 'sha256', 'sha384', 'sha512'];
-const KINDS = { verify: 0, sign: 1, 'verify-sign': 2 } as const;
+const KIND_VERIFY = 0;
+const KIND_SIGN = 1;
+const KIND_VERIFY_SIGN = 2;
 /** Per job in a batch: kind, verify digest, sign digest, key id, then [start, end) of spki, signed, signature and data. */
 const FIELDS = 12;
 /** Per job in an answer: status (ANSWER_*, or 0-2 an outcome) and the signature's length. */
@@ -72,6 +78,10 @@ const ANSWER_SIGN_FAILED = 4;
 const WORKER_SOURCE = `
 const { parentPort } = require('node:worker_threads');
 const { createPublicKey, sign, verify } = require('node:crypto');
+// createPublicKey({ key, format, type }) tells a KeyObject or CryptoKey apart by catching two
+// thrown TypeErrors (node 24); without stack traces a key import costs ~40% less. Nothing
+// thrown here is ever shown: errors become outcome codes, a failed sign is redone on the caller's thread.
+Error.stackTraceLimit = 0;
 const DIGESTS = ${JSON.stringify(DIGESTS)};
 const FIELDS = ${FIELDS};
 const keys = new Map();
@@ -125,30 +135,35 @@ parentPort.on('message', ({ keys: newKeys, batch, count }) => {
 /** One batch as the worker reads it; undefined when a job's digest cannot travel (it then runs in-process). */
 function encodeBatch(jobs: readonly Job[]): { batch: ArrayBuffer; count: number } | undefined {
   let size = jobs.length * FIELDS * 4;
-  for (const job of jobs) size += (job.kind === 'sign' ? 0 : job.der.byteLength) + (job.kind === 'verify' ? 0 : job.data.byteLength);
+  for (const { proof, sign: toSign } of jobs) size += (proof?.der.byteLength ?? 0) + (toSign?.data.byteLength ?? 0);
   const batch = new ArrayBuffer(size);
   const table = new Uint32Array(batch, 0, jobs.length * FIELDS);
   const bytes = new Uint8Array(batch);
   let at = jobs.length * FIELDS * 4;
-  for (const [index, job] of jobs.entries()) {
+  for (const [index, { proof, sign: toSign }] of jobs.entries()) {
     const row = index * FIELDS;
-    table[row] = KINDS[job.kind];
-    if (job.kind !== 'sign') {
-      const verifyDigest = DIGESTS.indexOf(job.digest);
+    table[row] = proof && toSign ? KIND_VERIFY_SIGN : proof ? KIND_VERIFY : KIND_SIGN;
+    if (proof) {
+      const verifyDigest = DIGESTS.indexOf(proof.digest);
       if (verifyDigest < 0) return undefined;
       table[row + 1] = verifyDigest;
-      bytes.set(job.der, at);
-      table.set([at + job.spki[0], at + job.spki[1], at + job.signed[0], at + job.signed[1], at + job.signature[0], at + job.signature[1]], row + 4);
-      at += job.der.byteLength;
+      bytes.set(proof.der, at);
+      table[row + 4] = at + proof.spki[0];
+      table[row + 5] = at + proof.spki[1];
+      table[row + 6] = at + proof.signed[0];
+      table[row + 7] = at + proof.signed[1];
+      table[row + 8] = at + proof.signature[0];
+      table[row + 9] = at + proof.signature[1];
+      at += proof.der.byteLength;
     }
-    if (job.kind !== 'verify') {
-      const signDigest = DIGESTS.indexOf(job.signDigest);
+    if (toSign) {
+      const signDigest = DIGESTS.indexOf(toSign.digest);
       if (signDigest < 0) return undefined;
       table[row + 2] = signDigest;
-      table[row + 3] = job.keyId;
-      bytes.set(job.data, at);
+      table[row + 3] = toSign.keyId;
+      bytes.set(toSign.data, at);
       table[row + 10] = at;
-      table[row + 11] = at += job.data.byteLength;
+      table[row + 11] = at += toSign.data.byteLength;
     }
   }
   return { batch, count: jobs.length };
@@ -188,8 +203,6 @@ class CryptoWorker {
   #worker: Worker | undefined;
   /** Signing keys this worker holds, by id (sent along with the first job that needs them). */
   #keysSent = new Set<number>();
-  /** The keys as sent, for running a dead worker's batch in-process. */
-  #keys = new Map<number, KeyObject>();
   #gathering: Pending[] = [];
   #sendScheduled = false;
   /** Batches sent and not answered yet, oldest first. */
@@ -219,10 +232,9 @@ class CryptoWorker {
       }
       let newKeys: [number, KeyObject][] | undefined;
       for (const { job } of batch) {
-        if (job.kind === 'verify' || !job.key || this.#keysSent.has(job.keyId)) continue;
-        this.#keys.set(job.keyId, job.key);
-        this.#keysSent.add(job.keyId);
-        (newKeys ??= []).push([job.keyId, job.key]);
+        if (!job.sign || this.#keysSent.has(job.sign.keyId)) continue;
+        this.#keysSent.add(job.sign.keyId);
+        (newKeys ??= []).push([job.sign.keyId, job.sign.key]);
       }
       const worker = this.#started();
       this.#inFlight.push(batch);
@@ -235,7 +247,7 @@ class CryptoWorker {
   #runHere(batch: readonly Pending[]): void {
     for (const pending of batch) {
       try {
-        pending.settle(run(pending.job, this.#keys));
+        pending.settle(run(pending.job));
       } catch {
         pending.settle(null);
       }
@@ -244,7 +256,8 @@ class CryptoWorker {
 
   #started(): Worker {
     if (this.#worker) return this.#worker;
-    const worker = new Worker(WORKER_SOURCE, { eval: true });
+    // Named, so its CPU time can be told apart per thread (tools/bench/pki.mjs reads /proc/self/task/*/comm).
+    const worker = new Worker(WORKER_SOURCE, { eval: true, name: 'devid-crypto' });
     this.#keysSent = new Set();
     worker.on('message', (answer: ArrayBuffer) => {
       const batch = this.#inFlight.shift() ?? [];
@@ -282,7 +295,7 @@ function submit(job: Job): Promise<Answer> {
 
 /** Imports the key and verifies the signature off the main thread; never rejects. */
 export async function checkSignatureOffThread(job: SignatureJob): Promise<SignatureOutcome> {
-  const answer = await submit({ kind: 'verify', ...job });
+  const answer = await submit({ proof: job, sign: undefined });
   return typeof answer === 'number' ? (OUTCOMES[answer] ?? 'bad-signature') : 'bad-signature';
 }
 
@@ -297,7 +310,7 @@ function keyIdOf(key: KeyObject): number {
 
 /** Signs off the main thread with a private key (sent to the worker once); rejects as node:crypto's `sign` would. */
 export async function signOffThread(digest: string | null, data: Uint8Array, key: KeyObject): Promise<Uint8Array> {
-  const answer = await submit({ kind: 'sign', keyId: keyIdOf(key), key, signDigest: digest, data });
+  const answer = await submit({ proof: undefined, sign: { keyId: keyIdOf(key), key, digest, data } });
   // A failed sign is repeated in-process, so the caller gets node:crypto's own error.
   return answer instanceof Uint8Array ? answer : new Uint8Array(sign(digest, data, key));
 }
@@ -313,7 +326,7 @@ export async function signIfVerifiedOffThread(
   data: Uint8Array,
   key: KeyObject,
 ): Promise<Uint8Array | Exclude<SignatureOutcome, 'verified'>> {
-  const answer = await submit({ kind: 'verify-sign', ...proof, keyId: keyIdOf(key), key, signDigest: digest, data });
+  const answer = await submit({ proof, sign: { keyId: keyIdOf(key), key, digest, data } });
   if (typeof answer === 'number') return answer === 2 ? 'bad-key' : 'bad-signature';
   return answer instanceof Uint8Array ? answer : new Uint8Array(sign(digest, data, key));
 }
