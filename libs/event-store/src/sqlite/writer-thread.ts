@@ -54,7 +54,6 @@ export type WriterReply =
  * declared inside, or passed in as source (idKeyOf is index-tail's idKey). That runs the same under tsc's output, ts-jest and a transpiling require.
  */
 export function writerThreadMain(idKeyOf: (id: string) => number): void {
-  /* eslint-disable @typescript-eslint/no-require-imports */
   const { parentPort } = require('node:worker_threads') as typeof import('node:worker_threads');
   const { DatabaseSync } = require('node:sqlite') as typeof import('node:sqlite');
   type Statement = import('node:sqlite').StatementSync;
