@@ -458,7 +458,9 @@ export class SqliteEventStore implements EventStore {
   private applyAppend(request: AppendRequest, recordedAt: string, undo: GroupUndo, rows: (string | number)[]): Outcome {
     const { streamId, events, expectedRevision } = request;
     const current = this.revisions.get(streamId) ?? NO_STREAM;
-    const firstIsStored = this.positionOfId(events[0]!.id) !== undefined;
+    // Each id's event_ids key, computed once: for the lookups below and the Bloom filter.
+    const keys = events.map((event) => idKey(event.id));
+    const firstIsStored = this.positionOfId(events[0]!.id, keys[0]!) !== undefined;
     try {
       assertExpectedRevision(streamId, expectedRevision, current);
     } catch (error) {
@@ -470,7 +472,7 @@ export class SqliteEventStore implements EventStore {
     if (firstIsStored) return this.earlierAppend(request);
     for (let index = 1; index < events.length; index++) {
       const event = events[index]!;
-      if (this.positionOfId(event.id) !== undefined) {
+      if (this.positionOfId(event.id, keys[index]!) !== undefined) {
         return { error: new IdempotencyConflict(streamId, event.id, 'is stored but the first id of the append is new') };
       }
     }
@@ -482,7 +484,7 @@ export class SqliteEventStore implements EventStore {
       const revision = current + index + 1;
       rows.push(position, event.id, streamId, revision, event.type, event.version, event.occurredAt, recordedAt, event.dataJson, event.metadataJson);
       this.tail.add(streamId, revision, event.id, position);
-      this.idFilter.add(idKey(event.id));
+      this.idFilter.add(keys[index]!);
       undo.written.push([streamId, event.id]);
       const storedEvent: StoredEvent = {
         id: event.id,
@@ -593,10 +595,9 @@ export class SqliteEventStore implements EventStore {
     if (this.inFlight.length === 0 && this.readHead() !== this.head) this.catchUp();
   }
 
-  private positionOfId(eventId: string): number | undefined {
+  private positionOfId(eventId: string, key: number): number | undefined {
     const position = this.tail.positionOf(eventId);
     if (position !== undefined) return position;
-    const key = idKey(eventId);
     if (!this.idFilter.mightContain(key)) return undefined;
     const candidates = this.selectPositionsByIdKey.all(key) as unknown as [number][];
     if (candidates.length === 0) return undefined;
