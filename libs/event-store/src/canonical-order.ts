@@ -43,6 +43,8 @@ export const inCanonicalOrder = (value: unknown): unknown => {
       if (Object.getPrototypeOf(value) !== OBJECT_PROTOTYPE) return WALK;
       const record = value as Record<string, unknown>;
       const keys = Object.keys(record);
+      const flat = flatInOrder(record, keys);
+      if (flat !== NESTED) return flat;
       let sorted = true;
       // The members as they go into the copy; made only once a copy is known to be needed.
       let ordered: unknown[] | undefined;
@@ -70,3 +72,39 @@ export const inCanonicalOrder = (value: unknown): unknown => {
   }
 };
 
+
+const NESTED: unique symbol = Symbol('nested');
+
+/**
+ * inCanonicalOrder of an object whose members are all strings, booleans, null or numbers (most
+ * event data and metadata), without the general walk's bookkeeping: the object itself when its
+ * keys are in order, else a copy with sorted keys. NESTED when a member is an object or array.
+ */
+const flatInOrder = (record: Record<string, unknown>, keys: string[]): unknown => {
+  let sorted = true;
+  for (let i = 0; i < keys.length; i++) {
+    const key = keys[i]!;
+    const first = key.charCodeAt(0);
+    if ((first >= 0x30 && first <= 0x39) || key === '__proto__') return WALK;
+    if (i > 0 && !(keys[i - 1]! < key)) sorted = false;
+    const member = record[key];
+    switch (typeof member) {
+      case 'string':
+      case 'boolean':
+        continue;
+      case 'number':
+        if (!Number.isFinite(member)) return WALK;
+        continue;
+      case 'object':
+        if (member === null) continue;
+        return NESTED;
+      default:
+        return WALK;
+    }
+  }
+  if (sorted) return record;
+  // Array.prototype.sort compares strings by UTF-16 code units, which is what §3.2.3 asks.
+  const copy: Record<string, unknown> = {};
+  for (const key of keys.sort()) copy[key] = record[key];
+  return copy;
+};
