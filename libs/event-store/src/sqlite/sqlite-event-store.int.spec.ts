@@ -22,7 +22,7 @@ afterAll(() => {
 
 /** The writer thread's fault hooks (testing/fault-hooks.cjs), switched by files beside the store's file. */
 const FAULTS = join(__dirname, 'testing', 'fault-hooks.cjs');
-const injectFault = (path: string, name: 'fail-commit' | 'fail-index'): void => writeFileSync(`${path}.${name}`, '');
+const injectFault = (path: string, name: 'fail-commit' | 'fail-index' | 'exit-in-commit'): void => writeFileSync(`${path}.${name}`, '');
 
 describeEventStoreContract('sqlite', async () => {
   const path = freshPath();
@@ -117,6 +117,28 @@ describe('SqliteEventStore', () => {
       });
     } finally {
       await store.close();
+    }
+  });
+
+  it('when its writer thread dies: the append under way is refused as of unknown outcome, later ones until the store is opened again', async () => {
+    const path = freshPath();
+    const store = await open({ faultModule: FAULTS }, path);
+    try {
+      const first = await store.append('device-1', [newEvent()], { expectedRevision: 'no_stream' });
+      injectFault(path, 'exit-in-commit');
+
+      await expect(store.append('device-1', [newEvent()], { expectedRevision: 0 })).rejects.toThrow(/writer thread exited with code 70.*outcome of this append is unknown/);
+      await expect(store.append('device-2', [newEvent()], { expectedRevision: 'no_stream' })).rejects.toThrow(/appends are refused until the store is opened again/);
+      expect(await store.readStream('device-1')).toEqual(first.events);
+    } finally {
+      await store.close();
+    }
+    const again = await open({}, path);
+    try {
+      expect(await again.headPosition()).toBe(1);
+      await expect(again.append('device-1', [newEvent()], { expectedRevision: 0 })).resolves.toMatchObject({ events: [expect.objectContaining({ position: 2 })] });
+    } finally {
+      await again.close();
     }
   });
 

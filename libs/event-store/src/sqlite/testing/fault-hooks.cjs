@@ -2,7 +2,7 @@
 // opened with { faultModule: <this file> }; both hooks run inside the transaction, right before
 // COMMIT, and get the store's file path. Faults are files beside the store's file:
 // - `<path>.fail-commit` / `<path>.fail-index` makes the next commit / index flush throw (the
-//   file is removed: one fault per file);
+//   file is removed: one fault per file); `<path>.exit-in-commit` ends the writer thread itself there;
 // - `<path>.die-in-flush` holding n makes the process SIGKILL itself inside its n-th index flush,
 //   after the index rows are written and before COMMIT.
 'use strict';
@@ -19,6 +19,8 @@ let flushes = 0;
 module.exports = {
   beforeCommit(path) {
     if (take(`${path}.fail-commit`)) throw new Error('disk I/O error (injected)');
+    // In a worker thread process.exit ends the thread, not the process.
+    if (take(`${path}.exit-in-commit`)) process.exit(70);
   },
   beforeIndexCommit(path) {
     flushes++;
