@@ -70,11 +70,12 @@ export class ExecuteDeviceCommandHandler implements ICommandHandler<ExecuteDevic
         version: event.version,
         occurredAt: command.now,
         data: event.data,
+        // Members in RFC 8785 order, as the store writes them: no reordered copy per event.
         metadata: {
-          commandId: command.commandId,
-          causationId: command.commandId,
-          correlationId: options.correlationId,
           actor: command.actor,
+          causationId: command.commandId,
+          commandId: command.commandId,
+          correlationId: options.correlationId,
           requestFingerprint: options.fingerprint,
         },
       }));
