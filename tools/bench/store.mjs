@@ -26,7 +26,8 @@ const event = (n) => ({
   version: 1,
   occurredAt: '2025-03-03T10:00:00.000Z',
   data: { deviceId: `dev-${n}`, serial: `SN${1e9 + n}`, model: 'gw-7', batchId: 'B-2025-03-03-1', n },
-  metadata: { commandId: randomUUID(), causationId: randomUUID(), correlationId: randomUUID(), actor: 'factory-line-1' },
+  // Metadata as the ledger's command handlers build it (members in RFC 8785 order); data in the domain's own order.
+  metadata: { actor: 'factory-line-1', causationId: randomUUID(), commandId: randomUUID(), correlationId: randomUUID() },
 });
 
 /** Runs `writers` loops for `seconds`; each appends `perAppend` events to its own streams. */
