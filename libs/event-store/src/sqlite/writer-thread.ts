@@ -61,17 +61,24 @@ export function writerThreadMain(idKeyOf: (id: string) => number): void {
   const port = parentPort!;
   const CHUNK = 64;
 
-  /** Rows inserted CHUNK at a time with one multi-row INSERT, the rest one by one. */
+  /**
+   * Rows inserted with multi-row INSERTs: CHUNK rows at a time, then the rest in one statement
+   * (prepared once per row count; groups tend to repeat their sizes).
+   */
   const bulkInsert = (db: Database, table: string, columns: string[]) => {
     const row = `(${columns.map(() => '?').join(', ')})`;
     const into = `INSERT INTO ${table} (${columns.join(', ')}) VALUES `;
-    const many = db.prepare(into + Array.from({ length: CHUNK }, () => row).join(', '));
-    const one = db.prepare(into + row);
+    const statements = new Map<number, Statement>();
+    const rowsOf = (count: number): Statement => {
+      let statement = statements.get(count);
+      if (statement === undefined) statements.set(count, (statement = db.prepare(into + Array.from({ length: count }, () => row).join(', '))));
+      return statement;
+    };
     const width = columns.length;
-    return (values: (string | number)[], from = 0, to = values.length): void => {
-      let offset = from;
-      for (; offset + CHUNK * width <= to; offset += CHUNK * width) many.run(...values.slice(offset, offset + CHUNK * width));
-      for (; offset < to; offset += width) one.run(...values.slice(offset, offset + width));
+    return (values: (string | number)[]): void => {
+      let offset = 0;
+      for (; offset + CHUNK * width <= values.length; offset += CHUNK * width) rowsOf(CHUNK).run(...values.slice(offset, offset + CHUNK * width));
+      if (offset < values.length) rowsOf((values.length - offset) / width).run(...values.slice(offset));
     };
   };
 
