@@ -204,4 +204,16 @@ describe('ChainLinksOffThread', () => {
       }
     }
   });
+
+  it('holds no link when it cannot open the chain, and still takes every slab back', async () => {
+    const all = await texts();
+    const links = new ChainLinksOffThread(join(dir, 'no-such-chain.db'), head);
+    try {
+      // Several slabs' worth: the reader would wait for a slab the worker never freed.
+      for (let round = 0; round < 20; round++) for (let position = 1; position <= head; position++) links.add(position, all[position - 1]!);
+      expect([links.allHeld(), links.failedAt()]).toEqual([false, -1]);
+    } finally {
+      links.close();
+    }
+  });
 });

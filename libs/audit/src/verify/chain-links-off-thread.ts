@@ -5,7 +5,7 @@ import { Worker } from 'node:worker_threads';
 // the stored one (induction on n). So links can be checked in any order and on another thread
 // than the one that reads the log and builds the bytes: the reader hands over (position,
 // canonical text) and goes on; the worker reads the stored chain itself (its own read-only
-// connection to audit.db, a page of hashes per query) and hashes.
+// connection to audit.db, a page of hashes as one blob per query) and hashes.
 //
 // Hand-over: SLABS shared buffers used in turn. The reader fills one with records
 //   [u32 bytes][u32 0][f64 position][32 bytes left for row[n-1]][UTF-8 bytes]
@@ -22,7 +22,7 @@ const STOP = SLABS * 2;
 const CONTROL_WORDS = SLABS * 2 + 1;
 const FULL = 1;
 /** How long the reader waits for a slab before taking the worker for dead. */
-const WAIT_MS = 30_000;
+const WAIT_MS = 10_000;
 
 // Plain JS, eval'd: the worker runs the same under tsc's output and under ts-jest.
 // A link it cannot check (no row at that position, rows with a hole before it, a hash not 32
@@ -36,12 +36,19 @@ const ctl = new Int32Array(control);
 const failedAt = new BigInt64Array(failed);
 const bufs = slabs.map((s) => Buffer.from(s));
 const views = slabs.map((s) => new DataView(s));
-const db = new DatabaseSync(auditDb, { readOnly: true, timeout: 5000 });
-const select = db.prepare(
-  "SELECT count(*), coalesce(min(position), 0), coalesce(max(position), 0), coalesce(min(length(hash)) = 32 AND max(length(hash)) = 32, 0), coalesce(group_concat(hex(hash), '' ORDER BY position), '') " +
-  'FROM (SELECT position, hash FROM audit_chain WHERE position > ? AND position <= ? ORDER BY position LIMIT 1000)',
-  { returnArrays: true },
-);
+// A chain it cannot open fails every link (-1), and slabs are still handed back: the reader never waits in vain.
+let db;
+let select;
+try {
+  db = new DatabaseSync(auditDb, { readOnly: true, timeout: 5000 });
+  select = db.prepare(
+    "SELECT count(*), coalesce(min(position), 0), coalesce(max(position), 0), coalesce(min(length(hash)) = 32 AND max(length(hash)) = 32, 0), coalesce(CAST(group_concat(hash, x'' ORDER BY position) AS BLOB), x'') " +
+    'FROM (SELECT position, hash FROM audit_chain WHERE position > ? AND position <= ? ORDER BY position LIMIT 1000)',
+    { returnArrays: true },
+  );
+} catch {
+  Atomics.store(failedAt, 0, -1n);
+}
 // The stored hashes of positions first .. first + count - 1; tail: the one of first - 1.
 let rows = Buffer.alloc(0);
 let first = 1;
@@ -49,10 +56,10 @@ let count = 0;
 let tail = Buffer.alloc(32);
 const fill = () => {
   const after = first + count - 1;
-  const [n, min, max, sized, hex] = select.get(after, lastRow);
-  if (n === 0 || min !== after + 1 || max - min + 1 !== n || sized !== 1 || hex.length !== n * 64) return false;
+  const [n, min, max, sized, hashes] = select.get(after, lastRow);
+  if (n === 0 || min !== after + 1 || max - min + 1 !== n || sized !== 1 || hashes.length !== n * 32) return false;
   if (count > 0) tail = rows.subarray((count - 1) * 32, count * 32);
-  rows = Buffer.from(hex, 'hex');
+  rows = Buffer.from(hashes.buffer, hashes.byteOffset, hashes.length);
   first = min;
   count = n;
   return true;
@@ -135,7 +142,7 @@ export class ChainLinksOffThread {
     return true;
   }
 
-  /** The first queued position whose link did not hold, as far as the worker got (0: none yet). */
+  /** The first queued position whose link did not hold, as far as the worker got (0: none yet, -1: the worker cannot read the chain). */
   failedAt(): number {
     return Number(Atomics.load(this.failed, 0));
   }
