@@ -191,7 +191,7 @@ function signatureJob(der: Uint8Array, csr: CanonicalCsr): SignatureJob {
 function checkWithLibraryUpToSignature(der: Uint8Array, options: CsrPolicyOptions): CsrAwaitingSignature {
   const csr = parse(der);
   const info = csr.certificationRequestInfo;
-  const spkiDer = new Uint8Array(AsnConvert.serialize(info.subjectPKInfo));
+  const spkiDer = reencodedSpki(info.subjectPKInfo);
   const { key, keyAlgorithm } = checkKey(info.subjectPKInfo, spkiDer);
   const signatureAlgorithm = SIGNATURE_ALGORITHMS[csr.signatureAlgorithm.algorithm];
   if (!signatureAlgorithm) throw new CsrRejected('csr-signature-algorithm-not-allowed', `signature algorithm ${csr.signatureAlgorithm.algorithm} is not allowed`);
@@ -211,6 +211,15 @@ function checkWithLibraryUpToSignature(der: Uint8Array, options: CsrPolicyOption
       return { der, subjectPublicKeyInfo, subjectPublicKeyInfoSha256, keyAlgorithm, commonNames, serialNumbers };
     },
   };
+}
+
+/** The SPKI as DER again; what the library parsed but cannot write back (e.g. curve parameters that are no OID) is malformed. */
+function reencodedSpki(spki: SubjectPublicKeyInfo): Uint8Array {
+  try {
+    return new Uint8Array(AsnConvert.serialize(spki));
+  } catch {
+    throw new CsrRejected('csr-malformed', 'the public key cannot be decoded');
+  }
 }
 
 function toDer(input: string | Uint8Array): Uint8Array {

@@ -170,6 +170,9 @@ bad('p256-zero-point.der', 'csr-ec-point-invalid', 'P-256 point (0, 0)', (() => 
 bad('p256-infinity.der', 'csr-ec-point-invalid', 'P-256 point at infinity (a single 0x00 octet)',
   reencode(goodP256, (c) => { c.certificationRequestInfo.subjectPKInfo.subjectPublicKey = new Uint8Array([0]).buffer; }));
 bad('p256-hybrid-bad-prefix.der', 'csr-ec-point-invalid', 'P-256 point with prefix 0x05 (no such encoding)', (() => { const c = new Uint8Array(goodP256); c[pointOffset - 1] = 0x05; return c; })());
+const curveOidOffset = indexOf(goodP256, [0x06, 0x08, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x03, 0x01, 0x07]);
+bad('p256-curve-not-an-oid.der', 'csr-malformed', 'P-256 key whose curve parameter is tagged UTCTime instead of OID (@peculiar/asn1-csr parses it, cannot re-encode it)',
+  (() => { const c = new Uint8Array(goodP256); c[curveOidOffset] = 0x17; return c; })());
 const p384Offset = indexOf(goodP384, [0x03, 0x62, 0x00, 0x04]) + 4;
 bad('p384-off-curve-y.der', 'csr-ec-point-invalid', 'P-384 point with the last byte of y changed', flip(goodP384, p384Offset + 95));
 
