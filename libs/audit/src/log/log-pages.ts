@@ -13,7 +13,8 @@ interface TextIteratingStore {
   readAllTextIterator(options?: ReadAllOptions): Iterable<StoredEventText>;
 }
 
-const canIterateText = (store: EventStore): store is EventStore & TextIteratingStore =>
+/** Whether logTextPages hands out the stored text of this store's events (else parsed events). */
+export const canIterateText = (store: EventStore): store is EventStore & TextIteratingStore =>
   typeof (store as Partial<TextIteratingStore>).readAllTextIterator === 'function';
 
 /** The log could not be read past `after`: the next row is unreadable (e.g. its JSON is broken). */

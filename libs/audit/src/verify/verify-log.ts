@@ -13,7 +13,7 @@ import {
 } from '../checkpoint/audit-checkpoint';
 import type { AuditPublicKey } from '../checkpoint/audit-public-key';
 import { CheckpointCursor } from '../checkpoint/checkpoint-cursor';
-import { LogReadError, logTextPages } from '../log/log-pages';
+import { canIterateText, LogReadError, logTextPages } from '../log/log-pages';
 import { ChainLinksOffThread, WorkerLost } from './chain-links-off-thread';
 import { StoredChainPositions } from './stored-chain-positions';
 import type { VerificationFailure } from './verification-failure';
@@ -27,7 +27,8 @@ export interface VerifyLogOptions {
   /**
    * Hash the links of the stored chain on a worker thread while this one reads the log (see
    * ChainLinksOffThread). Default: with a stored chain of at least OFF_THREAD_FROM rows and a
-   * second CPU. The report is the same either way.
+   * second CPU. Only with a chain in a file and a store that hands out its stored text (SQLite).
+   * The report is the same either way.
    */
   offThread?: boolean;
 }
@@ -95,7 +96,8 @@ interface OffThread {
 export const verifyLog = async (store: EventStore, options: VerifyLogOptions = {}): Promise<LogVerification> => {
   const chainDb = options.chainDb;
   const file = chainDb?.location();
-  if (chainDb !== undefined && typeof file === 'string') {
+  // Only links whose stored text is a candidate are queued: other adapters' events are hashed here.
+  if (chainDb !== undefined && typeof file === 'string' && canIterateText(store)) {
     const lastRow = StoredChainRows.lastPosition(chainDb);
     if (options.offThread ?? (availableParallelism() > 1 && lastRow >= OFF_THREAD_FROM)) {
       const links = new ChainLinksOffThread(file, lastRow);
