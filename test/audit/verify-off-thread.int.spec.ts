@@ -142,6 +142,26 @@ describe('verify with the chain links hashed off the thread', () => {
     expect(reordered.off).toEqual(reordered.on);
   });
 
+  it('hashes on the main thread an event too big for a slab (over 1 MiB / 3 UTF-16 units), and finds it changed', async () => {
+    const copy = tampered();
+    const store = await SqliteEventStore.open(copy.events, { clock: steppingClock(Date.parse('2026-01-01T00:00:00.000Z')) });
+    const chainDb = openAuditDb(copy.audit);
+    const [first] = await store.readAll({ maxCount: 1 });
+    await store.append('device-big', [{ ...first!, id: '00000000-0000-4000-8000-0000000b1600', data: { note: 'x'.repeat(400_000) } }], { expectedRevision: 'no_stream' });
+    new HashChain(chainDb).apply(await store.readAll({ after: head }));
+    await store.close();
+    chainDb.close();
+    const intact = await bothWays(copy);
+    expect(intact.off).toMatchObject({ ok: true, events: head + 1, chainedUpTo: head + 1 });
+    expect(intact.off).toEqual(intact.on);
+    const db = new DatabaseSync(copy.events);
+    db.prepare("UPDATE events SET data = replace(data, 'xxx', 'xyx') WHERE position = ?").run(head + 1);
+    db.close();
+    const changed = await bothWays(copy);
+    expect(changed.off.failure).toMatchObject({ position: head + 1, code: 'hash-mismatch' });
+    expect(changed.off).toEqual(changed.on);
+  });
+
   it('leaves a changed event whose chain was recomputed to the checkpoints, as the pass on the main thread does', async () => {
     const copy = tampered({ events: (db) => db.prepare("UPDATE events SET recorded_at = '2030-01-01T00:00:00.000Z' WHERE position = 120").run() });
     const store = await SqliteEventStore.open(copy.events);

@@ -156,7 +156,7 @@ export class ChainLinksOffThread {
     return this.failedAt() === 0;
   }
 
-  /** Stops the worker (after finish, or to abandon what is queued). */
+  /** Stops the worker (after allHeld, or to abandon what is queued). */
   close(): void {
     Atomics.store(this.control, STOP, 1);
     for (let slab = 0; slab < SLABS; slab++) {
