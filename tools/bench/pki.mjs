@@ -233,12 +233,14 @@ const ledgerFor = async (path, ca, { readModels }) => {
     store,
     models,
     /** Manufactured and shipped, as enroll requires (untimed set-up, through the same handler). */
-    /** Returns ShipDevice commands/s: the handler's own rate (load, decide, append) without PKI. */
+    /** Returns ShipDevice commands/s and main-thread CPU µs per command: the handler's own (load, decide, append) without PKI. */
     prepare: async (deviceIds) => {
       await pool(deviceIds.length, IN_FLIGHT, (i) =>
         handler.execute(new ExecuteDeviceCommand(command('ManufactureDevice', deviceIds[i], { serialNumber: `SN-${i}`, model: 'gw-7', factoryId: 'fab-1' }), options(deviceIds[i]))),
       );
-      return pool(deviceIds.length, IN_FLIGHT, (i) => handler.execute(new ExecuteDeviceCommand(command('ShipDevice', deviceIds[i], { owner: 'acme' }), options(deviceIds[i]))));
+      const cpu = cpuMeter();
+      const perSecond = await pool(deviceIds.length, IN_FLIGHT, (i) => handler.execute(new ExecuteDeviceCommand(command('ShipDevice', deviceIds[i], { owner: 'acme' }), options(deviceIds[i]))));
+      return { perSecond, mainMicros: cpu.mainMicros() / deviceIds.length };
     },
     enroll: (deviceId, csr) =>
       handler.execute(new ExecuteDeviceCommand(command('EnrollDevice', deviceId, {}), { ...options(csr), prepare: issuer.withCertificate(csr) })),
@@ -404,7 +406,7 @@ export const run = async () => {
     // ---- end to end ----
     // Sized to run about SECONDS: one device's main-thread steps one after another (ship ≈ the handler's own share).
     const shipProbe = await ledgerFor(join(dir, 'probe.sqlite'), ca.issuing, { readModels: false });
-    const shipPerSecond = await shipProbe.prepare(Array.from({ length: 4000 }, () => randomUUID()));
+    const { perSecond: shipPerSecond, mainMicros: shipMainUs } = await shipProbe.prepare(Array.from({ length: 4000 }, () => randomUUID()));
     await shipProbe.close();
     const estimate = 1 / (1 / checkAsyncPerSecond + 1 / issuePerSecond + 1 / shipPerSecond);
     const count = Number(process.env.BENCH_DEVICES ?? Math.max(2000, Math.ceil((estimate * (SECONDS + 0.5)) / 1000) * 1000));
@@ -461,6 +463,7 @@ export const run = async () => {
     row('  breakdown: checkCsrAsync main-thread CPU µs per CSR', fmt(checkAsyncMainUs), '', '');
     row(`  breakdown: issueCertificate/s (CA P-256, sign batched on a worker thread, ${IN_FLIGHT} in flight)`, fmt(issuePerSecond), fmt(rawSignPerSecond), `sign P-256 ${tbsSized.length}-byte TBS, one thread`);
     row(`  breakdown: the same handler without PKI (ShipDevice commands/s, ${IN_FLIGHT} in flight)`, fmt(shipPerSecond), '', '');
+    row('  breakdown: the same handler without PKI, main-thread CPU µs per command (load, decide, append, commit)', fmt(shipMainUs), '', '');
 
     for (const algorithm of (process.env.BENCH_OTHER_CA ?? 'ECDSA-P384,Ed25519').split(',').filter(Boolean)) {
       const other = await hierarchy(algorithm);
