@@ -100,6 +100,11 @@ export interface EventStore {
   /** Position of the last stored event (0 when empty). */
   headPosition(): Promise<number>;
   /**
+   * Why appends are refused until the store is opened again, or undefined while it can write
+   * (an adapter whose writer can be lost, e.g. the SQLite writer thread; reads may still work).
+   */
+  writeFailure?(): string | undefined;
+  /**
    * Catch-up subscription to the global log: delivers stored events in order, then new
    * ones as they are committed. The handler is awaited before the next batch.
    */

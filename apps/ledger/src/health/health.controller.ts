@@ -13,10 +13,12 @@ export class HealthController {
     private readonly readModels: ReadModels,
   ) {}
 
-  /** 200 when the store answers; read-model lag is reported, not fatal. */
+  /** 200 when the store answers and can write; read-model lag is reported, not fatal. */
   @Get()
   async health(@Res({ passthrough: true }) res: Response) {
     try {
+      const cannotWrite = this.store.writeFailure?.();
+      if (cannotWrite !== undefined) throw new Error(`the event store cannot write: ${cannotWrite}`);
       const head = await this.store.headPosition();
       const projections = Object.fromEntries(
         Object.entries(this.readModels.checkpoints()).map(([name, checkpoint]) => [name, { checkpoint, lag: head - checkpoint }]),

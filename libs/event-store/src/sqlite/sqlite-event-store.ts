@@ -291,6 +291,10 @@ export class SqliteEventStore implements EventStore {
     return subscription;
   }
 
+  writeFailure(): string | undefined {
+    return this.writer.failure;
+  }
+
   stats(): SqliteEventStoreStats {
     return { ...this.counters };
   }

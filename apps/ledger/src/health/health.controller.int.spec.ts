@@ -1,0 +1,37 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Response } from 'express';
+import { SqliteEventStore } from '@devid/event-store';
+import { newEvent } from '../../../../libs/event-store/src/testing';
+import type { ReadModels } from '../store/read-models';
+import { HealthController } from './health.controller';
+
+const FAULTS = join(__dirname, '../../../../libs/event-store/src/sqlite/testing/fault-hooks.cjs');
+
+describe('GET /health', () => {
+  let dir: string;
+  beforeEach(() => (dir = mkdtempSync(join(tmpdir(), 'devid-health-'))));
+  afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('answers 503 once the store has lost its writer thread, although it still reads', async () => {
+    const path = join(dir, 'events.db');
+    const store = await SqliteEventStore.open(path, { faultModule: FAULTS });
+    const controller = new HealthController(store, { checkpoints: () => ({ registry: 1 }) } as unknown as ReadModels);
+    const response = { statusCode: 200, status(code: number) { this.statusCode = code; return this; } };
+    try {
+      await store.append('device-1', [newEvent()], { expectedRevision: 'no_stream' });
+      expect(await controller.health(response as unknown as Response)).toEqual({ status: 'ok', store: { headPosition: 1 }, projections: { registry: { checkpoint: 1, lag: 0 } } });
+      expect(response.statusCode).toBe(200);
+
+      writeFileSync(`${path}.exit-in-commit`, '');
+      await expect(store.append('device-1', [newEvent()], { expectedRevision: 0 })).rejects.toThrow(/outcome of this append is unknown/);
+
+      expect(await controller.health(response as unknown as Response)).toEqual({ status: 'unavailable', error: expect.stringMatching(/^the event store cannot write: the writer thread exited/) });
+      expect(response.statusCode).toBe(503);
+      expect(await store.headPosition()).toBe(1);
+    } finally {
+      await store.close();
+    }
+  });
+});
