@@ -1,13 +1,22 @@
+import { randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Response } from 'express';
 import { SqliteEventStore } from '@devid/event-store';
-import { newEvent } from '../../../../libs/event-store/src/testing';
 import type { ReadModels } from '../store/read-models';
 import { HealthController } from './health.controller';
 
+// The event store's test fault hooks, loaded by its writer thread (a file path, not an import).
 const FAULTS = join(__dirname, '../../../../libs/event-store/src/sqlite/testing/fault-hooks.cjs');
+const newEvent = () => ({
+  id: randomUUID(),
+  type: 'DeviceShipped',
+  version: 1,
+  occurredAt: '2025-03-03T10:00:00.000Z',
+  data: { owner: 'acme' },
+  metadata: { actor: 'admin', causationId: 'c', commandId: 'c', correlationId: 'c' },
+});
 
 describe('GET /health', () => {
   let dir: string;

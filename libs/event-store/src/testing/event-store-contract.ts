@@ -101,7 +101,7 @@ export const describeEventStoreContract = (name: string, factory: EventStoreFact
         for (const [index, result] of results.entries()) {
           const [read] = await store.readStream(`device-${index}`);
           expect(result.events[0]).toEqual(read);
-          expect(Object.is((result.events[0]!.metadata as { zeta: number }).zeta, 0)).toBe(true);
+          expect(Object.is(result.events[0]!.metadata['zeta'], 0)).toBe(true);
         }
       });
 
