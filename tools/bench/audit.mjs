@@ -155,9 +155,11 @@ const child = async (op, dir, ...args) => {
     const store = await SqliteEventStore.open(join(dir, 'events.db'));
     const chainDb = audit.openAuditDb(join(dir, 'audit.db'));
     started = performance.now();
+    const [main, all] = [process.threadCpuUsage(), process.cpuUsage()];
     const report = await audit.verifyLog(store, { chainDb, trustedKey, onProgress, ...(op === 'verify-one-thread' ? { offThread: false } : {}) });
     if (!report.ok) throw new Error(`verify failed: ${JSON.stringify(report.failure)}`);
-    result = { events: report.events, checkpoints: report.checkpoints };
+    const cpu = (used) => (used.user + used.system) / 1e6;
+    result = { events: report.events, checkpoints: report.checkpoints, cpuMain: cpu(process.threadCpuUsage(main)), cpuAll: cpu(process.cpuUsage(all)) };
     chainDb.close();
     await store.close();
   } else if (op === 'export') {
@@ -199,6 +201,7 @@ export const run = async () => {
         figure,
         'events/s': fmt(rate),
         seconds: child ? child.seconds.toFixed(1) : '',
+        'CPU s main / all threads': child?.cpuAll !== undefined ? `${child.cpuMain.toFixed(1)} / ${child.cpuAll.toFixed(1)}` : '',
         'peak RSS (child)': child ? mib(child.maxRss) : '',
         'heap held (max after GC)': untimed ? mib(untimed.retained) : '',
       });
@@ -210,7 +213,7 @@ export const run = async () => {
         row('  raw SHA-256(prev ‖ canonical bytes)', limits.sha),
         row(`export (${fmt(exported.events)} events, ${mib(exported.bytes)})`, exported.events / exported.seconds, exported, held.export),
         row('verify-bundle', bundle.events / bundle.seconds, bundle, held.bundle),
-        { log: n, figure: 'child that only opens the store (baseline)', 'events/s': '', seconds: '', 'peak RSS (child)': mib(idle.maxRss), 'heap held (max after GC)': '' },
+        { log: n, figure: 'child that only opens the store (baseline)', 'events/s': '', seconds: '', 'CPU s main / all threads': '', 'peak RSS (child)': mib(idle.maxRss), 'heap held (max after GC)': '' },
       );
     } finally {
       rmSync(dir, { recursive: true, force: true });
@@ -218,6 +221,7 @@ export const run = async () => {
   }
   console.table(rows);
   console.log(`target: verify ≥ 200,000 events/s (${availableParallelism()} CPUs; verify hashes the stored chain's links on a second thread when there is one).`);
+  console.log('CPU s: the verify child\'s CPU time on its main thread and on all its threads; all threads / seconds is how many CPUs it had on average (near 1 for the two-thread verify: the second CPU was busy with something else).');
   console.log('Each operation ran in its own fresh process; peak RSS is that process\'s maximum (resourceUsage().maxRSS); the log was written by the parent.');
   console.log('heap held: a second, untimed run of the same operation forcing a GC every 65,536 events; peak RSS above it is V8 growing the heap before it collects.');
 };
