@@ -31,9 +31,10 @@ const WORKER_SOURCE = `
 const { workerData } = require('node:worker_threads');
 const { hash } = require('node:crypto');
 const { DatabaseSync } = require('node:sqlite');
-const { control, failed, slabs, SLABS, HEADER, STOP, auditDb, lastRow } = workerData;
+const { control, failure, slabs, SLABS, HEADER, STOP, auditDb, lastRow } = workerData;
 const ctl = new Int32Array(control);
-const failedAt = new BigInt64Array(failed);
+const failedAt = new BigInt64Array(failure);
+let failed = false;
 const bufs = slabs.map((s) => Buffer.from(s));
 const views = slabs.map((s) => new DataView(s));
 // A chain it cannot open fails every link (-1), and slabs are still handed back: the reader never waits in vain.
@@ -47,6 +48,7 @@ try {
     { returnArrays: true },
   );
 } catch {
+  failed = true;
   Atomics.store(failedAt, 0, -1n);
 }
 // The stored hashes of positions first .. first + count - 1; tail: the one of first - 1.
@@ -83,14 +85,18 @@ for (let slab = 0; ; slab = (slab + 1) % SLABS) {
   const view = views[slab];
   const records = Atomics.load(ctl, slab * 2 + 1);
   let at = 0;
-  for (let r = 0; r < records && Atomics.load(failedAt, 0) === 0n; r++) {
+  // The worker alone writes failedAt: after a failure the rest is handed back unchecked.
+  for (let r = 0; r < records && !failed; r++) {
     const bytes = view.getUint32(at, true);
     const position = view.getFloat64(at + 8, true);
     let held = false;
     try {
       held = check(buf, at, bytes, position);
     } catch {}
-    if (!held) Atomics.store(failedAt, 0, BigInt(position));
+    if (!held) {
+      failed = true;
+      Atomics.store(failedAt, 0, BigInt(position));
+    }
     at += (HEADER + bytes + 7) & ~7;
   }
   Atomics.store(ctl, slab * 2, 0);
@@ -120,7 +126,7 @@ export class ChainLinksOffThread {
   constructor(auditDb: string, lastRow: number) {
     this.worker = new Worker(WORKER_SOURCE, {
       eval: true,
-      workerData: { control: this.control.buffer, failed: this.failed.buffer, slabs: this.slabs, SLABS, HEADER, STOP, auditDb, lastRow },
+      workerData: { control: this.control.buffer, failure: this.failed.buffer, slabs: this.slabs, SLABS, HEADER, STOP, auditDb, lastRow },
     });
     this.worker.unref();
     this.worker.on('error', () => (this.dead = true));
