@@ -3,9 +3,9 @@ import type { DatabaseSync, StatementSync } from 'node:sqlite';
 /**
  * The stored chain (audit_chain) in position order, a page of 1,000 rows per native call.
  * A regular page (positions without a hole, every hash 32 bytes: what the chainer writes)
- * comes as one hex string of the hashes in position order, so a row costs no array and no
- * SQLite value of its own; any other page is read row by row, as it is, for the caller to
- * find what is wrong with it.
+ * comes as one blob of the hashes in position order (group_concat keeps a blob's bytes; the
+ * length is checked), so a row costs no array and no SQLite value of its own; any other page
+ * is read row by row, as it is, for the caller to find what is wrong with it.
  * Only rows present when it was made: the chainer keeps appending beside a running ledger,
  * and a row written after the log was read to its end must not look like a removed event.
  */
@@ -17,7 +17,7 @@ export class StoredChainRows {
   private readonly selectRows: StatementSync;
   private readonly last: number;
   /** Regular page: the hashes, `first` the position of the first. */
-  private hashes: Buffer | undefined;
+  private hashes: Uint8Array | undefined;
   private first = 0;
   /** Irregular page: the rows as read. */
   private rows: [number, Uint8Array][] = [];
@@ -34,7 +34,7 @@ export class StoredChainRows {
     const page = 'SELECT position, hash FROM audit_chain WHERE position > ? AND position <= ? ORDER BY position LIMIT ?';
     this.selectRegular = db.prepare(
       `SELECT count(*), coalesce(min(position), 0), coalesce(max(position), 0), coalesce(min(length(hash)) = 32 AND max(length(hash)) = 32, 0),
-              coalesce(group_concat(hex(hash), '' ORDER BY position), '')
+              coalesce(CAST(group_concat(hash, x'' ORDER BY position) AS BLOB), x'')
          FROM (${page})`,
       { returnArrays: true },
     );
@@ -62,13 +62,13 @@ export class StoredChainRows {
 
   private fill(): boolean {
     if (this.exhausted) return false;
-    const [count, first, lastOfPage, sized, hex] = this.selectRegular.get(this.after, this.last, this.pageSize) as unknown as [number, number, number, number, string];
+    const [count, first, lastOfPage, sized, hashes] = this.selectRegular.get(this.after, this.last, this.pageSize) as unknown as [number, number, number, number, Uint8Array];
     if (count === 0) {
       this.exhausted = true;
       return false;
     }
-    if (lastOfPage - first + 1 === count && sized === 1 && hex.length === count * 64) {
-      this.hashes = Buffer.from(hex, 'hex');
+    if (lastOfPage - first + 1 === count && sized === 1 && hashes.length === count * 32) {
+      this.hashes = hashes;
       this.first = first;
       this.count = count;
       this.after = lastOfPage;
