@@ -195,7 +195,8 @@ interface Pending {
 // batch at a time with everything gathered meanwhile made the enroll path move in lock-step (main
 // thread and worker each idle half the time); batches of 8 cost the main thread more per job
 // (messages, and smaller store commit groups downstream). With 64 enrollments in flight (pki
-// bench, 2 cores): 32 x 3 ~5% above 32 x 2 with the store's writer thread, 16 x 3 and 48 x 2 below.
+// bench, 2 cores): 32 x 3 ~5% above 32 x 2 with the store's writer thread, 21 x 3 below (and
+// 16 x 3, 48 x 2 below 32 x 2 before the store had its writer thread).
 const MAX_BATCH = 32;
 const MAX_BATCHES_IN_FLIGHT = 3;
 
