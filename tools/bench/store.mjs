@@ -232,6 +232,7 @@ export const run = async () => {
     const randomWorkload = { randomStreams: RANDOM_STREAMS };
     const rawRandomNone = rawInserts(join(dir, 'raw-random-none.sqlite'), { rowsPerTx: 64, seconds: RAW_SECONDS, workload: randomWorkload, schema: 'none' });
     const rawRandomOld = rawInserts(join(dir, 'raw-random-old.sqlite'), { rowsPerTx: 64, seconds: RAW_SECONDS, workload: randomWorkload, schema: 'unique2' });
+    const raw1 = rawInserts(join(dir, 'raw1.sqlite'), { rowsPerTx: 1, seconds: RAW_SECONDS, workload: { writers: 64, perAppend: 1 }, schema: 'none' });
     row(`durable events/s, 64 writers × 1 event, random of ${fmt(RANDOM_STREAMS)} streams`, fmt(random.eventsPerSecond), fmt(rawRandomNone.rowsPerSecond), '64-row txn, log only, no secondary index (ceiling)');
     row('', '', fmt(rawRandomOld.rowsPerSecond), '64-row txn, UNIQUE(id) + UNIQUE(stream_id, revision) (old schema)');
     row(
@@ -241,6 +242,12 @@ export const run = async () => {
       'one 64-row txn incl. COMMIT, log only',
     );
     row('appends per commit (group size, mean)', (randomStats.appends / randomStats.commits).toFixed(1), '', '');
+    row(
+      'writer thread busy in commits (fsync included) / mean commit',
+      `${((randomStats.commitMillis / 1000 / SECONDS) * 100).toFixed(0)}% / ${ms(randomStats.commitMillis / randomStats.commits)}`,
+      ms(raw1.msPerCommit),
+      'one 1-row txn incl. COMMIT, log only (the fsync floor)',
+    );
     row(
       'CPU µs per event: this thread (bench writers + store) / whole process (+ writer thread)',
       `${(randomCpu.thread / random.events).toFixed(1)} / ${(randomCpu.process / random.events).toFixed(1)}`,
@@ -261,7 +268,6 @@ export const run = async () => {
     progress('raw: 64-row and 1-row transactions');
     const raw64 = rawInserts(join(dir, 'raw64.sqlite'), { rowsPerTx: 64, seconds: RAW_SECONDS, workload: { writers: 64, perAppend: 1 }, schema: 'none' });
     const raw64Old = rawInserts(join(dir, 'raw64-old.sqlite'), { rowsPerTx: 64, seconds: RAW_SECONDS, workload: { writers: 64, perAppend: 1 } });
-    const raw1 = rawInserts(join(dir, 'raw1.sqlite'), { rowsPerTx: 1, seconds: RAW_SECONDS, workload: { writers: 64, perAppend: 1 }, schema: 'none' });
 
     row('durable appends/s (1 event each, 64 writers, own streams)', fmt(groupCommit.appendsPerSecond), fmt(raw64.rowsPerSecond), '64-row txn, log only');
     row('', '', fmt(raw64Old.rowsPerSecond), '64-row txn, old schema');

@@ -56,6 +56,8 @@ export interface SqliteEventStoreStats {
   appends: number;
   /** Events written. */
   events: number;
+  /** Time the writer thread spent in those commits, fsync included. */
+  commitMillis: number;
 }
 
 export interface SqliteEventStoreIndexStats {
@@ -145,7 +147,7 @@ export class SqliteEventStore implements EventStore {
   /** Set by close(): from then on appends are refused. */
   private closing: Promise<void> | undefined;
   private closed = false;
-  private readonly counters: SqliteEventStoreStats = { commits: 0, appends: 0, events: 0 };
+  private readonly counters: SqliteEventStoreStats = { commits: 0, appends: 0, events: 0, commitMillis: 0 };
   private readonly indexCounters = { flushes: 0, flushedEvents: 0, flushMillis: 0 };
   private readonly clock: () => Date;
   private readonly flushThreshold: number;
@@ -396,6 +398,7 @@ export class SqliteEventStore implements EventStore {
     for (let position = this.committedHead + 1; position <= entry.head; position++) this.inFlightEvents.delete(position);
     this.committedHead = entry.head;
     this.counters.commits++;
+    this.counters.commitMillis += reply.millis ?? 0;
     let written = false;
     for (const [index, pending] of entry.group.entries()) {
       const outcome = entry.outcomes[index]!;

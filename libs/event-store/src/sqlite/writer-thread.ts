@@ -147,7 +147,7 @@ export function writerThreadMain(idKeyOf: (id: string) => number): void {
         insertEvents(request.rows);
         faults.beforeCommit?.(path);
         db!.exec('COMMIT');
-        port.postMessage({ seq: request.seq, outcome: 'ok' } satisfies WriterReply);
+        port.postMessage({ seq: request.seq, outcome: 'ok', millis: performance.now() - started } satisfies WriterReply);
         return;
       }
       // An index flush: only rows after what the index (maybe flushed by another process) covers.
