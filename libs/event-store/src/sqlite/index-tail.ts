@@ -62,18 +62,37 @@ export class IndexTail {
     return older === undefined ? part(newer) : [...part(older), ...part(newer)];
   }
 
-  /** Seals the current events for a flush and returns their rows; later adds go to a new generation. */
-  seal(): SealedRows {
+  /**
+   * Seals the events up to position `upTo` for a flush and returns their rows and the id of the
+   * event at `upTo`; later events (groups still in flight) and later adds stay unsealed.
+   */
+  seal(upTo: number): SealedRows & { upToId: string | undefined } {
     if (this.sealed !== undefined) throw new Error('a flush is already under way');
     const sealed = (this.sealed = this.active);
     this.active = generation();
     const streamRows: (string | number)[] = [];
-    for (const [streamId, { first, positions }] of sealed.streams) {
-      for (let k = 0; k < positions.length; k++) streamRows.push(streamId, first + k, positions[k]!);
+    for (const [streamId, stream] of sealed.streams) {
+      const { first, positions } = stream;
+      let kept = positions.length;
+      while (kept > 0 && positions[kept - 1]! > upTo) kept--;
+      for (let k = 0; k < kept; k++) streamRows.push(streamId, first + k, positions[k]!);
+      if (kept < positions.length) {
+        this.active.streams.set(streamId, { first: first + kept, positions: positions.splice(kept) });
+        if (kept === 0) sealed.streams.delete(streamId);
+      }
     }
     const idRows: (string | number)[] = [];
-    for (const [id, position] of sealed.ids) idRows.push(id, position);
-    return { streamRows, idRows };
+    let upToId: string | undefined;
+    for (const [id, position] of sealed.ids) {
+      if (position > upTo) {
+        sealed.ids.delete(id);
+        this.active.ids.set(id, position);
+        continue;
+      }
+      idRows.push(id, position);
+      if (position === upTo) upToId = id;
+    }
+    return { streamRows, idRows, upToId };
   }
 
   /** The flush committed: the sealed events are in the index now. */

@@ -1,4 +1,4 @@
-import type { DatabaseSync } from 'node:sqlite';
+import { DatabaseSync } from 'node:sqlite';
 import { StoreUnavailable } from '../errors';
 
 /**
@@ -55,6 +55,12 @@ const MIGRATIONS: readonly string[] = [
      position     INTEGER NOT NULL
    ) STRICT;
    INSERT INTO index_checkpoint (singleton, position) VALUES (1, 0);`,
+  // 3: the derived index moves to a file of its own (INDEX_SCHEMA, `<file>.index`), written by
+  // its own thread: its B-tree pages and their checkpoints no longer share the log's WAL and
+  // commits. It is rebuilt from the log on the first open.
+  `DROP TABLE stream_index;
+   DROP TABLE event_ids;
+   DROP TABLE index_checkpoint;`,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;
@@ -78,5 +84,61 @@ export const migrate = (db: DatabaseSync): void => {
   } catch (error) {
     if (db.isTransaction) db.exec('ROLLBACK');
     throw error;
+  }
+};
+
+/**
+ * The index file beside the log (`<file>.index`): stream_index (stream, revision → position),
+ * event_ids (52 bits of the event id → position) and the checkpoint up to which they cover the
+ * log, with the id of the event there, so that an index that does not belong to the log beside
+ * it (a restored backup of one of the two) is recognised and rebuilt.
+ */
+export const INDEX_SCHEMA = `
+  CREATE TABLE IF NOT EXISTS stream_index (
+    stream_id    TEXT    NOT NULL,
+    revision     INTEGER NOT NULL,
+    position     INTEGER NOT NULL,
+    PRIMARY KEY (stream_id, revision)
+  ) STRICT, WITHOUT ROWID;
+  CREATE TABLE IF NOT EXISTS event_ids (
+    id_key       INTEGER NOT NULL,
+    position     INTEGER NOT NULL,
+    PRIMARY KEY (id_key, position)
+  ) STRICT, WITHOUT ROWID;
+  CREATE TABLE IF NOT EXISTS index_checkpoint (
+    singleton    INTEGER PRIMARY KEY CHECK (singleton = 1),
+    position     INTEGER NOT NULL,
+    event_id     TEXT
+  ) STRICT;
+  INSERT OR IGNORE INTO index_checkpoint (singleton, position, event_id) VALUES (1, 0, NULL);`;
+
+/** Where the index of the log in `path` lives. */
+export const indexFileOf = (path: string): string => `${path}.index`;
+
+/**
+ * Creates the index file if needed and checks it belongs to the log (`log` is a connection to
+ * it): an index whose checkpoint event is not the log's event at that position (a restored
+ * backup, a copied file) is emptied, to be rebuilt from the log.
+ */
+export const prepareIndexFile = (log: DatabaseSync, path: string, busyTimeoutMs: number): void => {
+  const index = new DatabaseSync(path, { timeout: busyTimeoutMs });
+  try {
+    index.exec('PRAGMA journal_mode = WAL');
+    index.exec('PRAGMA synchronous = FULL');
+    index.exec('BEGIN IMMEDIATE');
+    try {
+      index.exec(INDEX_SCHEMA);
+      const { position, event_id: eventId } = index.prepare('SELECT position, event_id FROM index_checkpoint WHERE singleton = 1').get() as { position: number; event_id: string | null };
+      const there = position === 0 ? undefined : (log.prepare('SELECT id FROM events WHERE position = ?').get(position) as { id: string } | undefined);
+      if (position !== 0 && there?.id !== eventId) {
+        index.exec('DELETE FROM stream_index; DELETE FROM event_ids; UPDATE index_checkpoint SET position = 0, event_id = NULL');
+      }
+      index.exec('COMMIT');
+    } catch (error) {
+      if (index.isTransaction) index.exec('ROLLBACK');
+      throw error;
+    }
+  } finally {
+    index.close();
   }
 };

@@ -1,13 +1,13 @@
 import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
 import { IdempotencyConflict, StoreUnavailable, WrongExpectedRevision } from '../errors';
 import type { NewEvent, StoredEvent } from '../event-store';
 import { describeEventStoreContract, eventually, newEvent } from '../testing';
-import { SCHEMA_VERSION } from './schema';
+import { indexFileOf, SCHEMA_VERSION } from './schema';
 import { SqliteEventStore, type SqliteEventStoreOptions } from './sqlite-event-store';
 
 const tempDirs: string[] = [];
@@ -299,8 +299,11 @@ describe('SqliteEventStore', () => {
     }
     const raw = new DatabaseSync(path);
     expect(raw.prepare('SELECT max(version) AS version FROM schema_version').get()).toEqual({ version: SCHEMA_VERSION });
-    expect(raw.prepare('SELECT count(*) AS rows FROM stream_index').get()).toEqual({ rows: 31 });
+    expect(raw.prepare("SELECT count(*) AS tables FROM sqlite_schema WHERE name IN ('stream_index', 'event_ids', 'index_checkpoint')").get()).toEqual({ tables: 0 });
     raw.close();
+    const index = new DatabaseSync(indexFileOf(path));
+    expect(index.prepare('SELECT count(*) AS rows FROM stream_index').get()).toEqual({ rows: 31 });
+    index.close();
   });
 
   it('opens a closed file again and carries on where it stopped', async () => {
@@ -444,6 +447,41 @@ describe('SqliteEventStore lazy index', () => {
     }
   });
 
+  it('rebuilds an index file that is missing or belongs to another log (a restored backup of one of the two)', async () => {
+    const path = freshPath();
+    const fill = async (streams: string[]) => {
+      const store = await open(path);
+      for (const streamId of streams) await store.append(streamId, [newEvent(), newEvent()], { expectedRevision: 'no_stream' });
+      await store.flushIndex();
+      const events = [...store.readAllIterator()];
+      await store.close();
+      return events;
+    };
+    await fill(['device-a', 'device-b']);
+    const foreignIndex = readFileSync(indexFileOf(path));
+    for (const file of [path, `${path}-wal`, `${path}-shm`, indexFileOf(path), `${indexFileOf(path)}-wal`, `${indexFileOf(path)}-shm`]) rmSync(file, { force: true });
+    const mine = await fill(['device-c', 'device-d', 'device-e']);
+    // The other log's index (same positions, other events) is put beside this log.
+    rmSync(`${indexFileOf(path)}-wal`, { force: true });
+    rmSync(`${indexFileOf(path)}-shm`, { force: true });
+    writeFileSync(indexFileOf(path), foreignIndex);
+
+    for (const step of ['foreign index', 'no index']) {
+      const store = await open(path);
+      try {
+        expect([step, store.indexStats().indexedPosition]).toEqual([step, 0]);
+        for (const streamId of ['device-a', 'device-c', 'device-e']) {
+          expect(await store.readStream(streamId)).toEqual(mine.filter((event) => event.streamId === streamId));
+        }
+        expect(await store.flushIndex()).toBe(true);
+        expect(await store.readStream('device-d')).toEqual(mine.filter((event) => event.streamId === 'device-d'));
+      } finally {
+        await store.close();
+      }
+      for (const file of [indexFileOf(path), `${indexFileOf(path)}-wal`, `${indexFileOf(path)}-shm`]) rmSync(file, { force: true });
+    }
+  });
+
   it('flushes by itself when the tail reaches indexFlushThreshold and on close', async () => {
     const path = freshPath();
     const store = await SqliteEventStore.open(path, { indexFlushIntervalMs: 0, indexFlushThreshold: 5 });
@@ -453,9 +491,9 @@ describe('SqliteEventStore lazy index', () => {
     await store.append('device-0', [newEvent()], { expectedRevision: 0 });
     await store.close();
 
-    expect(raw<{ position: number }>(path, 'SELECT position FROM index_checkpoint')).toEqual({ position: 6 });
-    expect(raw<{ rows: number }>(path, 'SELECT count(*) AS rows FROM stream_index')).toEqual({ rows: 6 });
-    expect(raw<{ rows: number }>(path, 'SELECT count(*) AS rows FROM event_ids')).toEqual({ rows: 6 });
+    expect(raw<{ position: number }>(indexFileOf(path), 'SELECT position FROM index_checkpoint')).toEqual({ position: 6 });
+    expect(raw<{ rows: number }>(indexFileOf(path), 'SELECT count(*) AS rows FROM stream_index')).toEqual({ rows: 6 });
+    expect(raw<{ rows: number }>(indexFileOf(path), 'SELECT count(*) AS rows FROM event_ids')).toEqual({ rows: 6 });
   });
 
   it('loads the last revision of every stream on open, from the index and from the log after it', async () => {
@@ -497,7 +535,7 @@ describe('SqliteEventStore lazy index', () => {
       ]);
       expect(await a.flushIndex()).toBe(true);
       expect(await b.readStream('device-1')).toEqual(await a.readStream('device-1'));
-      expect(raw<{ rows: number }>(path, 'SELECT count(*) AS rows FROM stream_index')).toEqual({ rows: 4 });
+      expect(raw<{ rows: number }>(indexFileOf(path), 'SELECT count(*) AS rows FROM stream_index')).toEqual({ rows: 4 });
     } finally {
       await a.close();
       await b.close();
@@ -593,8 +631,8 @@ describe('SqliteEventStore lazy index', () => {
       const { acknowledged, signal } = await runAndKill(path, { flushThreshold: 1_000_000 }, 500);
 
       expect(signal).toBe('SIGKILL');
-      expect(raw<{ position: number }>(path, 'SELECT position FROM index_checkpoint')).toEqual({ position: 0 });
-      expect(raw<{ rows: number }>(path, 'SELECT count(*) AS rows FROM stream_index')).toEqual({ rows: 0 });
+      expect(raw<{ position: number }>(indexFileOf(path), 'SELECT position FROM index_checkpoint')).toEqual({ position: 0 });
+      expect(raw<{ rows: number }>(indexFileOf(path), 'SELECT count(*) AS rows FROM stream_index')).toEqual({ rows: 0 });
       await expectIntact(path, acknowledged);
     }, 30_000);
 
@@ -603,10 +641,10 @@ describe('SqliteEventStore lazy index', () => {
       const { acknowledged, signal } = await runAndKill(path, { flushThreshold: 100, dieInFlush: 3 }, Number.POSITIVE_INFINITY);
 
       expect(signal).toBe('SIGKILL');
-      const { position: checkpoint } = raw<{ position: number }>(path, 'SELECT position FROM index_checkpoint');
+      const { position: checkpoint } = raw<{ position: number }>(indexFileOf(path), 'SELECT position FROM index_checkpoint');
       expect(checkpoint).toBeGreaterThan(0);
-      expect(raw<{ rows: number }>(path, 'SELECT count(*) AS rows FROM stream_index')).toEqual({ rows: checkpoint });
-      expect(raw<{ rows: number }>(path, 'SELECT count(*) AS rows FROM event_ids')).toEqual({ rows: checkpoint });
+      expect(raw<{ rows: number }>(indexFileOf(path), 'SELECT count(*) AS rows FROM stream_index')).toEqual({ rows: checkpoint });
+      expect(raw<{ rows: number }>(indexFileOf(path), 'SELECT count(*) AS rows FROM event_ids')).toEqual({ rows: checkpoint });
       await expectIntact(path, acknowledged);
     }, 30_000);
 

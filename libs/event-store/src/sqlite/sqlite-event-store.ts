@@ -25,7 +25,7 @@ import { nonNegative, pageSize } from '../read-limits';
 import { EVENT_COLUMNS, rowToEvent, rowToEventText } from './event-row';
 import { GroupCommitQueue } from './group-commit';
 import { IdKeyFilter, idKey, IndexTail } from './index-tail';
-import { migrate } from './schema';
+import { indexFileOf, migrate, prepareIndexFile } from './schema';
 import { WriterThread, type WriterLost, type WriterReply } from './writer-thread';
 
 export interface SqliteEventStoreOptions {
@@ -68,7 +68,7 @@ export interface SqliteEventStoreIndexStats {
   /** Index flushes committed by this process, and the index rows they wrote. */
   flushes: number;
   flushedEvents: number;
-  /** Time the writer thread spent in committed flushes (this thread goes on meanwhile). */
+  /** Time the index thread spent in committed flushes (commits and this thread go on meanwhile). */
   flushMillis: number;
 }
 
@@ -112,9 +112,9 @@ interface InFlightGroup {
  * derived from it lazily (as EventStoreDB builds its index after the log write):
  * - in memory: the last revision of every stream (complete, loaded on open), and the
  *   events after the index checkpoint (the tail: positions per stream, ids);
- * - on disk: stream_index / event_ids, written by a flush every indexFlushIntervalMs or
- *   indexFlushThreshold events, thousands of rows per transaction, with the checkpoint; the
- *   writer thread runs it between two commits.
+ * - on disk: stream_index / event_ids in the index file beside the log (`<file>.index`),
+ *   written by a flush every indexFlushIntervalMs or indexFlushThreshold events, thousands of
+ *   rows per transaction, with the checkpoint, by a thread of its own (commits never wait on it).
  * A crash loses no acknowledged event: on open the tail is rebuilt from the log after the checkpoint.
  * Another process may write the same file: its events are read into the in-memory state
  * before a group is checked when nothing is in flight, and a group sent while another process
@@ -164,6 +164,7 @@ export class SqliteEventStore implements EventStore {
   private constructor(
     private readonly db: DatabaseSync,
     private readonly writer: WriterThread,
+    private readonly indexer: WriterThread,
     private readonly options: SqliteEventStoreOptions,
   ) {
     this.clock = options.clock ?? (() => new Date());
@@ -175,20 +176,20 @@ export class SqliteEventStore implements EventStore {
     this.queue = new GroupCommitQueue((group) => this.commitGroup(group), options.maxGroupSize ?? 1000, nextGroupSize);
     const arrays = { returnArrays: true } as const;
     this.selectByPosition = db.prepare(`SELECT ${EVENT_COLUMNS} FROM events WHERE position = ?`, arrays);
-    this.selectPositionsByIdKey = db.prepare('SELECT position FROM event_ids WHERE id_key = ?', arrays);
+    this.selectPositionsByIdKey = db.prepare('SELECT position FROM idx.event_ids WHERE id_key = ?', arrays);
     this.selectHead = db.prepare('SELECT max(position) FROM events', arrays);
     this.selectAll = db.prepare(`SELECT ${EVENT_COLUMNS} FROM events WHERE position > ? ORDER BY position LIMIT ?`, arrays);
     // Only rows up to the checkpoint this process knows: the tail in memory covers the rest,
     // even if another process has flushed further meanwhile.
     this.selectIndexedStream = db.prepare(
       `SELECT ${EVENT_COLUMNS.split(', ').map((column) => `e.${column}`).join(', ')}
-         FROM stream_index s JOIN events e ON e.position = s.position
+         FROM idx.stream_index s JOIN events e ON e.position = s.position
         WHERE s.stream_id = ? AND s.revision >= ? AND s.position <= ?
         ORDER BY s.revision LIMIT ?`,
       arrays,
     );
     this.selectAfter = db.prepare('SELECT position, id, stream_id, revision FROM events WHERE position > ? ORDER BY position', arrays);
-    this.selectCheckpoint = db.prepare('SELECT position FROM index_checkpoint WHERE singleton = 1', arrays);
+    this.selectCheckpoint = db.prepare('SELECT position FROM idx.index_checkpoint WHERE singleton = 1', arrays);
     this.loadIndexState();
     const interval = options.indexFlushIntervalMs ?? 500;
     if (interval > 0 && Number.isFinite(interval)) {
@@ -205,17 +206,24 @@ export class SqliteEventStore implements EventStore {
     mkdirSync(dirname(path), { recursive: true });
     let db: DatabaseSync | undefined;
     let writer: WriterThread | undefined;
+    let indexer: WriterThread | undefined;
     try {
       const busyTimeoutMs = options.busyTimeoutMs ?? 5000;
       db = new DatabaseSync(path, { timeout: busyTimeoutMs });
       db.exec('PRAGMA journal_mode = WAL');
       db.exec('PRAGMA synchronous = FULL');
       migrate(db);
-      writer = await WriterThread.start(path, busyTimeoutMs, options.faultModule);
-      return new SqliteEventStore(db, writer, options);
+      const indexFile = indexFileOf(path);
+      prepareIndexFile(db, indexFile, busyTimeoutMs);
+      // This connection only reads from here on: the threads write.
+      db.prepare('ATTACH DATABASE ? AS idx').run(indexFile);
+      writer = await WriterThread.start('log', path, busyTimeoutMs, options.faultModule, path);
+      indexer = await WriterThread.start('index', indexFile, busyTimeoutMs, options.faultModule, path);
+      return new SqliteEventStore(db, writer, indexer, options);
     } catch (error) {
       if (db?.isOpen) db.close();
       await writer?.close();
+      await indexer?.close();
       if (error instanceof StoreUnavailable || error instanceof RangeError) throw error;
       throw new StoreUnavailable(`cannot open event store ${path}: ${messageOf(error)}`, error);
     }
@@ -335,6 +343,7 @@ export class SqliteEventStore implements EventStore {
     await this.flushIndex();
     this.closed = true;
     await this.writer.close();
+    await this.indexer.close();
     this.db.close();
   }
 
@@ -535,10 +544,7 @@ export class SqliteEventStore implements EventStore {
     this.head = undo.head;
   }
 
-  /**
-   * The tail up to the head (groups in flight included: the writer commits them before this
-   * flush, or refuses the flush as stale when one of them failed) goes to the writer thread.
-   */
+  /** The tail's committed events go to the index thread; those of groups in flight stay. */
   private async writeIndex(): Promise<boolean> {
     if (this.tail.size === 0) return true;
     try {
@@ -546,15 +552,18 @@ export class SqliteEventStore implements EventStore {
     } catch {
       return false;
     }
-    const upTo = this.head;
-    // Sorting and the id keys are the writer's work: this thread only hands the rows over.
-    const { streamRows, idRows } = this.tail.seal();
-    const reply = await this.writer.send({ kind: 'flush', epoch: this.epoch, upTo, streamRows, idRows });
-    if (reply.outcome !== 'ok') {
+    const upTo = this.committedHead;
+    if (upTo <= this.indexedPosition) return false; // all in flight: next time
+    // Sorting and the id keys are the index thread's work: this thread only hands the rows over.
+    const { streamRows, idRows, upToId } = this.tail.seal(upTo);
+    const reply =
+      upToId === undefined
+        ? undefined
+        : await this.indexer.send({ kind: 'flush', epoch: 0, upTo, upToId, streamRows, idRows });
+    if (reply?.outcome !== 'ok') {
       this.tail.unseal();
       return false;
     }
-    // Every event up to upTo is committed (see above) and indexed; later ones stay in the tail.
     this.tail.release();
     this.indexedPosition = upTo;
     this.indexCounters.flushes++;
@@ -568,11 +577,11 @@ export class SqliteEventStore implements EventStore {
     this.db.exec('BEGIN');
     try {
       const [checkpoint] = this.selectCheckpoint.get() as unknown as [number];
-      const lastRevisions = this.db.prepare('SELECT stream_id, max(revision) FROM stream_index GROUP BY stream_id', { returnArrays: true });
+      const lastRevisions = this.db.prepare('SELECT stream_id, max(revision) FROM idx.stream_index GROUP BY stream_id', { returnArrays: true });
       for (const [streamId, revision] of lastRevisions.iterate() as unknown as Iterable<[string, number]>) this.revisions.set(streamId, revision);
-      const [indexedIds] = this.db.prepare('SELECT count(*) FROM event_ids', { returnArrays: true }).get() as unknown as [number];
+      const [indexedIds] = this.db.prepare('SELECT count(*) FROM idx.event_ids', { returnArrays: true }).get() as unknown as [number];
       this.idFilter = new IdKeyFilter(Math.max(1 << 16, indexedIds * 2));
-      for (const [key] of this.db.prepare('SELECT id_key FROM event_ids', { returnArrays: true }).iterate() as unknown as Iterable<[number]>) this.idFilter.add(key);
+      for (const [key] of this.db.prepare('SELECT id_key FROM idx.event_ids', { returnArrays: true }).iterate() as unknown as Iterable<[number]>) this.idFilter.add(key);
       this.indexedPosition = checkpoint;
       this.head = checkpoint;
       this.committedHead = checkpoint;

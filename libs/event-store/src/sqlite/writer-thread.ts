@@ -3,11 +3,12 @@ import { EVENT_COLUMNS } from './event-row';
 import { idKey } from './index-tail';
 
 /**
- * The writer thread of SqliteEventStore: it holds the only connection that writes the file and
- * runs, in the order the store sends them, its commits (one transaction and one fsync per
- * group of appends) and its index flushes. The store's thread validates appends against its
- * in-memory state and sends the next group while this one waits on fsync, so that the two
- * overlap (and the B-tree work of inserts and index rows leaves the thread that serves requests).
+ * The writer threads of SqliteEventStore, one per file. The log's holds the only connection
+ * that writes the events file and runs, in the order the store sends them, its commits (one
+ * transaction and one fsync per group of appends); the store's thread validates appends against
+ * its in-memory state and sends the next group while this one waits on fsync, so that the two
+ * overlap. The index's writes the index file (stream_index, event_ids) in bulk flushes of events
+ * already committed: its B-tree work and checkpoints neither delay commits nor the store's thread.
  *
  * Protocol (WriterRequest / WriterReply): every request carries an `epoch`. The first commit
  * that fails (an I/O error, or the log's head is not where the store expected it: another
@@ -17,7 +18,17 @@ import { idKey } from './index-tail';
  */
 
 export type WriterRequest =
-  | { kind: 'open'; path: string; busyTimeoutMs: number; eventColumns: string[]; faultModule: string | undefined }
+  | {
+      kind: 'open';
+      /** 'log': commits to the events file; 'index': flushes to the index file (see INDEX_SCHEMA). */
+      role: 'log' | 'index';
+      path: string;
+      busyTimeoutMs: number;
+      eventColumns: string[];
+      faultModule: string | undefined;
+      /** What the fault hooks are given: the store's (log) file. */
+      faultPath: string;
+    }
   | {
       kind: 'commit';
       seq: number;
@@ -31,8 +42,9 @@ export type WriterRequest =
       kind: 'flush';
       seq: number;
       epoch: number;
-      /** The index will cover the log up to here once committed. */
+      /** The index will cover the log up to here once committed, and this is the event there. */
       upTo: number;
+      upToId: string;
       /** (stream_id, revision, position) triples, flat, in any order. */
       streamRows: (string | number)[];
       /** (event id, position) pairs, flat, in any order. */
@@ -90,7 +102,7 @@ export function writerThreadMain(idKeyOf: (id: string) => number): void {
   let selectCheckpoint: Statement;
   let updateCheckpoint: Statement;
   let faults: { beforeCommit?: (path: string) => void; beforeIndexCommit?: (path: string) => void } = {};
-  let path = '';
+  let faultPath = '';
   let failedEpoch = -1;
 
   const rollback = (): void => {
@@ -106,16 +118,19 @@ export function writerThreadMain(idKeyOf: (id: string) => number): void {
   port.on('message', (request: WriterRequest) => {
     if (request.kind === 'open') {
       try {
-        path = request.path;
-        db = new DatabaseSync(path, { timeout: request.busyTimeoutMs });
+        faultPath = request.faultPath;
+        db = new DatabaseSync(request.path, { timeout: request.busyTimeoutMs });
         db.exec('PRAGMA journal_mode = WAL');
         db.exec('PRAGMA synchronous = FULL');
-        insertEvents = bulkInsert(db, 'events', request.eventColumns);
-        insertStreamIndex = bulkInsert(db, 'stream_index', ['stream_id', 'revision', 'position']);
-        insertEventIds = bulkInsert(db, 'event_ids', ['id_key', 'position']);
-        selectHead = db.prepare('SELECT max(position) FROM events', { returnArrays: true });
-        selectCheckpoint = db.prepare('SELECT position FROM index_checkpoint WHERE singleton = 1', { returnArrays: true });
-        updateCheckpoint = db.prepare('UPDATE index_checkpoint SET position = ? WHERE singleton = 1');
+        if (request.role === 'log') {
+          insertEvents = bulkInsert(db, 'events', request.eventColumns);
+          selectHead = db.prepare('SELECT max(position) FROM events', { returnArrays: true });
+        } else {
+          insertStreamIndex = bulkInsert(db, 'stream_index', ['stream_id', 'revision', 'position']);
+          insertEventIds = bulkInsert(db, 'event_ids', ['id_key', 'position']);
+          selectCheckpoint = db.prepare('SELECT position FROM index_checkpoint WHERE singleton = 1', { returnArrays: true });
+          updateCheckpoint = db.prepare('UPDATE index_checkpoint SET position = ?, event_id = ? WHERE singleton = 1');
+        }
         if (request.faultModule !== undefined) faults = require(request.faultModule) as typeof faults;
         port.postMessage({ seq: -1, outcome: 'opened' } satisfies WriterReply);
       } catch (error) {
@@ -145,14 +160,13 @@ export function writerThreadMain(idKeyOf: (id: string) => number): void {
           return;
         }
         insertEvents(request.rows);
-        faults.beforeCommit?.(path);
+        faults.beforeCommit?.(faultPath);
         db!.exec('COMMIT');
         port.postMessage({ seq: request.seq, outcome: 'ok', millis: performance.now() - started } satisfies WriterReply);
         return;
       }
-      // An index flush: only rows after what the index (maybe flushed by another process) covers.
+      // An index flush (index file): only rows after what the index (maybe flushed by another process) covers.
       const stored = (selectCheckpoint.get() as unknown as [number])[0];
-      if (head() < request.upTo) throw new Error(`the log ends before position ${request.upTo}`);
       // Rows in B-tree order (stream then revision; id key then position): each insert extends
       // the leaf the previous one touched. Only what the index does not hold yet (another
       // process may have flushed further).
@@ -172,9 +186,9 @@ export function writerThreadMain(idKeyOf: (id: string) => number): void {
       insertStreamIndex(streams.flat());
       insertEventIds(ids.flat());
       const rows = streams.length;
+      if (request.upTo > stored) updateCheckpoint.run(request.upTo, request.upToId);
       const checkpoint = Math.max(stored, request.upTo);
-      updateCheckpoint.run(checkpoint);
-      faults.beforeIndexCommit?.(path);
+      faults.beforeIndexCommit?.(faultPath);
       db!.exec('COMMIT');
       port.postMessage({ seq: request.seq, outcome: 'ok', checkpoint, indexRows: rows, millis: performance.now() - started } satisfies WriterReply);
     } catch (error) {
@@ -218,7 +232,7 @@ export class WriterThread {
   }
 
   /** Starts the thread and opens `path` in it; rejects with the reason it could not. */
-  static start(path: string, busyTimeoutMs: number, faultModule: string | undefined): Promise<WriterThread> {
+  static start(role: 'log' | 'index', path: string, busyTimeoutMs: number, faultModule: string | undefined, faultPath: string): Promise<WriterThread> {
     return new Promise((resolve, reject) => {
       const worker = new Worker(writerThreadSource, { eval: true });
       const opened = (reply: WriterReply): void => {
@@ -236,7 +250,7 @@ export class WriterThread {
       const failed = (error: Error): void => reject(error);
       worker.on('message', opened);
       worker.once('error', failed);
-      worker.postMessage({ kind: 'open', path, busyTimeoutMs, eventColumns: EVENT_COLUMNS.split(', '), faultModule } satisfies WriterRequest);
+      worker.postMessage({ kind: 'open', role, path, busyTimeoutMs, eventColumns: EVENT_COLUMNS.split(', '), faultModule, faultPath } satisfies WriterRequest);
     });
   }
 
