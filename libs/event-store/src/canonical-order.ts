@@ -41,31 +41,7 @@ export const inCanonicalOrder = (value: unknown): unknown => {
         return copy ?? value;
       }
       if (Object.getPrototypeOf(value) !== OBJECT_PROTOTYPE) return WALK;
-      const record = value as Record<string, unknown>;
-      const keys = Object.keys(record);
-      const flat = flatInOrder(record, keys);
-      if (flat !== NESTED) return flat;
-      let sorted = true;
-      // The members as they go into the copy; made only once a copy is known to be needed.
-      let ordered: unknown[] | undefined;
-      for (let i = 0; i < keys.length; i++) {
-        const key = keys[i]!;
-        const first = key.charCodeAt(0);
-        if ((first >= 0x30 && first <= 0x39) || key === '__proto__') return WALK;
-        if (i > 0 && !(keys[i - 1]! < key)) sorted = false;
-        const member = record[key];
-        if (member === undefined) return WALK;
-        const inOrder = inCanonicalOrder(member);
-        if (inOrder === WALK) return WALK;
-        if (ordered === undefined && (inOrder !== member || !sorted)) ordered = keys.slice(0, i).map((k) => record[k]);
-        ordered?.push(inOrder);
-      }
-      if (ordered === undefined) return value;
-      const indexes = keys.map((_, i) => i);
-      if (!sorted) indexes.sort((a, b) => (keys[a]! < keys[b]! ? -1 : 1));
-      const copy: Record<string, unknown> = {};
-      for (const i of indexes) copy[keys[i]!] = ordered[i];
-      return copy;
+      return objectInOrder(value as Record<string, unknown>);
     }
     default:
       return WALK;
@@ -73,15 +49,16 @@ export const inCanonicalOrder = (value: unknown): unknown => {
 };
 
 
-const NESTED: unique symbol = Symbol('nested');
-
 /**
- * inCanonicalOrder of an object whose members are all strings, booleans, null or numbers (most
- * event data and metadata), without the general walk's bookkeeping: the object itself when its
- * keys are in order, else a copy with sorted keys. NESTED when a member is an object or array.
+ * inCanonicalOrder of a plain object, in one pass over its members: primitives are checked in
+ * place (most event data and metadata hold nothing else), objects and arrays go through
+ * inCanonicalOrder. The object itself when nothing moves, else a copy with sorted keys.
  */
-const flatInOrder = (record: Record<string, unknown>, keys: string[]): unknown => {
+const objectInOrder = (record: Record<string, unknown>): unknown => {
+  const keys = Object.keys(record);
   let sorted = true;
+  // The members reordered inside (by key index); made only once one is.
+  let changed: unknown[] | undefined;
   for (let i = 0; i < keys.length; i++) {
     const key = keys[i]!;
     const first = key.charCodeAt(0);
@@ -95,16 +72,26 @@ const flatInOrder = (record: Record<string, unknown>, keys: string[]): unknown =
       case 'number':
         if (!Number.isFinite(member)) return WALK;
         continue;
-      case 'object':
+      case 'object': {
         if (member === null) continue;
-        return NESTED;
+        const inOrder = inCanonicalOrder(member);
+        if (inOrder === WALK) return WALK;
+        if (inOrder !== member) (changed ??= keys.map((k) => record[k]))[i] = inOrder;
+        continue;
+      }
       default:
         return WALK;
     }
   }
-  if (sorted) return record;
-  // Array.prototype.sort compares strings by UTF-16 code units, which is what §3.2.3 asks.
+  if (sorted && changed === undefined) return record;
   const copy: Record<string, unknown> = {};
-  for (const key of keys.sort()) copy[key] = record[key];
+  if (changed === undefined) {
+    // Array.prototype.sort compares strings by UTF-16 code units, which is what §3.2.3 asks.
+    for (const key of keys.sort()) copy[key] = record[key];
+    return copy;
+  }
+  const indexes = keys.map((_, i) => i);
+  if (!sorted) indexes.sort((a, b) => (keys[a]! < keys[b]! ? -1 : 1));
+  for (const i of indexes) copy[keys[i]!] = changed[i];
   return copy;
 };
