@@ -1,20 +1,19 @@
 // Acceptance (issue 6): on a real SQLite file and a real bundle file, every single-byte flip of
 // an event, every dropped, reordered or inserted event is found by verify, which names where.
-import { closeSync, copyFileSync, existsSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
 import { AuditPublicKey, exportBundle, HashChain, openAuditDb, verifyBundle, verifyLog, type LogVerification } from '@devid/audit';
 import { SqliteEventStore } from '@devid/event-store';
-import { buildAuditLog, steppingClock, testAuditKey } from '../../libs/audit/src/testing/audit-log';
+import { copyAuditLogFiles, steppingClock, testAuditKey, writeAuditLogFiles, type AuditLogFiles } from '../../libs/audit/src/testing/audit-log';
 
 jest.setTimeout(300_000);
 
 const key = testAuditKey();
 const trustedKey = AuditPublicKey.fromSpki(key.subjectPublicKeyInfo);
 let dir: string;
-let pristineEvents: string;
-let pristineAudit: string;
+let pristine: AuditLogFiles;
 let head: number;
 
 interface Row {
@@ -32,27 +31,14 @@ interface Row {
 
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'audit-tamper-'));
-  pristineEvents = join(dir, 'pristine-events.db');
-  pristineAudit = join(dir, 'pristine-audit.db');
-  const store = await SqliteEventStore.open(pristineEvents, { clock: steppingClock() });
-  const auditDb = openAuditDb(pristineAudit);
-  await buildAuditLog(store, new HashChain(auditDb), key, { deviceEvents: 990, devices: 60, checkpointEvery: 100 });
-  head = await store.headPosition();
-  await store.close();
-  auditDb.close();
+  ({ head, ...pristine } = await writeAuditLogFiles(dir, key, { deviceEvents: 990, devices: 60, checkpointEvery: 100 }));
   // Closing the last connection folds the WAL into the main file: every byte is now in it.
-  expect(existsSync(`${pristineEvents}-wal`)).toBe(false);
+  expect(existsSync(`${pristine.events}-wal`)).toBe(false);
 });
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 /** A fresh working copy of the log and the chain for one tampering. */
-const workingCopy = (name: string) => {
-  const events = join(dir, `${name}-events.db`);
-  const audit = join(dir, `${name}-audit.db`);
-  copyFileSync(pristineEvents, events);
-  copyFileSync(pristineAudit, audit);
-  return { events, audit };
-};
+const workingCopy = (name: string) => copyAuditLogFiles(pristine, name);
 
 const verify = async (events: string, audit?: string): Promise<LogVerification> => {
   const store = await SqliteEventStore.open(events);
@@ -274,7 +260,7 @@ describe('verify-bundle over the bundle file', () => {
   let bundle: string;
   let lines: string[];
   beforeAll(async () => {
-    const store = await SqliteEventStore.open(pristineEvents);
+    const store = await SqliteEventStore.open(pristine.events);
     const sealed = (await verifyLog(store)).sealedUpTo;
     bundle = join(dir, 'log.bundle');
     await exportBundle(store, { from: { position: 1 }, to: { position: sealed }, out: bundle });

@@ -1,45 +1,33 @@
 // verify hashes the stored chain's links on a worker thread (issue 6, 1M events at ≥ 200k/s):
 // on a real SQLite log and chain, with every kind of tampering, the report is the one the
 // pass hashing on the main thread gives, and the worker itself finds a broken link.
-import { copyFileSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
 import { AuditPublicKey, canonicalEvent, HashChain, openAuditDb, verifyLog, type LogVerification } from '@devid/audit';
 import { SqliteEventStore } from '@devid/event-store';
 import { ChainLinksOffThread } from '../../libs/audit/src/verify/chain-links-off-thread';
-import { buildAuditLog, steppingClock, testAuditKey } from '../../libs/audit/src/testing/audit-log';
+import { copyAuditLogFiles, steppingClock, testAuditKey, writeAuditLogFiles, type AuditLogFiles } from '../../libs/audit/src/testing/audit-log';
 
 jest.setTimeout(300_000);
 
 const key = testAuditKey();
 const trustedKey = AuditPublicKey.fromSpki(key.subjectPublicKeyInfo);
 let dir: string;
-let pristineEvents: string;
-let pristineAudit: string;
+let pristine: AuditLogFiles;
 let head: number;
 
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'audit-off-thread-'));
-  pristineEvents = join(dir, 'pristine-events.db');
-  pristineAudit = join(dir, 'pristine-audit.db');
-  const store = await SqliteEventStore.open(pristineEvents, { clock: steppingClock() });
-  const auditDb = openAuditDb(pristineAudit);
-  await buildAuditLog(store, new HashChain(auditDb), key, { deviceEvents: 600, devices: 40, checkpointEvery: 50 });
-  head = await store.headPosition();
-  await store.close();
-  auditDb.close();
+  ({ head, ...pristine } = await writeAuditLogFiles(dir, key, { deviceEvents: 600, devices: 40, checkpointEvery: 50 }));
 });
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 let copies = 0;
 /** A working copy of the log and the chain, changed by `events` and `chain` (SQL on each file). */
 const tampered = (change: { events?: (db: DatabaseSync) => void; chain?: (db: DatabaseSync) => void } = {}) => {
-  const name = `copy-${copies++}`;
-  const events = join(dir, `${name}-events.db`);
-  const audit = join(dir, `${name}-audit.db`);
-  copyFileSync(pristineEvents, events);
-  copyFileSync(pristineAudit, audit);
+  const { events, audit } = copyAuditLogFiles(pristine, `copy-${copies++}`);
   for (const [file, sql] of [[events, change.events], [audit, change.chain]] as const) {
     if (!sql) continue;
     const db = new DatabaseSync(file);
@@ -180,7 +168,7 @@ describe('verify with the chain links hashed off the thread', () => {
 describe('ChainLinksOffThread', () => {
   /** The canonical text of every event of the pristine log, by position. */
   const texts = async (): Promise<string[]> => {
-    const store = await SqliteEventStore.open(pristineEvents);
+    const store = await SqliteEventStore.open(pristine.events);
     try {
       return (await store.readAll({ maxCount: 100_000 })).map(canonicalEvent);
     } finally {

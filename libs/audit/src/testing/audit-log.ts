@@ -1,10 +1,13 @@
 // Test-only: a realistic device log with signed checkpoints (not exported from the library index).
 import { generateKeyPairSync, sign as signBytes, type KeyObject } from 'node:crypto';
+import { copyFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { decide, evolve, initialState, type DeviceCommand, type DeviceEvent, type DeviceState, type IssuedCertificate } from '@devid/domain';
-import { deriveEventId, type EventStore, type NewEvent } from '@devid/event-store';
+import { deriveEventId, SqliteEventStore, type EventStore, type NewEvent } from '@devid/event-store';
 import { ProjectionRunner } from '@devid/projections';
 import type { CheckpointSigningKey } from '../checkpoint/audit-checkpoint';
 import { CheckpointScheduler } from '../checkpoint/checkpoint-scheduler';
+import { openAuditDb } from '../chain/audit-db';
 import { HashChain } from '../chain/hash-chain';
 
 export interface TestAuditKey extends CheckpointSigningKey {
@@ -176,4 +179,39 @@ const appendDeviceEvents = async (
     await runner.waitFor(await store.headPosition());
   }
   return { timelines, deviceEvents: written };
+};
+
+/** A log file and the file of its stored chain. */
+export interface AuditLogFiles {
+  events: string;
+  audit: string;
+}
+
+/**
+ * buildAuditLog into `dir` as two closed files (events.db with a stepping clock, audit.db), for
+ * tests that copy and tamper with them. Closing folds each WAL into its file.
+ */
+export const writeAuditLogFiles = async (
+  dir: string,
+  key: CheckpointSigningKey,
+  options: Parameters<typeof buildAuditLog>[3],
+): Promise<AuditLogFiles & { head: number }> => {
+  const files = { events: join(dir, 'pristine-events.db'), audit: join(dir, 'pristine-audit.db') };
+  const store = await SqliteEventStore.open(files.events, { clock: steppingClock() });
+  const auditDb = openAuditDb(files.audit);
+  try {
+    await buildAuditLog(store, new HashChain(auditDb), key, options);
+    return { ...files, head: await store.headPosition() };
+  } finally {
+    await store.close();
+    auditDb.close();
+  }
+};
+
+/** A fresh copy of both files beside them, named after `name`. */
+export const copyAuditLogFiles = ({ events, audit }: AuditLogFiles, name: string): AuditLogFiles => {
+  const copy = { events: join(dirname(events), `${name}-events.db`), audit: join(dirname(audit), `${name}-audit.db`) };
+  copyFileSync(events, copy.events);
+  copyFileSync(audit, copy.audit);
+  return copy;
 };
