@@ -6,6 +6,29 @@ describe('crypto worker', () => {
   const p384 = generateKeyPairSync('ec', { namedCurve: 'P-384' });
   const ed25519 = generateKeyPairSync('ed25519');
 
+  /**
+   * A proof of possession as a job carries it (SPKI ‖ signed bytes ‖ signature, with the ranges of
+   * each), good, with a flipped signature byte, and with a key off its curve.
+   */
+  const proofs = () => {
+    const spki = new Uint8Array(p256.publicKey.export({ type: 'spki', format: 'der' }));
+    const signed = new Uint8Array(randomBytes(100));
+    const signature = new Uint8Array(sign('sha256', signed, p256.privateKey));
+    const job = (der: Uint8Array) => ({
+      der,
+      spki: [0, spki.length] as const,
+      signed: [spki.length, spki.length + signed.length] as const,
+      signature: [spki.length + signed.length, der.length] as const,
+      digest: 'sha256',
+    });
+    const good = new Uint8Array([...spki, ...signed, ...signature]);
+    const badSignature = good.slice();
+    badSignature[spki.length + 5]! ^= 1;
+    const offCurve = good.slice();
+    offCurve[spki.length - 1]! ^= 1;
+    return { spki, job, good, badSignature, offCurve };
+  };
+
   it('signs many messages at once, each with its own key, as node:crypto verifies them', async () => {
     const jobs = Array.from({ length: 200 }, (_, index) => {
       const [pair, digest] = ([[p256, 'sha256'], [p384, 'sha384'], [ed25519, null]] as const)[index % 3]!;
@@ -28,42 +51,14 @@ describe('crypto worker', () => {
   });
 
   it('tells a good signature, a bad one and a key that cannot be imported apart, all in one batch', async () => {
-    const spki = new Uint8Array(p256.publicKey.export({ type: 'spki', format: 'der' }));
-    const signed = new Uint8Array(randomBytes(100));
-    const signature = new Uint8Array(sign('sha256', signed, p256.privateKey));
-    const job = (der: Uint8Array) => ({
-      der,
-      spki: [0, spki.length] as const,
-      signed: [spki.length, spki.length + signed.length] as const,
-      signature: [spki.length + signed.length, der.length] as const,
-      digest: 'sha256',
-    });
-    const good = new Uint8Array([...spki, ...signed, ...signature]);
-    const badSignature = good.slice();
-    badSignature[spki.length + 5]! ^= 1;
-    const offCurve = good.slice();
-    offCurve[spki.length - 1]! ^= 1;
+    const { job, good, badSignature, offCurve, spki } = proofs();
     expect(() => createPublicKey({ key: Buffer.from(offCurve.subarray(0, spki.length)), format: 'der', type: 'spki' })).toThrow();
     const outcomes = await Promise.all([good, badSignature, offCurve, good].map((der) => checkSignatureOffThread(job(der))));
     expect(outcomes).toEqual(['verified', 'bad-signature', 'bad-key', 'verified']);
   });
 
   it('signs only behind a proof that verifies, and tells the failures apart, all in one batch', async () => {
-    const spki = new Uint8Array(p256.publicKey.export({ type: 'spki', format: 'der' }));
-    const signed = new Uint8Array(randomBytes(100));
-    const signature = new Uint8Array(sign('sha256', signed, p256.privateKey));
-    const proof = (der: Uint8Array) => ({
-      der,
-      spki: [0, spki.length] as const,
-      signed: [spki.length, spki.length + signed.length] as const,
-      signature: [spki.length + signed.length, der.length] as const,
-      digest: 'sha256',
-    });
-    const good = new Uint8Array([...spki, ...signed, ...signature]);
-    const badSignature = good.slice();
-    badSignature[spki.length + 5]! ^= 1;
-    const offCurve = good.slice();
-    offCurve[spki.length - 1]! ^= 1;
+    const { job: proof, good, badSignature, offCurve } = proofs();
     const tbs = Array.from({ length: 4 }, () => new Uint8Array(randomBytes(500)));
     const answers = await Promise.all(
       [good, badSignature, offCurve, good].map((der, index) => signIfVerifiedOffThread(proof(der), 'sha384', tbs[index]!, p384.privateKey)),
