@@ -21,6 +21,12 @@ export default [
           ],
         },
       ],
+      // A bare `LIMIT ?` makes SQLite prepare the statement again on every execution (bound-limit.ts).
+      'no-restricted-syntax': [
+        'error',
+        { selector: 'Literal[value=/LIMIT \\?/i]', message: 'write LIMIT ${BOUND_LIMIT} (@devid/event-store): a bare LIMIT ? is prepared again on each run' },
+        { selector: 'TemplateElement[value.raw=/LIMIT \\?/i]', message: 'write LIMIT ${BOUND_LIMIT} (@devid/event-store): a bare LIMIT ? is prepared again on each run' },
+      ],
     },
   },
   {

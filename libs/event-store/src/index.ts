@@ -6,3 +6,4 @@ export { SqliteEventStore, type SqliteEventStoreIndexStats, type SqliteEventStor
 export { EventStoreDbEventStore, type EventStoreDbEventStoreOptions } from './eventstoredb/eventstoredb-event-store';
 export { ForeignEvent } from './eventstoredb/event-envelope';
 export { inCanonicalOrder, WALK } from './canonical-order';
+export { BOUND_LIMIT } from './sqlite/bound-limit';

@@ -1,4 +1,5 @@
 import type { DatabaseSync, StatementSync } from 'node:sqlite';
+import { BOUND_LIMIT } from '@devid/event-store';
 
 /**
  * The stored chain (audit_chain) in position order, a page of 1,000 rows per native call.
@@ -31,7 +32,7 @@ export class StoredChainRows {
     private readonly pageSize = 1000,
   ) {
     this.last = StoredChainRows.lastPosition(db);
-    const page = 'SELECT position, hash FROM audit_chain WHERE position > ? AND position <= ? ORDER BY position LIMIT ?';
+    const page = `SELECT position, hash FROM audit_chain WHERE position > ? AND position <= ? ORDER BY position LIMIT ${BOUND_LIMIT}`;
     this.selectRegular = db.prepare(
       `SELECT count(*), coalesce(min(position), 0), coalesce(max(position), 0), coalesce(min(length(hash)) = 32 AND max(length(hash)) = 32, 0),
               coalesce(CAST(group_concat(hash, x'' ORDER BY position) AS BLOB), x'')

@@ -22,6 +22,7 @@ import type {
 import { assertExpectedRevision, NO_STREAM } from '../expected-revision';
 import { matchEarlierAppend } from '../idempotency';
 import { nonNegative, pageSize } from '../read-limits';
+import { BOUND_LIMIT } from './bound-limit';
 import { EVENT_COLUMNS, rowToEvent, rowToEventText } from './event-row';
 import { GroupCommitQueue } from './group-commit';
 import { IdKeyFilter, idKey, IndexTail } from './index-tail';
@@ -178,14 +179,14 @@ export class SqliteEventStore implements EventStore {
     this.selectByPosition = db.prepare(`SELECT ${EVENT_COLUMNS} FROM events WHERE position = ?`, arrays);
     this.selectPositionsByIdKey = db.prepare('SELECT position FROM idx.event_ids WHERE id_key = ?', arrays);
     this.selectHead = db.prepare('SELECT max(position) FROM events', arrays);
-    this.selectAll = db.prepare(`SELECT ${EVENT_COLUMNS} FROM events WHERE position > ? ORDER BY position LIMIT ?`, arrays);
+    this.selectAll = db.prepare(`SELECT ${EVENT_COLUMNS} FROM events WHERE position > ? ORDER BY position LIMIT ${BOUND_LIMIT}`, arrays);
     // Only rows up to the checkpoint this process knows: the tail in memory covers the rest,
     // even if another process has flushed further meanwhile.
     this.selectIndexedStream = db.prepare(
       `SELECT ${EVENT_COLUMNS.split(', ').map((column) => `e.${column}`).join(', ')}
          FROM idx.stream_index s JOIN events e ON e.position = s.position
         WHERE s.stream_id = ? AND s.revision >= ? AND s.position <= ?
-        ORDER BY s.revision LIMIT ?`,
+        ORDER BY s.revision LIMIT ${BOUND_LIMIT}`,
       arrays,
     );
     this.selectAfter = db.prepare('SELECT position, id, stream_id, revision FROM events WHERE position > ? ORDER BY position', arrays);

@@ -1,6 +1,6 @@
 import type { DatabaseSync, StatementSync } from 'node:sqlite';
 import { deviceIdOfStream, upcast, type CertificateProfile, type CertificateStatus, type RevocationReason } from '@devid/domain';
-import type { StoredEvent } from '@devid/event-store';
+import { BOUND_LIMIT, type StoredEvent } from '@devid/event-store';
 import { SqliteProjection } from '../runner/sqlite-projection';
 
 export interface CertificateRow {
@@ -249,7 +249,7 @@ export class CertificateInventory extends SqliteProjection {
       if (!m) throw new InvalidCertificateCursor();
       add('seq > ?', Number(m[1]));
     }
-    const sql = `SELECT * FROM certificates ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY seq LIMIT ?`;
+    const sql = `SELECT * FROM certificates ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY seq LIMIT ${BOUND_LIMIT}`;
     const rows = this.db.prepare(sql).all(...args, query.limit + 1) as unknown as SqlRow[];
     const page = rows.slice(0, query.limit);
     return {

@@ -1,6 +1,6 @@
 import type { DatabaseSync, StatementSync } from 'node:sqlite';
 import { deviceIdOfStream, upcast, type DeviceStatus, DEVICE_STATUSES } from '@devid/domain';
-import type { StoredEvent } from '@devid/event-store';
+import { BOUND_LIMIT, type StoredEvent } from '@devid/event-store';
 import { SqliteProjection } from '../runner/sqlite-projection';
 
 export interface DeviceRow {
@@ -175,7 +175,7 @@ export class DeviceRegistry extends SqliteProjection {
     if (query.model !== undefined) (where.push('model = ?'), args.push(query.model));
     if (query.factoryId !== undefined) (where.push('factory_id = ?'), args.push(query.factoryId));
     if (query.cursor) (where.push('seq > ?'), args.push(decodeCursor(query.cursor)));
-    const sql = `SELECT * FROM devices ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY seq LIMIT ?`;
+    const sql = `SELECT * FROM devices ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY seq LIMIT ${BOUND_LIMIT}`;
     const rows = this.db.prepare(sql).all(...args, query.limit + 1) as unknown as SqlRow[];
     const page = rows.slice(0, query.limit);
     const more = rows.length > query.limit;
