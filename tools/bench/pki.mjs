@@ -21,7 +21,6 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node
 import { createRequire } from 'node:module';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { DatabaseSync } from 'node:sqlite';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { Worker } from 'node:worker_threads';
@@ -31,7 +30,7 @@ const require = createRequire(import.meta.url);
 require('reflect-metadata');
 const { SqliteEventStore } = require('../../libs/event-store/dist/index.js');
 const pki = require('../../libs/pki/dist/index.js');
-const { CertificateInventory, ProjectionRunner } = require('../../libs/projections/dist/index.js');
+const { CertificateInventory, openReadModelDb, ProjectionRunner } = require('../../libs/projections/dist/index.js');
 const { ExecuteDeviceCommand, ExecuteDeviceCommandHandler } = require('../../apps/ledger/dist/devices/execute-device-command.js');
 const { DeviceRepository } = require('../../apps/ledger/dist/devices/device-repository.js');
 const { CertificateIssuer } = require('../../apps/ledger/dist/pki/certificate-issuer.js');
@@ -219,7 +218,8 @@ const csrFor = (deviceId) => {
 /** The ledger's enroll path minus HTTP, on its own store file; `readModels` as `npm start` runs them. */
 const ledgerFor = async (path, ca, { readModels }) => {
   const store = await SqliteEventStore.open(path);
-  const db = new DatabaseSync(`${path}.read.sqlite`);
+  // Opened as `npm start` opens read-models.db (WAL): a rollback-journal file locks and re-reads its header on every query.
+  const db = openReadModelDb(`${path}.read.sqlite`);
   const models = new ReadModels(store, db);
   if (readModels) models.start();
   const config = { READ_MODEL_WAIT_MS: readModels ? 2000 : 0, LDEVID_VALIDITY_DAYS: 365 };
@@ -505,7 +505,7 @@ export const run = async () => {
     // ---- 3. OCSP through the ledger's OcspService ----
     progress('OCSP');
     const ocspStore = await SqliteEventStore.open(join(dir, 'enroll.sqlite'));
-    const ocspDb = new DatabaseSync(join(dir, 'ocsp-read.sqlite'));
+    const ocspDb = openReadModelDb(join(dir, 'ocsp-read.sqlite'));
     const inventory = new CertificateInventory(ocspDb);
     const runner = new ProjectionRunner(ocspStore, inventory);
     runner.start();

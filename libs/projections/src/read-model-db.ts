@@ -2,8 +2,9 @@ import { DatabaseSync } from 'node:sqlite';
 
 /**
  * Opens the read-model database: a file of its own beside the event log, so it can be
- * deleted and rebuilt from the log at any time. Durability matches the log (WAL, FULL),
- * though a lost read-model write only costs a replay.
+ * deleted and rebuilt from the log at any time. WAL, so that reads take no file lock;
+ * synchronous=NORMAL, as a read-model write lost to a power cut only costs a replay (its
+ * checkpoint is lost with it).
  */
 export const openReadModelDb = (path: string): DatabaseSync => {
   const db = new DatabaseSync(path);
