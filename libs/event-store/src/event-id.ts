@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 
 /** Namespace of DevID Ledger event ids (a fixed random v4 UUID; never change it). */
 export const EVENT_ID_NAMESPACE = '02044622-afd0-4cac-9540-53dd6bd224e9';
@@ -8,17 +8,25 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 /** True for a UUID in canonical lowercase form (the only form the store accepts). */
 export const isCanonicalUuid = (value: string): boolean => UUID.test(value);
 
+/** The 16 bytes of each namespace seen (in practice one: EVENT_ID_NAMESPACE). */
+const namespaceBytes = new Map<string, Buffer>();
+
 /** RFC 4122 §4.3 name-based UUID, version 5 (SHA-1). */
 export const uuidV5 = (name: string, namespace: string): string => {
-  if (!isCanonicalUuid(namespace)) throw new TypeError(`namespace is not a canonical UUID: ${namespace}`);
-  const bytes = createHash('sha1')
-    .update(Buffer.from(namespace.replaceAll('-', ''), 'hex'))
-    .update(name, 'utf8')
-    .digest()
-    .subarray(0, 16);
+  let prefix = namespaceBytes.get(namespace);
+  if (prefix === undefined) {
+    if (!isCanonicalUuid(namespace)) throw new TypeError(`namespace is not a canonical UUID: ${namespace}`);
+    if (namespaceBytes.size >= 64) namespaceBytes.clear();
+    namespaceBytes.set(namespace, (prefix = Buffer.from(namespace.replaceAll('-', ''), 'hex')));
+  }
+  // One-shot hash of namespace ‖ name: half the cost of a Hash object's update/update/digest (2 ids per enroll command).
+  const input = Buffer.allocUnsafe(16 + Buffer.byteLength(name, 'utf8'));
+  prefix.copy(input, 0);
+  input.write(name, 16, 'utf8');
+  const bytes = hash('sha1', input, 'buffer');
   bytes[6] = (bytes[6]! & 0x0f) | 0x50;
   bytes[8] = (bytes[8]! & 0x3f) | 0x80;
-  const hex = bytes.toString('hex');
+  const hex = bytes.toString('hex', 0, 16);
   return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
 };
 
