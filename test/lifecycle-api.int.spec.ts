@@ -185,10 +185,12 @@ describe('device lifecycle API', () => {
     expect(docs.status).toBe(200);
     expect(await docs.text()).toMatch(/swagger/i);
     const health = await api('GET', '/health');
-    expect(health.body).toMatchObject({ status: 'ok' });
+    expect(health.body).toMatchObject({ status: 'ok', store: { index: { unindexedEvents: expect.any(Number), indexerRestarts: 0 } } });
     const metrics = await fetch(`${ledger.url}/metrics`);
     const text = await metrics.text();
     expect(text).toMatch(/^devid_http_requests_total\{/m);
     expect(text).toMatch(/^devid_event_store_head_position \d+/m);
+    expect(text).toMatch(/^devid_event_store_index\{counter="unindexed_events"\} \d+/m);
+    expect(text).toMatch(/^devid_event_store_index\{counter="indexer_restarts"\} 0$/m);
   });
 });

@@ -30,7 +30,11 @@ describe('GET /health', () => {
     const response = { statusCode: 200, status(code: number) { this.statusCode = code; return this; } };
     try {
       await store.append('device-1', [newEvent()], { expectedRevision: 'no_stream' });
-      expect(await controller.health(response as unknown as Response)).toEqual({ status: 'ok', store: { headPosition: 1 }, projections: { registry: { checkpoint: 1, lag: 0 } } });
+      expect(await controller.health(response as unknown as Response)).toEqual({
+        status: 'ok',
+        store: { headPosition: 1, index: { unindexedEvents: 1, indexerRestarts: 0 } },
+        projections: { registry: { checkpoint: 1, lag: 0 } },
+      });
       expect(response.statusCode).toBe(200);
 
       writeFileSync(`${path}.exit-in-commit`, '');
@@ -39,6 +43,26 @@ describe('GET /health', () => {
       expect(await controller.health(response as unknown as Response)).toEqual({ status: 'unavailable', error: expect.stringMatching(/^the event store cannot write: the writer thread exited/) });
       expect(response.statusCode).toBe(503);
       expect(await store.headPosition()).toBe(1);
+    } finally {
+      await store.close();
+    }
+  });
+
+  it('stays 200 when the index thread dies: a new one takes over and the next flush indexes what waited', async () => {
+    const path = join(dir, 'events.db');
+    const store = await SqliteEventStore.open(path, { faultModule: FAULTS, indexFlushIntervalMs: 0 });
+    const controller = new HealthController(store, { checkpoints: () => ({}) } as unknown as ReadModels);
+    const response = { statusCode: 200, status(code: number) { this.statusCode = code; return this; } };
+    try {
+      await store.append('device-1', [newEvent(), newEvent()], { expectedRevision: 'no_stream' });
+      writeFileSync(`${path}.exit-in-index`, '');
+      expect(await store.flushIndex()).toBe(false);
+
+      expect(await controller.health(response as unknown as Response)).toEqual({ status: 'ok', store: { headPosition: 2, index: { unindexedEvents: 2, indexerRestarts: 1 } }, projections: {} });
+      expect(response.statusCode).toBe(200);
+      expect(await store.flushIndex()).toBe(true);
+      expect(await controller.health(response as unknown as Response)).toMatchObject({ store: { index: { unindexedEvents: 0, indexerRestarts: 1 } } });
+      await expect(store.append('device-1', [newEvent()], { expectedRevision: 1 })).resolves.toMatchObject({ nextExpectedRevision: 2 });
     } finally {
       await store.close();
     }

@@ -2,6 +2,7 @@ import { Controller, Get, Inject, Res } from '@nestjs/common';
 import { ApiTags } from '@nestjs/swagger';
 import type { Response } from 'express';
 import type { EventStore } from '@devid/event-store';
+import { indexStatsOf } from '../metrics/metrics';
 import { ReadModels } from '../store/read-models';
 import { EVENT_STORE } from '../store/tokens';
 
@@ -13,7 +14,10 @@ export class HealthController {
     private readonly readModels: ReadModels,
   ) {}
 
-  /** 200 when the store answers and can write; read-model lag is reported, not fatal. */
+  /**
+   * 200 when the store answers and can write; read-model lag and the store's index (events not
+   * in the index file yet; why its thread cannot run, if so) are reported, not fatal.
+   */
   @Get()
   async health(@Res({ passthrough: true }) res: Response) {
     try {
@@ -23,7 +27,11 @@ export class HealthController {
       const projections = Object.fromEntries(
         Object.entries(this.readModels.checkpoints()).map(([name, checkpoint]) => [name, { checkpoint, lag: head - checkpoint }]),
       );
-      return { status: 'ok', store: { headPosition: head }, projections };
+      const index = indexStatsOf(this.store)?.();
+      const store = index
+        ? { headPosition: head, index: { unindexedEvents: index.unindexedEvents, indexerRestarts: index.indexerRestarts, ...(index.indexerFailure ? { failure: index.indexerFailure } : {}) } }
+        : { headPosition: head };
+      return { status: 'ok', store, projections };
     } catch (e) {
       res.status(503);
       return { status: 'unavailable', error: e instanceof Error ? e.message : String(e) };

@@ -55,8 +55,26 @@ export class LedgerMetrics {
         },
       });
     }
+    const indexStats = indexStatsOf(store);
+    if (indexStats) {
+      new Gauge({
+        name: 'devid_event_store_index',
+        help: 'Derived stream/id index: events not flushed to the index file yet, and index threads started again after one died',
+        labelNames: ['counter'],
+        registers: [this.registry],
+        collect() {
+          const s = indexStats();
+          this.set({ counter: 'unindexed_events' }, s.unindexedEvents);
+          this.set({ counter: 'indexer_restarts' }, s.indexerRestarts);
+        },
+      });
+    }
   }
 }
+
+/** The SQLite store's index counters (SqliteEventStore.indexStats), when the store has them. */
+export const indexStatsOf = (store: EventStore): (() => { unindexedEvents: number; indexerRestarts: number; indexerFailure: string | undefined }) | undefined =>
+  (store as Partial<{ indexStats(): { unindexedEvents: number; indexerRestarts: number; indexerFailure: string | undefined } }>).indexStats?.bind(store);
 
 @Injectable()
 export class MetricsMiddleware implements NestMiddleware {

@@ -22,7 +22,7 @@ afterAll(() => {
 
 /** The writer thread's fault hooks (testing/fault-hooks.cjs), switched by files beside the store's file. */
 const FAULTS = join(__dirname, 'testing', 'fault-hooks.cjs');
-const injectFault = (path: string, name: 'fail-commit' | 'fail-index' | 'exit-in-commit'): void => writeFileSync(`${path}.${name}`, '');
+const injectFault = (path: string, name: 'fail-commit' | 'fail-index' | 'exit-in-commit' | 'exit-in-index'): void => writeFileSync(`${path}.${name}`, '');
 
 describeEventStoreContract('sqlite', async () => {
   const path = freshPath();
@@ -424,6 +424,35 @@ describe('SqliteEventStore lazy index', () => {
       await expect(store.append('device-1', [lookAlike], { expectedRevision: 0 })).resolves.toMatchObject({ duplicate: false });
     } finally {
       await store.close();
+    }
+  });
+
+  it('starts a new index thread when one dies inside a flush; the next flush writes what the dead one did not', async () => {
+    const path = freshPath();
+    const store = await SqliteEventStore.open(path, { ...noAutoFlush, faultModule: FAULTS });
+    try {
+      const first = await store.append('device-1', [newEvent(), newEvent()], { expectedRevision: 'no_stream' });
+      injectFault(path, 'exit-in-index');
+      expect(await store.flushIndex()).toBe(false);
+      expect(store.indexStats()).toMatchObject({ indexedPosition: 0, unindexedEvents: 2, flushes: 0, indexerRestarts: 1, indexerFailure: undefined });
+      expect(store.writeFailure()).toBeUndefined();
+      expect(await store.readStream('device-1')).toEqual(first.events);
+
+      await store.append('device-1', [newEvent()], { expectedRevision: 1 });
+      expect(await store.flushIndex()).toBe(true);
+      expect(store.indexStats()).toMatchObject({ indexedPosition: 3, unindexedEvents: 0, flushes: 1, flushedEvents: 3, indexerRestarts: 1 });
+      expect((await store.readStream('device-1')).map((event) => event.revision)).toEqual([0, 1, 2]);
+      await expect(store.append('device-1', first.events.map(withoutStoreFields), { expectedRevision: 'any' })).resolves.toMatchObject({ duplicate: true });
+    } finally {
+      await store.close();
+    }
+    // The index file the new thread wrote is the one a fresh open reads (its checkpoint matches the log).
+    const again = await SqliteEventStore.open(path, noAutoFlush);
+    try {
+      expect(again.indexStats()).toMatchObject({ indexedPosition: 3, unindexedEvents: 0 });
+      expect((await again.readStream('device-1')).map((event) => event.revision)).toEqual([0, 1, 2]);
+    } finally {
+      await again.close();
     }
   });
 

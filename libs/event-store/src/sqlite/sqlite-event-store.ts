@@ -71,6 +71,10 @@ export interface SqliteEventStoreIndexStats {
   flushedEvents: number;
   /** Time the index thread spent in committed flushes (commits and this thread go on meanwhile). */
   flushMillis: number;
+  /** Index threads started again after one died (its flush never committed: the index is as it was). */
+  indexerRestarts: number;
+  /** Why the index thread could not be started again (retried at each flush); undefined while it runs. */
+  indexerFailure: string | undefined;
 }
 
 interface PendingAppend {
@@ -149,7 +153,7 @@ export class SqliteEventStore implements EventStore {
   private closing: Promise<void> | undefined;
   private closed = false;
   private readonly counters: SqliteEventStoreStats = { commits: 0, appends: 0, events: 0, commitMillis: 0 };
-  private readonly indexCounters = { flushes: 0, flushedEvents: 0, flushMillis: 0 };
+  private readonly indexCounters = { flushes: 0, flushedEvents: 0, flushMillis: 0, indexerRestarts: 0, indexerFailure: undefined as string | undefined };
   private readonly clock: () => Date;
   private readonly flushThreshold: number;
   private readonly flushTimer: NodeJS.Timeout | undefined;
@@ -165,7 +169,9 @@ export class SqliteEventStore implements EventStore {
   private constructor(
     private readonly db: DatabaseSync,
     private readonly writer: WriterThread,
-    private readonly indexer: WriterThread,
+    private indexer: WriterThread,
+    /** Starts an index thread on the index file (open, and again if one dies). */
+    private readonly startIndexer: () => Promise<WriterThread>,
     private readonly options: SqliteEventStoreOptions,
   ) {
     this.clock = options.clock ?? (() => new Date());
@@ -219,8 +225,9 @@ export class SqliteEventStore implements EventStore {
       // This connection only reads from here on: the threads write.
       db.prepare('ATTACH DATABASE ? AS idx').run(indexFile);
       writer = await WriterThread.start('log', path, busyTimeoutMs, options.faultModule, path);
-      indexer = await WriterThread.start('index', indexFile, busyTimeoutMs, options.faultModule, path);
-      return new SqliteEventStore(db, writer, indexer, options);
+      const startIndexer = () => WriterThread.start('index', indexFile, busyTimeoutMs, options.faultModule, path);
+      indexer = await startIndexer();
+      return new SqliteEventStore(db, writer, indexer, startIndexer, options);
     } catch (error) {
       if (db?.isOpen) db.close();
       await writer?.close();
@@ -563,6 +570,7 @@ export class SqliteEventStore implements EventStore {
         : await this.indexer.send({ kind: 'flush', epoch: 0, upTo, upToId, streamRows, idRows });
     if (reply?.outcome !== 'ok') {
       this.tail.unseal();
+      if (reply?.outcome === 'lost') await this.replaceIndexer();
       return false;
     }
     this.tail.release();
@@ -571,6 +579,29 @@ export class SqliteEventStore implements EventStore {
     this.indexCounters.flushedEvents += reply.indexRows ?? 0;
     this.indexCounters.flushMillis += reply.millis ?? 0;
     return this.tail.size === 0;
+  }
+
+  /**
+   * The index thread is gone (crash, out of memory, killed): its flush never committed, so the
+   * index file is as the last committed flush left it. A new thread takes over; the tail keeps
+   * every event meanwhile, and the next flush writes it. If the thread cannot be started, the
+   * reason is kept in indexStats() and the next flush tries again.
+   */
+  private async replaceIndexer(): Promise<void> {
+    const dead = this.indexer;
+    if (dead.failure === undefined || this.closing !== undefined) return;
+    let next: WriterThread;
+    try {
+      next = await this.startIndexer();
+    } catch (error) {
+      this.indexCounters.indexerFailure = `${dead.failure}; starting a new index thread failed: ${messageOf(error)}`;
+      return;
+    }
+    if (this.closing !== undefined) return void (await next.close());
+    this.indexer = next;
+    this.indexCounters.indexerRestarts++;
+    this.indexCounters.indexerFailure = undefined;
+    await dead.close();
   }
 
   /** On open: the last revision of every indexed stream, then the log after the checkpoint. */

@@ -219,7 +219,11 @@ export class WriterThread {
   private readonly waiting = new Map<number, (reply: WriterReply | WriterLost) => void>();
   private lost: string | undefined;
 
-  private constructor(private readonly worker: Worker) {
+  private constructor(
+    private readonly worker: Worker,
+    /** 'writer thread' or 'index thread', for the reasons it gives. */
+    private readonly name: string,
+  ) {
     worker.on('message', (reply: WriterReply) => {
       const resolve = this.waiting.get(reply.seq);
       if (resolve === undefined) return;
@@ -227,8 +231,8 @@ export class WriterThread {
       if (this.waiting.size === 0) worker.unref();
       resolve(reply);
     });
-    worker.on('error', (error) => this.die(`the writer thread failed: ${String((error as Error)?.message ?? error)}`));
-    worker.on('exit', (code) => this.die(`the writer thread exited with code ${code}`));
+    worker.on('error', (error) => this.die(`the ${name} failed: ${String((error as Error)?.message ?? error)}`));
+    worker.on('exit', (code) => this.die(`the ${name} exited with code ${code}`));
   }
 
   /** Starts the thread and opens `path` in it; rejects with the reason it could not. */
@@ -241,7 +245,7 @@ export class WriterThread {
         worker.off('error', failed);
         if (reply.outcome === 'opened') {
           worker.unref();
-          resolve(new WriterThread(worker));
+          resolve(new WriterThread(worker, role === 'log' ? 'writer thread' : 'index thread'));
         } else {
           void worker.terminate();
           reject(new Error(reply.outcome === 'open-failed' ? reply.message : 'unexpected reply'));
@@ -272,7 +276,7 @@ export class WriterThread {
 
   async close(): Promise<void> {
     if (this.lost === undefined) await this.send({ kind: 'close' });
-    this.lost ??= 'the writer thread is closed';
+    this.lost ??= `the ${this.name} is closed`;
     await this.worker.terminate();
   }
 

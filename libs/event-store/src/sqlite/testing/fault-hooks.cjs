@@ -2,7 +2,8 @@
 // opened with { faultModule: <this file> }; both hooks run inside the transaction, right before
 // COMMIT, and get the store's file path. Faults are files beside the store's file:
 // - `<path>.fail-commit` / `<path>.fail-index` makes the next commit / index flush throw (the
-//   file is removed: one fault per file); `<path>.exit-in-commit` ends the writer thread itself there;
+//   file is removed: one fault per file); `<path>.exit-in-commit` / `<path>.exit-in-index` ends
+//   the writer / index thread itself there;
 // - `<path>.die-in-flush` holding n makes the process SIGKILL itself inside its n-th index flush,
 //   after the index rows are written and before COMMIT.
 'use strict';
@@ -26,5 +27,6 @@ module.exports = {
     flushes++;
     if (existsSync(`${path}.die-in-flush`) && flushes === Number(readFileSync(`${path}.die-in-flush`, 'utf8'))) process.kill(process.pid, 'SIGKILL');
     if (take(`${path}.fail-index`)) throw new Error('disk I/O error (injected)');
+    if (take(`${path}.exit-in-index`)) process.exit(71);
   },
 };
