@@ -190,6 +190,7 @@ describe('device lifecycle API', () => {
     const text = await metrics.text();
     expect(text).toMatch(/^devid_http_requests_total\{/m);
     expect(text).toMatch(/^devid_event_store_head_position \d+/m);
+    expect(text).toMatch(/^devid_event_store_group_commit\{counter="events"\} [1-9]\d*$/m);
     expect(text).toMatch(/^devid_event_store_index\{counter="unindexed_events"\} \d+/m);
     expect(text).toMatch(/^devid_event_store_index\{counter="indexer_restarts"\} 0$/m);
   });

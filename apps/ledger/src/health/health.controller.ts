@@ -2,8 +2,8 @@ import { Controller, Get, Inject, Res } from '@nestjs/common';
 import { ApiTags } from '@nestjs/swagger';
 import type { Response } from 'express';
 import type { EventStore } from '@devid/event-store';
-import { indexStatsOf } from '../metrics/metrics';
 import { ReadModels } from '../store/read-models';
+import { indexStatsOf } from '../store/store-stats';
 import { EVENT_STORE } from '../store/tokens';
 
 @ApiTags('operations')

@@ -3,6 +3,7 @@ import type { NextFunction, Request, Response } from 'express';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { EventStore } from '@devid/event-store';
 import { ReadModels } from '../store/read-models';
+import { commitStatsOf, indexStatsOf } from '../store/store-stats';
 import { EVENT_STORE } from '../store/tokens';
 
 /** Prometheus metrics of this process (one registry per app instance, so tests stay apart). */
@@ -40,41 +41,39 @@ export class LedgerMetrics {
         for (const [name, checkpoint] of Object.entries(readModels.checkpoints())) this.set({ projection: name }, head - checkpoint);
       },
     });
-    const stats = (store as Partial<{ stats(): { appends: number; commits: number; events: number } }>).stats?.bind(store);
-    if (stats) {
-      new Gauge({
-        name: 'devid_event_store_group_commit',
-        help: 'Group commit counters since start (appends, commits, events)',
-        labelNames: ['counter'],
-        registers: [this.registry],
-        collect() {
-          const s = stats();
-          this.set({ counter: 'appends' }, s.appends);
-          this.set({ counter: 'commits' }, s.commits);
-          this.set({ counter: 'events' }, s.events);
-        },
+    const commitStats = commitStatsOf(store);
+    if (commitStats) {
+      this.countersGauge('devid_event_store_group_commit', 'Group commit counters since start (appends, commits, events)', () => {
+        const s = commitStats();
+        return { appends: s.appends, commits: s.commits, events: s.events };
       });
     }
     const indexStats = indexStatsOf(store);
     if (indexStats) {
-      new Gauge({
-        name: 'devid_event_store_index',
-        help: 'Derived stream/id index: events not flushed to the index file yet, and index threads started again after one died',
-        labelNames: ['counter'],
-        registers: [this.registry],
-        collect() {
+      this.countersGauge(
+        'devid_event_store_index',
+        'Derived stream/id index: events not flushed to the index file yet, and index threads started again after one died',
+        () => {
           const s = indexStats();
-          this.set({ counter: 'unindexed_events' }, s.unindexedEvents);
-          this.set({ counter: 'indexer_restarts' }, s.indexerRestarts);
+          return { unindexed_events: s.unindexedEvents, indexer_restarts: s.indexerRestarts };
         },
-      });
+      );
     }
   }
-}
 
-/** The SQLite store's index counters (SqliteEventStore.indexStats), when the store has them. */
-export const indexStatsOf = (store: EventStore): (() => { unindexedEvents: number; indexerRestarts: number; indexerFailure: string | undefined }) | undefined =>
-  (store as Partial<{ indexStats(): { unindexedEvents: number; indexerRestarts: number; indexerFailure: string | undefined } }>).indexStats?.bind(store);
+  /** A gauge with one value per `counter` label, read from a snapshot at each scrape. */
+  private countersGauge(name: string, help: string, read: () => Record<string, number>): void {
+    new Gauge({
+      name,
+      help,
+      labelNames: ['counter'],
+      registers: [this.registry],
+      collect() {
+        for (const [counter, value] of Object.entries(read())) this.set({ counter }, value);
+      },
+    });
+  }
+}
 
 @Injectable()
 export class MetricsMiddleware implements NestMiddleware {
