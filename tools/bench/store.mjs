@@ -19,6 +19,7 @@ const gc = runInNewContext('gc');
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 3);
 const RAW_SECONDS = Math.max(1, SECONDS * 0.67);
+const PASSES = Math.max(1, Number(process.env.BENCH_PASSES ?? 3));
 const REPLAY_EVENTS = Number(process.env.BENCH_REPLAY_EVENTS ?? 1_000_000);
 
 const now = () => performance.now();
@@ -223,26 +224,44 @@ export const run = async () => {
     console.log(`node ${process.version}, SQLite ${sqliteVersion}, ${availableParallelism()} cpus, files in ${dir}`);
 
     const RANDOM_STREAMS = 20_000;
-    progress(`group commit: 64 writers × 1 event/append to random streams of ${fmt(RANDOM_STREAMS)}, ${SECONDS}s`);
-    const randomStore = await SqliteEventStore.open(join(dir, 'random.sqlite'));
-    const [thread0, process0] = [process.threadCpuUsage(), process.cpuUsage()];
-    const random = await driveRandom(randomStore, { writers: 64, streams: RANDOM_STREAMS, seconds: SECONDS });
-    const cpuMicros = (usage) => usage.user + usage.system;
-    const randomCpu = { thread: cpuMicros(process.threadCpuUsage(thread0)), process: cpuMicros(process.cpuUsage(process0)) };
-    const randomStats = randomStore.stats();
-    const randomIndex = randomStore.indexStats();
-    const closeStarted = now();
-    await randomStore.close();
-    const closeMs = now() - closeStarted;
-    progress('raw: 64-row transactions, random streams, log only and old schema');
     const randomWorkload = { randomStreams: RANDOM_STREAMS };
-    const rawRandomNone = rawInserts(join(dir, 'raw-random-none.sqlite'), { rowsPerTx: 64, seconds: RAW_SECONDS, workload: randomWorkload, schema: 'none' });
+    const cpuMicros = (usage) => usage.user + usage.system;
+    // The machine's speed moves by ±25% within a minute: the store and its raw twin take turns,
+    // each pass on fresh files, so that each store figure has a raw figure from the same moment.
+    const randomPasses = [];
+    for (let pass = 0; pass < PASSES; pass++) {
+      progress(`group commit: 64 writers × 1 event/append to random streams of ${fmt(RANDOM_STREAMS)}, ${SECONDS}s, then raw 64-row transactions (pass ${pass + 1} of ${PASSES})`);
+      gc();
+      const store = await SqliteEventStore.open(join(dir, `random-${pass}.sqlite`));
+      const [thread0, process0] = [process.threadCpuUsage(), process.cpuUsage()];
+      const result = await driveRandom(store, { writers: 64, streams: RANDOM_STREAMS, seconds: SECONDS });
+      const cpu = { thread: cpuMicros(process.threadCpuUsage(thread0)), process: cpuMicros(process.cpuUsage(process0)) };
+      const stats = store.stats();
+      const index = store.indexStats();
+      const closeStarted = now();
+      await store.close();
+      const closeMs = now() - closeStarted;
+      gc();
+      const raw = rawInserts(join(dir, `raw-random-none-${pass}.sqlite`), { rowsPerTx: 64, seconds: RAW_SECONDS, workload: randomWorkload, schema: 'none' });
+      randomPasses.push({ random: result, cpu, stats, index, closeMs, raw });
+    }
+    const { random, cpu: randomCpu, stats: randomStats, index: randomIndex, closeMs, raw: rawRandomNone } = randomPasses.reduce((a, b) => (b.random.eventsPerSecond > a.random.eventsPerSecond ? b : a));
+    const rawRandomBest = Math.max(...randomPasses.map((p) => p.raw.rowsPerSecond));
+    const ratios = randomPasses.map((p) => p.random.eventsPerSecond / p.raw.rowsPerSecond).sort((a, b) => a - b);
+    progress('raw: 64-row transactions, random streams, old schema; 1-row transactions');
     const rawRandomOld = rawInserts(join(dir, 'raw-random-old.sqlite'), { rowsPerTx: 64, seconds: RAW_SECONDS, workload: randomWorkload, schema: 'unique2' });
     const raw1 = rawInserts(join(dir, 'raw1.sqlite'), { rowsPerTx: 1, seconds: RAW_SECONDS, workload: { writers: 64, perAppend: 1 }, schema: 'none' });
-    row(`durable events/s, 64 writers × 1 event, random of ${fmt(RANDOM_STREAMS)} streams`, fmt(random.eventsPerSecond), fmt(rawRandomNone.rowsPerSecond), '64-row txn, log only, no secondary index (ceiling)');
+    row(
+      `durable events/s, 64 writers × 1 event, random of ${fmt(RANDOM_STREAMS)} streams, best of ${PASSES}`,
+      fmt(random.eventsPerSecond),
+      fmt(rawRandomBest),
+      `64-row txn, log only, no secondary index (ceiling); best of ${PASSES}, taking turns with the store`,
+    );
+    row('  each pass, in turn', randomPasses.map((p) => fmt(p.random.eventsPerSecond)).join(' / '), randomPasses.map((p) => fmt(p.raw.rowsPerSecond)).join(' / '), '');
+    row('  store ÷ raw of the same pass, median (lowest … highest)', `${ratios[ratios.length >> 1].toFixed(2)} (${ratios[0].toFixed(2)} … ${ratios[ratios.length - 1].toFixed(2)})`, '', '');
     row('', '', fmt(rawRandomOld.rowsPerSecond), '64-row txn, UNIQUE(id) + UNIQUE(stream_id, revision) (old schema)');
     row(
-      'append latency p50 / p99 (same run)',
+      'append latency p50 / p99 (the best pass)',
       `${ms(percentile(random.latencies, 50))} / ${ms(percentile(random.latencies, 99))}`,
       ms(rawRandomNone.msPerCommit),
       'one 64-row txn incl. COMMIT, log only',
@@ -259,6 +278,12 @@ export const run = async () => {
       `${(randomCpu.thread / random.events).toFixed(1)} / ${(randomCpu.process / random.events).toFixed(1)}`,
       '',
       '',
+    );
+    row(
+      `events/s that CPU per event allows: this thread alone / the process on ${availableParallelism()} cores`,
+      `${fmt(1e6 / (randomCpu.thread / random.events))} / ${fmt((availableParallelism() * 1e6) / (randomCpu.process / random.events))}`,
+      '',
+      '10⁶ ÷ thread µs, cores × 10⁶ ÷ process µs (each thread at 100%)',
     );
     row(
       'index flushes in the run / events per flush / left for close',
