@@ -22,7 +22,7 @@ afterAll(() => {
 
 /** The writer thread's fault hooks (testing/fault-hooks.cjs), switched by files beside the store's file. */
 const FAULTS = join(__dirname, 'testing', 'fault-hooks.cjs');
-const injectFault = (path: string, name: 'fail-commit' | 'fail-index' | 'exit-in-commit' | 'exit-in-index'): void => writeFileSync(`${path}.${name}`, '');
+const injectFault = (path: string, name: 'fail-commit' | 'fail-index' | 'exit-in-commit' | 'exit-in-index' | 'refuse-index-open'): void => writeFileSync(`${path}.${name}`, '');
 
 describeEventStoreContract('sqlite', async () => {
   const path = freshPath();
@@ -451,6 +451,59 @@ describe('SqliteEventStore lazy index', () => {
     try {
       expect(again.indexStats()).toMatchObject({ indexedPosition: 3, unindexedEvents: 0 });
       expect((await again.readStream('device-1')).map((event) => event.revision)).toEqual([0, 1, 2]);
+    } finally {
+      await again.close();
+    }
+  });
+
+  it('keeps appending and reading while no new index thread can start, says why in indexStats, and starts one once it can', async () => {
+    const path = freshPath();
+    const store = await SqliteEventStore.open(path, { ...noAutoFlush, faultModule: FAULTS });
+    const why = /^the index thread exited with code 71; starting a new index thread failed: the index file cannot be opened \(injected\)$/;
+    try {
+      await store.append('device-1', [newEvent(), newEvent()], { expectedRevision: 'no_stream' });
+      injectFault(path, 'exit-in-index');
+      injectFault(path, 'refuse-index-open');
+      expect(await store.flushIndex()).toBe(false);
+      expect(store.indexStats()).toMatchObject({ indexedPosition: 0, unindexedEvents: 2, flushes: 0, indexerRestarts: 0, indexerFailure: expect.stringMatching(why) });
+
+      // The log does not depend on the index thread: appends are acknowledged, reads served from the tail.
+      await store.append('device-1', [newEvent()], { expectedRevision: 1 });
+      expect(store.writeFailure()).toBeUndefined();
+      expect((await store.readStream('device-1')).map((event) => event.revision)).toEqual([0, 1, 2]);
+      expect(await store.flushIndex()).toBe(false); // tried again, still refused
+      expect(store.indexStats()).toMatchObject({ unindexedEvents: 3, indexerRestarts: 0, indexerFailure: expect.stringMatching(why) });
+
+      rmSync(`${path}.refuse-index-open`);
+      expect(await store.flushIndex()).toBe(false); // this flush starts the thread…
+      expect(store.indexStats()).toMatchObject({ indexedPosition: 0, unindexedEvents: 3, indexerRestarts: 1, indexerFailure: undefined });
+      expect(await store.flushIndex()).toBe(true); // …and the next one writes the index
+      expect(store.indexStats()).toMatchObject({ indexedPosition: 3, unindexedEvents: 0, flushes: 1, flushedEvents: 3 });
+    } finally {
+      await store.close();
+    }
+  });
+
+  it('closes with no index thread left, refuses to open while none can start, and opens with every event once one can', async () => {
+    const path = freshPath();
+    const store = await SqliteEventStore.open(path, { ...noAutoFlush, faultModule: FAULTS });
+    const written = await store.append('device-1', [newEvent(), newEvent()], { expectedRevision: 'no_stream' });
+    injectFault(path, 'exit-in-index');
+    injectFault(path, 'refuse-index-open');
+    expect(await store.flushIndex()).toBe(false);
+    await store.close();
+
+    const refused = SqliteEventStore.open(path, { ...noAutoFlush, faultModule: FAULTS });
+    await expect(refused).rejects.toThrow(StoreUnavailable);
+    await expect(refused).rejects.toThrow(/^cannot open event store .*: the index file cannot be opened \(injected\)$/);
+
+    rmSync(`${path}.refuse-index-open`);
+    const again = await SqliteEventStore.open(path, { ...noAutoFlush, faultModule: FAULTS });
+    try {
+      expect(again.indexStats()).toMatchObject({ indexedPosition: 0, unindexedEvents: 2, indexerRestarts: 0, indexerFailure: undefined });
+      expect(await again.readStream('device-1')).toEqual(written.events);
+      expect(await again.flushIndex()).toBe(true);
+      expect(await again.readStream('device-1')).toEqual(written.events);
     } finally {
       await again.close();
     }

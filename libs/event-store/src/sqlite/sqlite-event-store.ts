@@ -43,9 +43,10 @@ export interface SqliteEventStoreOptions {
   /** …and as soon as this many events wait to be indexed. Default 20,000. */
   indexFlushThreshold?: number;
   /**
-   * Fault injection for tests: a CommonJS module the writer thread loads, whose `beforeCommit(path)`
-   * and `beforeIndexCommit(path)` (both optional) it calls with the file's path inside the
-   * transaction right before COMMIT; a throw fails that commit or flush.
+   * Fault injection for tests: a CommonJS module the writer and index threads load, whose
+   * `beforeCommit(path)` and `beforeIndexCommit(path)` (all hooks optional) they call with the
+   * log's path inside the transaction right before COMMIT (a throw fails that commit or flush),
+   * and `onOpen(path, role)` once the thread's file is open (a throw: the thread cannot start).
    */
   faultModule?: string;
 }

@@ -101,7 +101,7 @@ export function writerThreadMain(idKeyOf: (id: string) => number): void {
   let selectHead: Statement;
   let selectCheckpoint: Statement;
   let updateCheckpoint: Statement;
-  let faults: { beforeCommit?: (path: string) => void; beforeIndexCommit?: (path: string) => void } = {};
+  let faults: { onOpen?: (path: string, role: 'log' | 'index') => void; beforeCommit?: (path: string) => void; beforeIndexCommit?: (path: string) => void } = {};
   let faultPath = '';
   let failedEpoch = -1;
 
@@ -132,6 +132,7 @@ export function writerThreadMain(idKeyOf: (id: string) => number): void {
           updateCheckpoint = db.prepare('UPDATE index_checkpoint SET position = ?, event_id = ? WHERE singleton = 1');
         }
         if (request.faultModule !== undefined) faults = require(request.faultModule) as typeof faults;
+        faults.onOpen?.(faultPath, request.role);
         port.postMessage({ seq: -1, outcome: 'opened' } satisfies WriterReply);
       } catch (error) {
         port.postMessage({ seq: -1, outcome: 'open-failed', message: messageOf(error) } satisfies WriterReply);

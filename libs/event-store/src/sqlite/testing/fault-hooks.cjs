@@ -5,7 +5,8 @@
 //   file is removed: one fault per file); `<path>.exit-in-commit` / `<path>.exit-in-index` ends
 //   the writer / index thread itself there;
 // - `<path>.die-in-flush` holding n makes the process SIGKILL itself inside its n-th index flush,
-//   after the index rows are written and before COMMIT.
+//   after the index rows are written and before COMMIT;
+// - while `<path>.refuse-index-open` exists, an index thread cannot start (its open throws).
 'use strict';
 const { existsSync, readFileSync, rmSync } = require('node:fs');
 
@@ -18,6 +19,9 @@ const take = (file) => {
 let flushes = 0;
 
 module.exports = {
+  onOpen(path, role) {
+    if (role === 'index' && existsSync(`${path}.refuse-index-open`)) throw new Error('the index file cannot be opened (injected)');
+  },
   beforeCommit(path) {
     if (take(`${path}.fail-commit`)) throw new Error('disk I/O error (injected)');
     // In a worker thread process.exit ends the thread, not the process.
