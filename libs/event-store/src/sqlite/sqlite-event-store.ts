@@ -92,8 +92,8 @@ const messageOf = (error: unknown): string => String((error as { message?: unkno
 interface GroupUndo {
   head: number;
   revisions: Map<string, number | undefined>;
-  /** (stream, id) of every event written, in order. */
-  written: [streamId: string, id: string][];
+  /** The id of every event written, in order. */
+  written: string[];
 }
 
 /** A group validated and sent to the writer thread, not answered yet. */
@@ -508,9 +508,9 @@ export class SqliteEventStore implements EventStore {
       const position = this.head + index + 1;
       const revision = current + index + 1;
       rows.push(position, event.id, streamId, revision, event.type, event.version, event.occurredAt, recordedAt, event.dataJson, event.metadataJson);
-      this.tail.add(streamId, revision, event.id, position);
+      this.tail.add(streamId, revision, event.id, position, keys[index]!);
       this.idFilter.add(keys[index]!);
-      undo.written.push([streamId, event.id]);
+      undo.written.push(event.id);
       const storedEvent: StoredEvent = {
         id: event.id,
         type: event.type,
@@ -544,7 +544,7 @@ export class SqliteEventStore implements EventStore {
 
   /** Puts the in-memory state back to what it was before a group was applied. */
   private undoGroup(undo: GroupUndo): void {
-    for (let k = undo.written.length - 1; k >= 0; k--) this.tail.removeLast(...undo.written[k]!);
+    for (let k = undo.written.length - 1; k >= 0; k--) this.tail.removeLast(undo.written[k]!);
     for (const [streamId, revision] of undo.revisions) {
       if (revision === undefined) this.revisions.delete(streamId);
       else this.revisions.set(streamId, revision);
@@ -630,8 +630,9 @@ export class SqliteEventStore implements EventStore {
   private catchUp(): void {
     const rows = this.selectAfter.all(this.head) as unknown as [number, string, string, number][];
     for (const [position, id, streamId, revision] of rows) {
-      this.tail.add(streamId, revision, id, position);
-      this.idFilter.add(idKey(id));
+      const key = idKey(id);
+      this.tail.add(streamId, revision, id, position, key);
+      this.idFilter.add(key);
       this.revisions.set(streamId, revision);
       this.head = position;
     }
@@ -645,7 +646,7 @@ export class SqliteEventStore implements EventStore {
   }
 
   private positionOfId(eventId: string, key: number): number | undefined {
-    const position = this.tail.positionOf(eventId);
+    const position = this.tail.positionOf(eventId, key);
     if (position !== undefined) return position;
     if (!this.idFilter.mightContain(key)) return undefined;
     const candidates = this.selectPositionsByIdKey.all(key) as unknown as [number][];
@@ -655,9 +656,9 @@ export class SqliteEventStore implements EventStore {
 
   /** The event with this id, from the file or, if its group is in flight, from memory. */
   private findById(eventId: string): StoredEvent | undefined {
-    const position = this.tail.positionOf(eventId);
-    if (position !== undefined) return position > this.committedHead ? this.inFlightEvents.get(position) : this.eventAt(position);
     const key = idKey(eventId);
+    const position = this.tail.positionOf(eventId, key);
+    if (position !== undefined) return position > this.committedHead ? this.inFlightEvents.get(position) : this.eventAt(position);
     if (!this.idFilter.mightContain(key)) return undefined;
     const candidates = this.selectPositionsByIdKey.all(key) as unknown as [number][];
     return candidates.length === 0 ? undefined : this.findIndexed(eventId, candidates);
