@@ -235,12 +235,14 @@ export const run = async () => {
       const store = await SqliteEventStore.open(join(dir, `random-${pass}.sqlite`));
       const [thread0, process0] = [process.threadCpuUsage(), process.cpuUsage()];
       const result = await driveRandom(store, { writers: 64, streams: RANDOM_STREAMS, seconds: SECONDS });
-      const cpu = { thread: cpuMicros(process.threadCpuUsage(thread0)), process: cpuMicros(process.cpuUsage(process0)) };
       const stats = store.stats();
       const index = store.indexStats();
       const closeStarted = now();
       await store.close();
       const closeMs = now() - closeStarted;
+      // The index work left for close (the final flush) is counted in the CPU, and in a second figure's time.
+      const cpu = { thread: cpuMicros(process.threadCpuUsage(thread0)), process: cpuMicros(process.cpuUsage(process0)) };
+      result.withClosePerSecond = result.events / (result.events / result.eventsPerSecond + closeMs / 1000);
       gc();
       const raw = rawInserts(join(dir, `raw-random-none-${pass}.sqlite`), { rowsPerTx: 64, seconds: RAW_SECONDS, workload: randomWorkload, schema: 'none' });
       randomPasses.push({ random: result, cpu, stats, index, closeMs, raw });
@@ -258,6 +260,12 @@ export const run = async () => {
       `64-row txn, log only, no secondary index (ceiling); best of ${PASSES}, taking turns with the store`,
     );
     row('  each pass, in turn', randomPasses.map((p) => fmt(p.random.eventsPerSecond)).join(' / '), randomPasses.map((p) => fmt(p.raw.rowsPerSecond)).join(' / '), '');
+    row(
+      '  the same counting the final index flush at close in the time: events ÷ (run + close)',
+      randomPasses.map((p) => fmt(p.random.withClosePerSecond)).join(' / '),
+      '',
+      'the index is derived: an append is durable when answered, but its index work must be done too',
+    );
     row('  store ÷ raw of the same pass, median (lowest … highest)', `${ratios[ratios.length >> 1].toFixed(2)} (${ratios[0].toFixed(2)} … ${ratios[ratios.length - 1].toFixed(2)})`, '', '');
     row('', '', fmt(rawRandomOld.rowsPerSecond), '64-row txn, UNIQUE(id) + UNIQUE(stream_id, revision) (old schema)');
     row(
@@ -274,7 +282,7 @@ export const run = async () => {
       'one 1-row txn incl. COMMIT, log only (the fsync floor)',
     );
     row(
-      'CPU µs per event: this thread (bench writers + store) / whole process (+ writer thread)',
+      'CPU µs per event, close included: this thread (bench writers + store) / whole process (+ writer, index threads)',
       `${(randomCpu.thread / random.events).toFixed(1)} / ${(randomCpu.process / random.events).toFixed(1)}`,
       '',
       '',

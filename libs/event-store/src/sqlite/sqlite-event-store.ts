@@ -38,9 +38,14 @@ export interface SqliteEventStoreOptions {
   maxGroupSize?: number;
   /** Idle subscriptions re-read the log this often (appends by other processes). Default 100 ms. */
   pollIntervalMs?: number;
-  /** The stream and id indexes are brought up to date this often. Default 500 ms; 0 = only by size and on close. */
+  /**
+   * The stream and id indexes are brought up to date this often. Default 2000 ms; 0 = only by
+   * size and on close. With appends spread over many streams a flush rewrites most leaf pages of
+   * both indexes whatever its size, so fewer, larger flushes cost less per event (bench: 5.9–6.6
+   * instead of 9.5–9.9 µs of index thread time per event over 20 s at 64 writers on random streams).
+   */
   indexFlushIntervalMs?: number;
-  /** …and as soon as this many events wait to be indexed. Default 20,000. */
+  /** …and as soon as this many events wait to be indexed (≈ 160 bytes of memory each). Default 100,000. */
   indexFlushThreshold?: number;
   /**
    * Fault injection for tests: a CommonJS module the writer and index threads load, whose
@@ -77,6 +82,9 @@ export interface SqliteEventStoreIndexStats {
   /** Why the index thread could not be started again (retried at each flush); undefined while it runs. */
   indexerFailure: string | undefined;
 }
+
+const DEFAULT_FLUSH_INTERVAL_MS = 2000;
+const DEFAULT_FLUSH_THRESHOLD = 100_000;
 
 interface PendingAppend {
   request: AppendRequest;
@@ -176,7 +184,7 @@ export class SqliteEventStore implements EventStore {
     private readonly options: SqliteEventStoreOptions,
   ) {
     this.clock = options.clock ?? (() => new Date());
-    this.flushThreshold = options.indexFlushThreshold ?? 20_000;
+    this.flushThreshold = options.indexFlushThreshold ?? DEFAULT_FLUSH_THRESHOLD;
     // With nothing in flight, half of what waits goes now and the rest next turn: two groups in
     // flight, so that one is checked here while the writer commits the other (with all writers
     // in one group, each side would wait for the other).
@@ -199,7 +207,7 @@ export class SqliteEventStore implements EventStore {
     this.selectAfter = db.prepare('SELECT position, id, stream_id, revision FROM events WHERE position > ? ORDER BY position', arrays);
     this.selectCheckpoint = db.prepare('SELECT position FROM idx.index_checkpoint WHERE singleton = 1', arrays);
     this.loadIndexState();
-    const interval = options.indexFlushIntervalMs ?? 500;
+    const interval = options.indexFlushIntervalMs ?? DEFAULT_FLUSH_INTERVAL_MS;
     if (interval > 0 && Number.isFinite(interval)) {
       this.flushTimer = setInterval(() => void this.flushIndex(), interval);
       this.flushTimer.unref();
@@ -209,7 +217,7 @@ export class SqliteEventStore implements EventStore {
   /** Opens (creating if needed) the store in the file at `path` and migrates its schema. */
   static async open(path: string, options: SqliteEventStoreOptions = {}): Promise<SqliteEventStore> {
     if (path === ':memory:') throw new StoreUnavailable('SqliteEventStore needs a file (its writer thread opens it too); MemoryEventStore keeps events in memory');
-    const flushThreshold = options.indexFlushThreshold ?? 20_000;
+    const flushThreshold = options.indexFlushThreshold ?? DEFAULT_FLUSH_THRESHOLD;
     if (!Number.isSafeInteger(flushThreshold) || flushThreshold < 1) throw new RangeError('indexFlushThreshold must be a positive integer');
     mkdirSync(dirname(path), { recursive: true });
     let db: DatabaseSync | undefined;
