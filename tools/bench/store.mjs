@@ -20,6 +20,9 @@ const gc = runInNewContext('gc');
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 3);
 const RAW_SECONDS = Math.max(1, SECONDS * 0.67);
 const PASSES = Math.max(1, Number(process.env.BENCH_PASSES ?? 3));
+// `BENCH_INDEX_FLUSH=500,20000`: the random-stream store's index flush interval (ms) and threshold (events), to compare with the defaults.
+const [flushInterval, flushThreshold] = (process.env.BENCH_INDEX_FLUSH ?? '').split(',').map(Number);
+const RANDOM_STORE_OPTIONS = process.env.BENCH_INDEX_FLUSH ? { indexFlushIntervalMs: flushInterval, indexFlushThreshold: flushThreshold } : {};
 const REPLAY_EVENTS = Number(process.env.BENCH_REPLAY_EVENTS ?? 1_000_000);
 
 const now = () => performance.now();
@@ -221,7 +224,7 @@ export const run = async () => {
     const probe = new DatabaseSync(':memory:');
     const sqliteVersion = probe.prepare('SELECT sqlite_version() AS v').get().v;
     probe.close();
-    console.log(`node ${process.version}, SQLite ${sqliteVersion}, ${availableParallelism()} cpus, files in ${dir}`);
+    console.log(`node ${process.version}, SQLite ${sqliteVersion}, ${availableParallelism()} cpus, files in ${dir}${process.env.BENCH_INDEX_FLUSH ? `; random-stream store: index flush every ${flushInterval} ms or ${flushThreshold} events` : ''}`);
 
     const RANDOM_STREAMS = 20_000;
     const randomWorkload = { randomStreams: RANDOM_STREAMS };
@@ -232,7 +235,7 @@ export const run = async () => {
     for (let pass = 0; pass < PASSES; pass++) {
       progress(`group commit: 64 writers × 1 event/append to random streams of ${fmt(RANDOM_STREAMS)}, ${SECONDS}s, then raw 64-row transactions (pass ${pass + 1} of ${PASSES})`);
       gc();
-      const store = await SqliteEventStore.open(join(dir, `random-${pass}.sqlite`));
+      const store = await SqliteEventStore.open(join(dir, `random-${pass}.sqlite`), RANDOM_STORE_OPTIONS);
       const [thread0, process0] = [process.threadCpuUsage(), process.cpuUsage()];
       const result = await driveRandom(store, { writers: 64, streams: RANDOM_STREAMS, seconds: SECONDS });
       const stats = store.stats();
