@@ -63,7 +63,7 @@ describe('IndexTail', () => {
             sealedCount = events.filter((event) => event.position <= upTo).length;
             const sealed = events.slice(0, sealedCount);
             expect(rows.streamRows).toEqual(sealed.flatMap((event) => [event.streamId, event.revision, event.position]));
-            expect(rows.idRows).toEqual(sealed.flatMap((event) => [event.id, event.position]));
+            expect(rows.idRows).toEqual(sealed.flatMap((event) => [idKey(event.id), event.position]));
             expect(rows.upToId).toBe(sealed.find((event) => event.position === upTo)?.id);
           } else if (step.kind === 'release') {
             if (sealedCount === undefined) continue;

@@ -2,8 +2,8 @@
 export interface SealedRows {
   /** (stream id, revision, position) triples. */
   streamRows: (string | number)[];
-  /** (event id, position) pairs. */
-  idRows: (string | number)[];
+  /** (event_ids key, position) pairs: the keys are computed once, on add. */
+  idRows: number[];
 }
 
 const EMPTY = 0;
@@ -97,10 +97,10 @@ class Generation {
 
   rows(): SealedRows {
     const streamRows: (string | number)[] = [];
-    const idRows: (string | number)[] = [];
+    const idRows: number[] = [];
     for (let index = 0; index < this.count; index++) {
       streamRows.push(this.streamIds[index]!, this.revisions[index]!, this.positions[index]!);
-      idRows.push(this.ids[index]!, this.positions[index]!);
+      idRows.push(this.keys[index]!, this.positions[index]!);
     }
     return { streamRows, idRows };
   }

@@ -41,8 +41,8 @@ export interface SqliteEventStoreOptions {
   /**
    * The stream and id indexes are brought up to date this often. Default 2000 ms; 0 = only by
    * size and on close. With appends spread over many streams a flush rewrites most leaf pages of
-   * both indexes whatever its size, so fewer, larger flushes cost less per event (bench: 5.9–6.6
-   * instead of 9.5–9.9 µs of index thread time per event over 20 s at 64 writers on random streams).
+   * both indexes whatever its size, so fewer, larger flushes cost less per event (bench: 5.9–6.8
+   * instead of 9.5–10.0 µs of index thread time per event over 20 s at 64 writers on random streams).
    */
   indexFlushIntervalMs?: number;
   /** …and as soon as this many events wait to be indexed (≈ 160 bytes of memory each). Default 100,000. */

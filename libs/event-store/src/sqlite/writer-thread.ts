@@ -1,6 +1,5 @@
 import { Worker } from 'node:worker_threads';
 import { EVENT_COLUMNS } from './event-row';
-import { idKey } from './index-tail';
 
 /**
  * The writer threads of SqliteEventStore, one per file. The log's holds the only connection
@@ -47,8 +46,8 @@ export type WriterRequest =
       upToId: string;
       /** (stream_id, revision, position) triples, flat, in any order. */
       streamRows: (string | number)[];
-      /** (event id, position) pairs, flat, in any order. */
-      idRows: (string | number)[];
+      /** (event_ids key, position) pairs, flat, in any order: the keys index-tail computed on append. */
+      idRows: number[];
     }
   | { kind: 'close'; seq: number };
 
@@ -63,9 +62,9 @@ export type WriterReply =
 /**
  * The thread's program. It is started with `new Worker(source, { eval: true })` from its own
  * text (writerThreadSource), so it must be self-contained: everything it uses is required or
- * declared inside, or passed in as source (idKeyOf is index-tail's idKey). That runs the same under tsc's output, ts-jest and a transpiling require.
+ * declared inside. That runs the same under tsc's output, ts-jest and a transpiling require.
  */
-export function writerThreadMain(idKeyOf: (id: string) => number): void {
+export function writerThreadMain(): void {
   const { parentPort } = require('node:worker_threads') as typeof import('node:worker_threads');
   const { DatabaseSync } = require('node:sqlite') as typeof import('node:sqlite');
   type Statement = import('node:sqlite').StatementSync;
@@ -180,8 +179,8 @@ export function writerThreadMain(idKeyOf: (id: string) => number): void {
       streams.sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : a[1] - b[1]));
       const ids: [number, number][] = [];
       for (let k = 0; k < idRows.length; k += 2) {
-        const position = idRows[k + 1] as number;
-        if (position > stored) ids.push([idKeyOf(idRows[k] as string), position]);
+        const position = idRows[k + 1]!;
+        if (position > stored) ids.push([idRows[k]!, position]);
       }
       ids.sort((a, b) => a[0] - b[0] || a[1] - b[1]);
       insertStreamIndex(streams.flat());
@@ -202,7 +201,7 @@ export function writerThreadMain(idKeyOf: (id: string) => number): void {
 }
 
 /** The text the thread is started from. */
-export const writerThreadSource = `(${writerThreadMain.toString()})(${idKey.toString()})`;
+export const writerThreadSource = `(${writerThreadMain.toString()})()`;
 
 /** A request as the store sends it: the client numbers it. */
 type Unnumbered<T> = T extends { seq: number } ? Omit<T, 'seq'> : never;
