@@ -100,6 +100,13 @@ export interface EventStore {
   /** Position of the last stored event (0 when empty). */
   headPosition(): Promise<number>;
   /**
+   * The revision an append to this stream is checked against now: its last event's (-1 when
+   * the stream does not exist), appends by other processes included. Optional: an adapter
+   * that can answer without reading the stream (from state it keeps) offers it, so that a
+   * caller holding the stream's folded state at a revision can tell whether it is still current.
+   */
+  streamRevision?(streamId: string): Promise<number>;
+  /**
    * Why appends are refused until the store is opened again, or undefined while it can write
    * (an adapter whose writer can be lost, e.g. the SQLite writer thread; reads may still work).
    */

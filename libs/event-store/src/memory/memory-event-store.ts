@@ -73,6 +73,11 @@ export class MemoryEventStore implements EventStore {
     return this.log.length;
   }
 
+  async streamRevision(streamId: string): Promise<number> {
+    this.assertOpen();
+    return (this.streams.get(streamId)?.length ?? 0) - 1;
+  }
+
   subscribeToAll(handler: AllHandler, options: SubscribeOptions): Subscription {
     this.assertOpen();
     const subscription = new CatchUpSubscription((after, maxCount) => this.readAll({ after, maxCount }), handler, {

@@ -198,6 +198,8 @@ describe('SqliteEventStore', () => {
         const events = all.filter((event) => event.streamId === `device-${stream}`);
         expect(events.map((event) => event.revision)).toEqual(events.map((_, index) => index));
         for (const store of stores) expect(await store.readStream(`device-${stream}`)).toEqual(events);
+        // Each store's revision of a stream counts the other store's appends too.
+        for (const store of stores) expect(await store.streamRevision(`device-${stream}`)).toBe(events.length - 1);
       }
     } finally {
       for (const store of stores) await store.close();

@@ -306,6 +306,13 @@ export class SqliteEventStore implements EventStore {
     return this.readHead();
   }
 
+  /** From memory (every stream's last revision, groups in flight included), after catching up with other processes. */
+  async streamRevision(streamId: string): Promise<number> {
+    this.assertReadable();
+    this.catchUpIfMoved();
+    return this.revisions.get(streamId) ?? NO_STREAM;
+  }
+
   subscribeToAll(handler: AllHandler, options: SubscribeOptions): Subscription {
     // Refused while closing too: close() has already chosen which subscriptions to stop.
     if (this.closing !== undefined) throw new StoreUnavailable('the event store is closed');

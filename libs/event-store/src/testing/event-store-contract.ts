@@ -190,6 +190,19 @@ export const describeEventStoreContract = (name: string, factory: EventStoreFact
         expect(await store.readStream('device-1')).toHaveLength(2);
       });
 
+      it('streamRevision (optional): -1 for an absent stream, then the revision of its last event; a refused append moves nothing', async () => {
+        // Optional in the port: an adapter that cannot tell a revision without reading the stream leaves it out.
+        if (store.streamRevision === undefined) return;
+        expect(await store.streamRevision('device-1')).toBe(-1);
+        await store.append('device-1', events(3), { expectedRevision: 'no_stream' });
+        await store.append('device-2', events(1), { expectedRevision: 'no_stream' });
+        expect(await store.streamRevision('device-1')).toBe(2);
+        await expect(attempt('device-1', 0)).rejects.toBeInstanceOf(WrongExpectedRevision);
+        expect(await store.streamRevision('device-1')).toBe(2);
+        expect(await store.streamRevision('device-2')).toBe(0);
+        expect(await store.streamRevision('device-3')).toBe(-1);
+      });
+
       it('appends to the same stream in call order, each seeing the one before', async () => {
         const [first, second] = await Promise.all([attempt('device-1', 'no_stream'), attempt('device-1', 0)]);
 
