@@ -1,7 +1,10 @@
 // The lifecycle REST API in-process, over real HTTP, on a real SQLite file.
+import { randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { deviceStreamId } from '@devid/domain';
+import { SqliteEventStore } from '@devid/event-store';
 import { request } from './support/http';
 import { loadConfig } from '../apps/ledger/src/config/config';
 import { startLedger, type RunningLedger } from '../apps/ledger/src/ledger';
@@ -195,3 +198,32 @@ describe('device lifecycle API', () => {
     expect(text).toMatch(/^devid_event_store_index\{counter="indexer_restarts"\} 0$/m);
   });
 });
+
+describe('device state between commands', () => {
+  it('decides on what another writer of the same file appended since the last command, not on the state this ledger saw last', async () => {
+    const { deviceId } = await manufacture();
+    // Another process (here a second store on the ledger's file) ships the device behind the ledger's back.
+    const other = await SqliteEventStore.open(join(dir, 'events.db'));
+    try {
+      const shipped = await other.append(
+        deviceStreamId(deviceId),
+        [{ id: randomUUID(), type: 'DeviceShipped', version: 1, occurredAt: new Date().toISOString(), data: { owner: 'initech', shippedAt: new Date().toISOString() }, metadata: { actor: 'other-process', commandId: randomUUID(), causationId: randomUUID(), correlationId: randomUUID() } }],
+        { expectedRevision: 0 },
+      );
+      expect(shipped.nextExpectedRevision).toBe(1);
+    } finally {
+      await other.close();
+    }
+
+    // Legal only for a shipped device: decided on the manufactured state the ledger itself wrote last, it would be a 409.
+    const enrolled = await api('POST', `/devices/${deviceId}/enroll`, { body: {} });
+    expect({ status: enrolled.status, device: enrolled.body.status, owner: enrolled.body.owner, revision: enrolled.body.revision }).toEqual({
+      status: 200,
+      device: 'enrolled',
+      owner: 'initech',
+      revision: 2,
+    });
+    expect((await eventsOf(deviceId)).map((e) => e.type)).toEqual(['DeviceManufactured', 'DeviceShipped', 'DeviceEnrolled']);
+  });
+});
+

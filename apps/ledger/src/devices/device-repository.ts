@@ -11,10 +11,55 @@ export interface LoadedDevice {
   events: StoredEvent[];
 }
 
-/** Loads a device by folding its stream (upcasting old events on the way). */
+export interface CurrentDevice {
+  state: DeviceState;
+  /** Revision of the last event, -1 when the stream does not exist. */
+  revision: number;
+}
+
+/** How many devices' folded states a repository keeps (least recently used out first). */
+export const DEVICE_STATE_CACHE_SIZE = 10_000;
+
+/**
+ * Loads a device by folding its stream (upcasting old events on the way). For commands it also
+ * keeps the folded state of the devices it loaded or saw written last: a state is used again
+ * only while the store says the stream is still at the revision it folds up to (appends by
+ * other processes and other code paths included), and is read and folded afresh otherwise.
+ * Only with a store that can tell a stream's revision without reading it (streamRevision).
+ */
 @Injectable()
 export class DeviceRepository {
+  private readonly states = new Map<string, CurrentDevice>();
+
   constructor(@Inject(EVENT_STORE) private readonly store: EventStore) {}
+
+  /** The device's state and revision now, for deciding a command. */
+  async current(deviceId: string): Promise<CurrentDevice> {
+    const kept = this.states.get(deviceId);
+    if (kept !== undefined && this.store.streamRevision !== undefined) {
+      if ((await this.store.streamRevision(deviceStreamId(deviceId))) === kept.revision) {
+        // Now the most recently used, unless a later state replaced it meanwhile.
+        if (this.states.get(deviceId) === kept) {
+          this.states.delete(deviceId);
+          this.states.set(deviceId, kept);
+        }
+        return kept;
+      }
+    }
+    const { state, revision } = await this.load(deviceId);
+    this.remember(deviceId, state, revision);
+    return { state, revision };
+  }
+
+  /** The state a command's events, appended at `revision`, left the device in. */
+  remember(deviceId: string, state: DeviceState, revision: number): void {
+    if (this.store.streamRevision === undefined || revision < 0) return;
+    const kept = this.states.get(deviceId);
+    if (kept !== undefined && kept.revision > revision) return; // a later write is already known
+    this.states.delete(deviceId);
+    this.states.set(deviceId, { state, revision });
+    if (this.states.size > DEVICE_STATE_CACHE_SIZE) this.states.delete(this.states.keys().next().value!);
+  }
 
   async load(deviceId: string, untilRevision = Number.MAX_SAFE_INTEGER): Promise<LoadedDevice> {
     const events: StoredEvent[] = [];

@@ -58,7 +58,7 @@ export class ExecuteDeviceCommandHandler implements ICommandHandler<ExecuteDevic
     if (prior) return this.replay(command, prior.metadata.requestFingerprint, options.fingerprint);
 
     for (let attempt = 1; ; attempt++) {
-      const { state, revision } = await this.devices.load(command.deviceId);
+      const { state, revision } = await this.devices.current(command.deviceId);
       if (options.expectedRevision !== undefined && options.expectedRevision !== revision) {
         throw this.stale(options.expectedRevision, revision);
       }
@@ -87,6 +87,7 @@ export class ExecuteDeviceCommandHandler implements ICommandHandler<ExecuteDevic
         const last = result.events[result.events.length - 1];
         await this.awaitReadModels(last.position);
         const next = fold(decided, state) as KnownDeviceState;
+        this.devices.remember(command.deviceId, next, result.nextExpectedRevision);
         return { device: toView(next, result.nextExpectedRevision, last.position), replayed: false, events: result.events };
       } catch (e) {
         // Someone else wrote first: with If-Match the client must re-read; without it, decide again.
