@@ -52,6 +52,6 @@ export class CasAdminController {
     await this.commands.execute(
       new ExecuteCaCommand({ type: 'RevokeCertificateAuthority', caId, commandId: randomUUID(), now: new Date().toISOString(), actor: req.actor ?? 'admin', data: { reason: reason as RevocationReason } }),
     );
-    return caView(this.cas.get(caId)!);
+    return caView(this.cas.get(caId)!, this.cas.serverCertificates(caId));
   }
 }

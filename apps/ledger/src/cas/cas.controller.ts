@@ -2,10 +2,22 @@ import { Controller, Get, Param, Req, Res, StreamableFile } from '@nestjs/common
 import { ApiOperation, ApiTags } from '@nestjs/swagger';
 import type { Request, Response } from 'express';
 import { CaNotFound } from '@devid/domain';
-import { CaDirectory, type CaRow } from '@devid/projections';
+import { CaDirectory, type CaRow, type ServerCertificateRow } from '@devid/projections';
 import { pem, wantsDer } from '../http/pem';
 
-export const caView = (ca: CaRow) => ({
+/** A certificate the CA issued to one of the ledger's own services (e.g. the EST port's TLS certificate). */
+const serverCertificateView = (issued: ServerCertificateRow) => ({
+  purpose: issued.purpose,
+  hostnames: issued.hostnames,
+  serialNumber: issued.certificate.serialNumber,
+  subject: issued.certificate.subject,
+  notBefore: issued.certificate.notBefore,
+  notAfter: issued.certificate.notAfter,
+  fingerprintSha256: issued.certificate.fingerprintSha256,
+  issuedAt: issued.issuedAt,
+});
+
+export const caView = (ca: CaRow, serverCertificates: readonly ServerCertificateRow[] = []) => ({
   caId: ca.caId,
   role: ca.role,
   parentId: ca.parentId,
@@ -18,6 +30,7 @@ export const caView = (ca: CaRow) => ({
   fingerprintSha256: ca.certificate.fingerprintSha256,
   certificatePem: pem('CERTIFICATE', ca.certificate.der),
   ocspSigner: ca.ocspSigner ? { serialNumber: ca.ocspSigner.certificate.serialNumber, notAfter: ca.ocspSigner.certificate.notAfter } : null,
+  serverCertificates: serverCertificates.map(serverCertificateView),
 });
 
 /** Relying parties build chains from here (and AIA caIssuers points here). */
@@ -29,14 +42,14 @@ export class CasReadController {
   @Get()
   @ApiOperation({ summary: 'Every CA: id, role, parent, status, certificate PEM' })
   list() {
-    return { cas: this.cas.list().map(caView) };
+    return { cas: this.cas.list().map((ca) => caView(ca, this.cas.serverCertificates(ca.caId))) };
   }
 
   @Get(':caId')
   one(@Param('caId') caId: string) {
     const ca = this.cas.get(caId);
     if (!ca) throw new CaNotFound(caId);
-    return caView(ca);
+    return caView(ca, this.cas.serverCertificates(caId));
   }
 
   @Get(':caId/certificate')

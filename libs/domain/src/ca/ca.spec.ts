@@ -37,4 +37,23 @@ describe('certificate authority decider', () => {
     expect(() => decideCa(create('root', 'root', null), root)).toThrow(IllegalTransition);
     expect(() => decideCa(create('Bad Id', 'root', null), initialCaState)).toThrow(InvalidCommand);
   });
+
+  it('records a server certificate issued by an active issuing CA, and refuses it from a root, a revoked CA or with no host', () => {
+    const issuing = apply(initialCaState, create('issuing-1', 'issuing', root));
+    const issue = (caId: string, hostnames: string[]): CaCommand => ({
+      type: 'IssueServerCertificate',
+      caId,
+      ...ctx,
+      data: { purpose: 'est-tls', hostnames, certificate: cert },
+    });
+    expect(decideCa(issue('issuing-1', ['localhost', '127.0.0.1']), issuing)).toEqual([
+      { type: 'ServerCertificateIssued', version: 1, data: { caId: 'issuing-1', purpose: 'est-tls', hostnames: ['localhost', '127.0.0.1'], certificate: cert, issuedAt: ctx.now } },
+    ]);
+    expect(apply(issuing, issue('issuing-1', ['localhost']))).toEqual(issuing);
+    expect(() => decideCa(issue('root', ['localhost']), root)).toThrow(InvalidCommand);
+    expect(() => decideCa(issue('issuing-1', []), issuing)).toThrow(InvalidCommand);
+    const revoked = apply(issuing, { type: 'RevokeCertificateAuthority', caId: 'issuing-1', ...ctx, data: { reason: 'cACompromise' } });
+    expect(() => decideCa(issue('issuing-1', ['localhost']), revoked)).toThrow(IllegalTransition);
+    expect(() => decideCa(issue('nope', ['localhost']), initialCaState)).toThrow(IllegalTransition);
+  });
 });

@@ -23,6 +23,13 @@ export interface CaCertificate {
  */
 export type KeyRef = string;
 
+/**
+ * A certificate the ledger's CA issues to one of the ledger's own services (not to a device):
+ * est-tls, the EST port's TLS server certificate. Recorded like every other certificate a CA signs.
+ */
+export type ServerCertificatePurpose = 'est-tls';
+export const SERVER_CERTIFICATE_PURPOSES: readonly ServerCertificatePurpose[] = ['est-tls'];
+
 export type CaEvent =
   | {
       type: 'CertificateAuthorityCreated';
@@ -38,6 +45,11 @@ export type CaEvent =
       };
     }
   | { type: 'OcspSignerIssued'; version: 1; data: { caId: string; certificate: CaCertificate; keyRef: KeyRef; issuedAt: string } }
+  | {
+      type: 'ServerCertificateIssued';
+      version: 1;
+      data: { caId: string; purpose: ServerCertificatePurpose; hostnames: string[]; certificate: CaCertificate; issuedAt: string };
+    }
   | { type: 'CertificateAuthorityRevoked'; version: 1; data: { caId: string; reason: RevocationReason; revokedAt: string } };
 
 export type CaState =
@@ -70,12 +82,17 @@ export type CaCommand =
       };
     })
   | (CommandContext & { type: 'IssueOcspSigner'; caId: string; data: { certificate: CaCertificate; keyRef: KeyRef } })
+  | (CommandContext & {
+      type: 'IssueServerCertificate';
+      caId: string;
+      data: { purpose: ServerCertificatePurpose; hostnames: string[]; certificate: CaCertificate };
+    })
   | (CommandContext & { type: 'RevokeCertificateAuthority'; caId: string; data: { reason: RevocationReason } });
 
 export const CA_STREAM_PREFIX = 'ca-';
 export const caStreamId = (caId: string) => `${CA_STREAM_PREFIX}${caId}`;
 export const caIdOfStream = (streamId: string) => (streamId.startsWith(CA_STREAM_PREFIX) ? streamId.slice(CA_STREAM_PREFIX.length) : undefined);
-export const CA_EVENT_VERSIONS = { CertificateAuthorityCreated: 1, OcspSignerIssued: 1, CertificateAuthorityRevoked: 1 } as const;
+export const CA_EVENT_VERSIONS = { CertificateAuthorityCreated: 1, OcspSignerIssued: 1, ServerCertificateIssued: 1, CertificateAuthorityRevoked: 1 } as const;
 
 export const initialCaState: CaState = { status: 'unknown' };
 
@@ -120,6 +137,17 @@ export const decideCa = (command: CaCommand, state: CaState): CaEvent[] => {
     case 'IssueOcspSigner':
       if (state.status !== 'active') throw new IllegalTransition(state.status, command.type);
       return [{ type: 'OcspSignerIssued', version: 1, data: { caId: command.caId, ...command.data, issuedAt: command.now } }];
+    case 'IssueServerCertificate': {
+      if (state.status !== 'active') throw new IllegalTransition(state.status, command.type);
+      // Services are certified like devices' operational certificates: by an issuing CA.
+      if (state.role !== 'issuing') throw new InvalidCommand(`a ${state.role} CA does not certify the ledger's services`, 'caId');
+      const { purpose, hostnames, certificate } = command.data;
+      if (!SERVER_CERTIFICATE_PURPOSES.includes(purpose)) throw new InvalidCommand(`unknown server certificate purpose ${String(purpose)}`, 'purpose');
+      if (hostnames.length === 0 || hostnames.some((name) => typeof name !== 'string' || name.length === 0)) {
+        throw new InvalidCommand('a server certificate names at least one host', 'hostnames');
+      }
+      return [{ type: 'ServerCertificateIssued', version: 1, data: { caId: command.caId, purpose, hostnames: [...hostnames], certificate, issuedAt: command.now } }];
+    }
     case 'RevokeCertificateAuthority':
       if (state.status !== 'active') throw new IllegalTransition(state.status, command.type);
       return [{ type: 'CertificateAuthorityRevoked', version: 1, data: { caId: command.caId, reason: command.data.reason, revokedAt: command.now } }];
@@ -135,6 +163,8 @@ export const evolveCa = (state: CaState, event: CaEvent): CaState => {
   switch (event.type) {
     case 'OcspSignerIssued':
       return { ...state, ocspSigner: { certificate: event.data.certificate, keyRef: event.data.keyRef } };
+    case 'ServerCertificateIssued':
+      return state; // a record: the CA itself is unchanged
     case 'CertificateAuthorityRevoked':
       return { ...state, status: 'revoked', revocation: { reason: event.data.reason, revokedAt: event.data.revokedAt } };
   }

@@ -1,5 +1,5 @@
 import type { DatabaseSync, StatementSync } from 'node:sqlite';
-import { caIdOfStream, readCaEvent, type CaCertificate, type CaRole } from '@devid/domain';
+import { caIdOfStream, readCaEvent, type CaCertificate, type CaRole, type ServerCertificatePurpose } from '@devid/domain';
 import type { StoredEvent } from '@devid/event-store';
 import { SqliteProjection } from '../runner/sqlite-projection';
 
@@ -14,6 +14,23 @@ export interface CaRow {
   ocspSigner: { certificate: CaCertificate; keyRef: string } | null;
   createdAt: string;
   revokedAt: string | null;
+}
+
+/** A certificate a CA issued to one of the ledger's own services (ServerCertificateIssued). */
+export interface ServerCertificateRow {
+  caId: string;
+  purpose: ServerCertificatePurpose;
+  hostnames: string[];
+  certificate: CaCertificate;
+  issuedAt: string;
+}
+
+interface ServerCertificateSqlRow {
+  ca_id: string;
+  purpose: ServerCertificatePurpose;
+  hostnames: string;
+  certificate: string;
+  issued_at: string;
 }
 
 interface SqlRow {
@@ -42,12 +59,23 @@ const toRow = (r: SqlRow): CaRow => ({
   revokedAt: r.revoked_at,
 });
 
+const toServerCertificateRow = (r: ServerCertificateSqlRow): ServerCertificateRow => ({
+  caId: r.ca_id,
+  purpose: r.purpose,
+  hostnames: JSON.parse(r.hostnames) as string[],
+  certificate: JSON.parse(r.certificate) as CaCertificate,
+  issuedAt: r.issued_at,
+});
+
 /** The certificate authorities (ca-<id> streams): chain building, CRL/OCSP signers. */
 export class CaDirectory extends SqliteProjection {
   private readonly insert: StatementSync;
   private readonly setSigner: StatementSync;
   private readonly revoke: StatementSync;
   private readonly byId: StatementSync;
+  private readonly insertServerCertificate: StatementSync;
+  private readonly serverCertificatesOf: StatementSync;
+  private readonly serverCertificateBySerial: StatementSync;
 
   constructor(db: DatabaseSync) {
     super(
@@ -65,8 +93,23 @@ export class CaDirectory extends SqliteProjection {
         ocsp_signer TEXT,
         created_at TEXT NOT NULL,
         revoked_at TEXT
+      );
+      CREATE TABLE IF NOT EXISTS ca_server_certificates (
+        seq INTEGER PRIMARY KEY,        -- position of ServerCertificateIssued
+        ca_id TEXT NOT NULL,
+        serial TEXT NOT NULL,
+        purpose TEXT NOT NULL,
+        hostnames TEXT NOT NULL,
+        certificate TEXT NOT NULL,
+        issued_at TEXT NOT NULL,
+        UNIQUE (ca_id, serial)
       );`,
     );
+    this.insertServerCertificate = db.prepare(
+      `INSERT INTO ca_server_certificates (seq, ca_id, serial, purpose, hostnames, certificate, issued_at) VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`,
+    );
+    this.serverCertificatesOf = db.prepare(`SELECT * FROM ca_server_certificates WHERE ca_id = ? ORDER BY seq`);
+    this.serverCertificateBySerial = db.prepare(`SELECT * FROM ca_server_certificates WHERE ca_id = ? AND serial = ?`);
     this.insert = db.prepare(
       `INSERT INTO certificate_authorities (seq, ca_id, role, parent_id, status, algorithm, certificate, key_ref, created_at)
        VALUES (?, ?, ?, ?, 'active', ?, ?, ?, ?) ON CONFLICT DO NOTHING`,
@@ -77,7 +120,7 @@ export class CaDirectory extends SqliteProjection {
   }
 
   protected tables() {
-    return ['certificate_authorities'];
+    return ['certificate_authorities', 'ca_server_certificates'];
   }
 
   protected applyOne(stored: StoredEvent): void {
@@ -92,10 +135,25 @@ export class CaDirectory extends SqliteProjection {
       case 'OcspSignerIssued':
         this.setSigner.run(JSON.stringify({ certificate: event.data.certificate, keyRef: event.data.keyRef }), event.data.caId);
         return;
+      case 'ServerCertificateIssued': {
+        const d = event.data;
+        this.insertServerCertificate.run(stored.position, d.caId, d.certificate.serialNumber, d.purpose, JSON.stringify(d.hostnames), JSON.stringify(d.certificate), d.issuedAt);
+        return;
+      }
       case 'CertificateAuthorityRevoked':
         this.revoke.run(event.data.revokedAt, event.data.caId);
         return;
     }
+  }
+
+  /** The certificates this CA issued to the ledger's own services, oldest first. */
+  serverCertificates(caId: string): ServerCertificateRow[] {
+    return (this.serverCertificatesOf.all(caId) as unknown as ServerCertificateSqlRow[]).map(toServerCertificateRow);
+  }
+
+  serverCertificate(caId: string, serialNumber: string): ServerCertificateRow | undefined {
+    const row = this.serverCertificateBySerial.get(caId, serialNumber) as ServerCertificateSqlRow | undefined;
+    return row && toServerCertificateRow(row);
   }
 
   get(caId: string): CaRow | undefined {
