@@ -60,13 +60,21 @@ describe('EST over HTTPS with curl and openssl', () => {
     return { deviceId, serialNumber, idevid: `idev-${n}` };
   };
 
+  const ledgerEnv = () => ({ DATA_DIR: dataDir, ADMIN_API_KEY: KEY, CA_KEY_PASSPHRASE: 'est-e2e-ca-passphrase', EST_PORT: '0', ...NO_AUDIT_CHECKPOINTS });
+  /** The serial number of the certificate the EST port presents, as openssl s_client receives it. */
+  const servedSerial = async () => {
+    const { host } = new URL(est);
+    const shown = await run('sh', ['-c', `openssl s_client -connect ${host} -servername localhost </dev/null 2>/dev/null | openssl x509 -noout -serial`]);
+    return /serial=([0-9A-F]+)/.exec(shown.stdout)![1]!.toLowerCase().replace(/^(00)+(?=.)/, '');
+  };
+
   beforeAll(async () => {
     ensureBuilt();
     dataDir = mkdtempSync(join(tmpdir(), 'devid-est-data-'));
     work = mkdtempSync(join(tmpdir(), 'devid-est-work-'));
     // "Nothing written" is read off the store head: keep the audit scheduler's own signed
     // checkpoints (every 1,000 events or 60 s) from landing in the middle of a comparison.
-    ledger = await startLedgerProcess({ DATA_DIR: dataDir, ADMIN_API_KEY: KEY, CA_KEY_PASSPHRASE: 'est-e2e-ca-passphrase', EST_PORT: '0', ...NO_AUDIT_CHECKPOINTS });
+    ledger = await startLedgerProcess(ledgerEnv());
     est = /EST\s+(https:\/\/\S+)/.exec(ledger.output())![1]!;
     for (const caId of ['devid-root', 'devid-issuing', 'devid-factory-1']) {
       writeFileSync(join(work, `${caId.replace('devid-', '')}.pem`), await (await fetch(`${ledger.url}/cas/${caId}/certificate`)).text());
@@ -179,5 +187,21 @@ describe('EST over HTTPS with curl and openssl', () => {
     }
     expect(await head()).toBe(before);
     expect((await api('GET', `/devices/${a.deviceId}`)).body.status).toBe('shipped');
+  });
+
+  // Last: it restarts the ledger.
+  it('has its own TLS certificate in the ledger, recorded once, before serving it; a restart serves the same one', async () => {
+    const served = await servedSerial();
+    const issuing = async () => (await api('GET', '/cas/devid-issuing')).body as { serverCertificates: Array<Record<string, unknown>> };
+    expect((await issuing()).serverCertificates).toEqual([
+      expect.objectContaining({ purpose: 'est-tls', serialNumber: served, hostnames: expect.arrayContaining(['localhost', '127.0.0.1']) }),
+    ]);
+
+    await stopLedgerProcess(ledger);
+    ledger = await startLedgerProcess(ledgerEnv());
+    est = /EST\s+(https:\/\/\S+)/.exec(ledger.output())![1]!;
+
+    expect(await servedSerial()).toBe(served);
+    expect((await issuing()).serverCertificates.map((issued) => issued.serialNumber)).toEqual([served]);
   });
 });

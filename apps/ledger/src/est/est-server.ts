@@ -4,10 +4,13 @@ import { createServer, type Server } from 'node:https';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { TLSSocket } from 'node:tls';
 import { Inject, Injectable, Logger, type OnApplicationShutdown } from '@nestjs/common';
+import { CommandBus } from '@nestjs/cqrs';
+import { EVENT_ID_NAMESPACE, uuidV5 } from '@devid/event-store';
 import { CaDirectory, CertificateInventory } from '@devid/projections';
 import { LEDGER_CONFIG, type LedgerConfig } from '../config/config';
 import { problemType, TITLES } from '../http/problem';
 import { Authorities } from '../pki/authorities';
+import { ExecuteCaCommand } from '../pki/execute-ca-command';
 import { certsOnly, base64Lines } from './certs-only';
 import { identifyClient } from './client-identity';
 import { csrAttributes } from './csr-attributes';
@@ -59,6 +62,7 @@ export class EstServer implements OnApplicationShutdown {
     private readonly authorities: Authorities,
     private readonly cas: CaDirectory,
     private readonly inventory: CertificateInventory,
+    private readonly commands: CommandBus,
   ) {}
 
   /** Starts EST; resolves with its base URL, or undefined when it is off or has no certificate to serve. */
@@ -94,7 +98,23 @@ export class EstServer implements OnApplicationShutdown {
     const issuing = this.cas.list().find((ca) => ca.role === 'issuing' && ca.status === 'active');
     if (!issuing) return undefined;
     const hostnames = [...new Set(['localhost', '127.0.0.1', '::1', ...(['0.0.0.0', '::'].includes(this.config.HOST) ? [] : [this.config.HOST])])];
-    return demoTlsMaterial(this.config.DATA_DIR, await this.authorities.authority(issuing.caId), this.authorities.baseUrl, hostnames);
+    const { caId } = issuing;
+    return demoTlsMaterial(this.config.DATA_DIR, await this.authorities.authority(caId), this.authorities.baseUrl, hostnames, {
+      has: (serialNumber) => this.cas.serverCertificate(caId, serialNumber) !== undefined,
+      record: async (certificate) => {
+        await this.commands.execute(
+          new ExecuteCaCommand({
+            type: 'IssueServerCertificate',
+            caId,
+            // One command per certificate: two processes recording the same one write it once.
+            commandId: uuidV5(`server-certificate:${caId}:${certificate.serialNumber}`, EVENT_ID_NAMESPACE),
+            now: new Date().toISOString(),
+            actor: 'system:est',
+            data: { purpose: 'est-tls', hostnames, certificate },
+          }),
+        );
+      },
+    });
   }
 
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {

@@ -17,7 +17,9 @@ import {
   KeyUsageFlags,
   SubjectAlternativeName,
 } from '@peculiar/asn1-x509';
+import type { CaCertificate } from '@devid/domain';
 import { issueCertificate, newSerialNumber, toPem, type CertificateAuthority, type CertificateProfile } from '@devid/pki';
+import { describeCertificate } from '../pki/authorities';
 
 export interface TlsMaterial {
   /** PEM: the server certificate, then its issuing CA. */
@@ -57,17 +59,39 @@ const stillGood = (certPem: string, issuer: Uint8Array, now: Date): boolean => {
   }
 };
 
+/** Where the ledger keeps the certificates its CAs issue to its own services. */
+export interface ServerCertificateRecord {
+  /** True when the ledger already holds the certificate with this serial number. */
+  has(serialNumber: string): boolean;
+  /** Appends it to the ledger (ServerCertificateIssued); resolves once it is stored. */
+  record(certificate: CaCertificate): Promise<void>;
+}
+
 /**
  * The EST server's certificate when none is configured: issued once by the ledger's issuing
  * CA and kept in DATA_DIR/est (key 0600), re-issued when it nears expiry or the CA changed.
+ * Like every certificate a CA of the ledger signs, it is in the ledger before it is used: a new
+ * one is recorded before its files are written, and one found on disk that the ledger does not
+ * hold yet (written by an older version) is recorded before it is served.
  */
-export async function demoTlsMaterial(dataDir: string, authority: CertificateAuthority, baseUrl: string, hostnames: readonly string[], now = new Date()): Promise<TlsMaterial> {
+export async function demoTlsMaterial(
+  dataDir: string,
+  authority: CertificateAuthority,
+  baseUrl: string,
+  hostnames: readonly string[],
+  ledger: ServerCertificateRecord,
+  now = new Date(),
+): Promise<TlsMaterial> {
   const dir = join(dataDir, 'est');
   const certFile = join(dir, 'tls.crt.pem');
   const keyFile = join(dir, 'tls.key.pem');
   if (existsSync(certFile) && existsSync(keyFile)) {
     const cert = readFileSync(certFile, 'utf8');
-    if (stillGood(cert, authority.certificateDer, now)) return { cert, key: readFileSync(keyFile, 'utf8') };
+    if (stillGood(cert, authority.certificateDer, now)) {
+      const kept = describeCertificate(new Uint8Array(new X509Certificate(cert).raw));
+      if (!ledger.has(kept.serialNumber)) await ledger.record(kept);
+      return { cert, key: readFileSync(keyFile, 'utf8') };
+    }
   }
   const { privateKey, publicKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
   const issued = await issueCertificate({
@@ -79,6 +103,7 @@ export async function demoTlsMaterial(dataDir: string, authority: CertificateAut
     now,
     baseUrl,
   });
+  await ledger.record(describeCertificate(issued.der));
   const material = { cert: issued.pem + toPem('CERTIFICATE', authority.certificateDer), key: privateKey.export({ type: 'pkcs8', format: 'pem' }).toString() };
   mkdirSync(dir, { recursive: true, mode: 0o700 });
   writeFileSync(keyFile, material.key, { mode: 0o600 });

@@ -1,0 +1,78 @@
+import { X509Certificate } from 'node:crypto';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { CaCertificate } from '@devid/domain';
+import { createRootCaCertificate, newSerialNumber, SoftwareKeyProvider, type CertificateAuthority } from '@devid/pki';
+import { demoTlsMaterial, type ServerCertificateRecord } from './tls-server-certificate';
+
+/** The ledger's record of server certificates, in memory: what was recorded, in order. */
+const ledgerRecord = (failing = false) => {
+  const recorded: CaCertificate[] = [];
+  const record: ServerCertificateRecord = {
+    has: (serialNumber) => recorded.some((certificate) => certificate.serialNumber === serialNumber),
+    record: async (certificate) => {
+      if (failing) throw new Error('the event store is closed');
+      recorded.push(certificate);
+    },
+  };
+  return { recorded, record };
+};
+
+describe('the EST TLS server certificate', () => {
+  const now = new Date('2026-11-29T12:00:00.000Z');
+  const hostnames = ['localhost', '127.0.0.1'];
+  let ca: CertificateAuthority;
+  let dataDir: string;
+
+  beforeAll(async () => {
+    const key = await SoftwareKeyProvider.generate('ECDSA-P256');
+    ca = { caId: 'issuing-1', key, certificateDer: await createRootCaCertificate({ subject: [{ type: 'CN', value: 'EST test CA' }], key, serialNumber: newSerialNumber(), now: new Date(now.getTime() - 86_400_000) }) };
+  });
+  beforeEach(() => {
+    dataDir = mkdtempSync(join(tmpdir(), 'devid-est-tls-'));
+  });
+  afterEach(() => rmSync(dataDir, { recursive: true, force: true }));
+
+  const servedSerial = (pem: string) => new X509Certificate(pem).serialNumber.toLowerCase().replace(/^(00)+(?=.)/, '');
+
+  it('is recorded in the ledger before its files are written, and recorded once when it is used again', async () => {
+    const ledger = ledgerRecord();
+    const first = await demoTlsMaterial(dataDir, ca, 'http://127.0.0.1:3000', hostnames, ledger.record, now);
+
+    expect(ledger.recorded.map((c) => c.serialNumber)).toEqual([servedSerial(first.cert)]);
+    expect(ledger.recorded[0]).toMatchObject({ der: Buffer.from(new X509Certificate(first.cert).raw).toString('base64'), subject: expect.stringMatching(/CN=localhost/) });
+    const again = await demoTlsMaterial(dataDir, ca, 'http://127.0.0.1:3000', hostnames, ledger.record, now);
+    expect(again).toEqual(first);
+    expect(ledger.recorded).toHaveLength(1);
+  });
+
+  it('records a certificate found on disk that the ledger does not hold yet (written by an older version) before serving it', async () => {
+    const older = await demoTlsMaterial(dataDir, ca, 'http://127.0.0.1:3000', hostnames, ledgerRecord().record, now);
+    const ledger = ledgerRecord();
+
+    const served = await demoTlsMaterial(dataDir, ca, 'http://127.0.0.1:3000', hostnames, ledger.record, now);
+
+    expect(served).toEqual(older);
+    expect(ledger.recorded.map((c) => c.serialNumber)).toEqual([servedSerial(older.cert)]);
+  });
+
+  it('writes no files and serves nothing when the ledger cannot record it', async () => {
+    await expect(demoTlsMaterial(dataDir, ca, 'http://127.0.0.1:3000', hostnames, ledgerRecord(true).record, now)).rejects.toThrow('the event store is closed');
+    expect(existsSync(join(dataDir, 'est', 'tls.crt.pem'))).toBe(false);
+    expect(existsSync(join(dataDir, 'est', 'tls.key.pem'))).toBe(false);
+  });
+
+  it('is issued anew, and recorded, when the one on disk was issued by another CA', async () => {
+    const ledger = ledgerRecord();
+    const first = await demoTlsMaterial(dataDir, ca, 'http://127.0.0.1:3000', hostnames, ledger.record, now);
+    const key = await SoftwareKeyProvider.generate('ECDSA-P256');
+    const other = { caId: 'issuing-2', key, certificateDer: await createRootCaCertificate({ subject: [{ type: 'CN', value: 'EST test CA 2' }], key, serialNumber: newSerialNumber(), now }) };
+
+    const second = await demoTlsMaterial(dataDir, other, 'http://127.0.0.1:3000', hostnames, ledger.record, now);
+
+    expect(servedSerial(second.cert)).not.toBe(servedSerial(first.cert));
+    expect(ledger.recorded.map((c) => c.serialNumber)).toEqual([servedSerial(first.cert), servedSerial(second.cert)]);
+    expect(readFileSync(join(dataDir, 'est', 'tls.crt.pem'), 'utf8')).toBe(second.cert);
+  });
+});
