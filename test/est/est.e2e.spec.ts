@@ -61,11 +61,12 @@ describe('EST over HTTPS with curl and openssl', () => {
   };
 
   const ledgerEnv = () => ({ DATA_DIR: dataDir, ADMIN_API_KEY: KEY, CA_KEY_PASSPHRASE: 'est-e2e-ca-passphrase', EST_PORT: '0', ...NO_AUDIT_CHECKPOINTS });
-  /** The serial number of the certificate the EST port presents, as openssl s_client receives it. */
-  const servedSerial = async () => {
+  /** The certificate the EST port presents, as openssl s_client receives it: written to `file`, its serial number returned. */
+  const servedSerial = async (file = 'est-server.pem') => {
     const { host } = new URL(est);
-    const shown = await run('sh', ['-c', `openssl s_client -connect ${host} -servername localhost </dev/null 2>/dev/null | openssl x509 -noout -serial`]);
-    return /serial=([0-9A-F]+)/.exec(shown.stdout)![1]!.toLowerCase().replace(/^(00)+(?=.)/, '');
+    await run('sh', ['-c', `openssl s_client -connect ${host} -servername localhost </dev/null 2>/dev/null | openssl x509 -out ${file}`], { cwd: work });
+    const shown = await openssl(['x509', '-in', file, '-noout', '-serial'], work);
+    return /serial=([0-9A-F]+)/.exec(shown.out)![1]!.toLowerCase().replace(/^(00)+(?=.)/, '');
   };
 
   beforeAll(async () => {
@@ -196,6 +197,10 @@ describe('EST over HTTPS with curl and openssl', () => {
     expect((await issuing()).serverCertificates).toEqual([
       expect.objectContaining({ purpose: 'est-tls', serialNumber: served, hostnames: expect.arrayContaining(['localhost', '127.0.0.1']) }),
     ]);
+    // A device that checks the EST server's certificate by OCSP gets an answer: good, signed by the issuing CA's responder.
+    const status = await openssl(['ocsp', '-issuer', 'issuing.pem', '-cert', 'est-server.pem', '-url', `${ledger.url}/ocsp`, '-CAfile', 'root.pem', '-VAfile', 'issuing.pem'], work);
+    expect(status.out).toMatch(/est-server\.pem: good/);
+    expect(status.out).toMatch(/Response verify OK/);
 
     await stopLedgerProcess(ledger);
     ledger = await startLedgerProcess(ledgerEnv());

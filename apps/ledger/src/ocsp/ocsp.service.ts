@@ -34,7 +34,10 @@ export class OcspService implements OnModuleInit {
 
   lookup = (caId: string, serialNumber: string): CertificateStatus => {
     const cert = this.inventory.get(serialNumber, caId);
-    if (!cert || cert.caId !== caId) return { status: 'unknown' };
+    if (!cert || cert.caId !== caId) {
+      // The ledger's own services' certificates (the EST port's) are recorded on the CA stream; none is revoked yet.
+      return this.cas.serverCertificate(caId, serialNumber) ? { status: 'good' } : { status: 'unknown' };
+    }
     if (cert.status === 'revoked') return { status: 'revoked', revokedAt: new Date(cert.revokedAt!), ...(cert.reason ? { reason: cert.reason } : {}) };
     return { status: 'good' }; // superseded by a re-enrollment is not revoked
   };
