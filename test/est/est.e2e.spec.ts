@@ -7,6 +7,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import { normalizeSerialNumber } from '@devid/pki';
 import { request } from '../support/http';
 import { NO_AUDIT_CHECKPOINTS, ensureBuilt, startLedgerProcess, stopLedgerProcess, type LedgerProcess } from '../support/ledger-process';
 import { deviceCsr, openssl } from '../support/openssl';
@@ -66,7 +67,7 @@ describe('EST over HTTPS with curl and openssl', () => {
     const { host } = new URL(est);
     await run('sh', ['-c', `openssl s_client -connect ${host} -servername localhost </dev/null 2>/dev/null | openssl x509 -out ${file}`], { cwd: work });
     const shown = await openssl(['x509', '-in', file, '-noout', '-serial'], work);
-    return /serial=([0-9A-F]+)/.exec(shown.out)![1]!.toLowerCase().replace(/^(00)+(?=.)/, '');
+    return normalizeSerialNumber(/serial=([0-9A-F]+)/.exec(shown.out)![1]!);
   };
 
   beforeAll(async () => {

@@ -3,7 +3,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { CaCertificate } from '@devid/domain';
-import { createRootCaCertificate, newSerialNumber, SoftwareKeyProvider, type CertificateAuthority } from '@devid/pki';
+import { createRootCaCertificate, newSerialNumber, normalizeSerialNumber, SoftwareKeyProvider, type CertificateAuthority } from '@devid/pki';
 import { demoTlsMaterial, type ServerCertificateRecord } from './tls-server-certificate';
 
 /** The ledger's record of server certificates, in memory: what was recorded, in order. */
@@ -34,7 +34,7 @@ describe('the EST TLS server certificate', () => {
   });
   afterEach(() => rmSync(dataDir, { recursive: true, force: true }));
 
-  const servedSerial = (pem: string) => new X509Certificate(pem).serialNumber.toLowerCase().replace(/^(00)+(?=.)/, '');
+  const servedSerial = (pem: string) => normalizeSerialNumber(new X509Certificate(pem).serialNumber);
 
   it('is recorded in the ledger before its files are written, and recorded once when it is used again', async () => {
     const ledger = ledgerRecord();
