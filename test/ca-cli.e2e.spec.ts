@@ -1,4 +1,4 @@
-// `devid ca create|list|revoke` against a running ledger: a CA made from the command line is an
+// `devid ca create|list|revoke|revoke-server-certificate` against a running ledger: a CA made from the command line is an
 // event, signed by its parent, served at /cas; bad input is one line, a non-zero exit and nothing written.
 import { execFile } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -25,7 +25,8 @@ const head = async () => ((await (await fetch(`${ledger.url}/devices/00000000-00
 beforeAll(async () => {
   ensureBuilt();
   dataDir = mkdtempSync(join(tmpdir(), 'devid-ca-cli-'));
-  ledger = await startLedgerProcess({ DATA_DIR: dataDir, ADMIN_API_KEY: KEY, CA_KEY_PASSPHRASE: 'test-passphrase-0123', EST_PORT: 'off' });
+  // EST on: its TLS certificate is the server certificate revoke-server-certificate revokes.
+  ledger = await startLedgerProcess({ DATA_DIR: dataDir, ADMIN_API_KEY: KEY, CA_KEY_PASSPHRASE: 'test-passphrase-0123', EST_PORT: '0' });
 });
 afterAll(async () => {
   await stopLedgerProcess(ledger);
@@ -62,6 +63,8 @@ it('refuses bad input with one line and a non-zero exit, and writes nothing', as
     [['ca', 'create', '--id', 'Bad_Id', '--role', 'root'], /^devid: 400 \S+: .+/],
     [['ca', 'create', '--id', 'x-4', '--role', 'root', '--algorithm', 'DSA-1024'], /--algorithm must be one of/],
     [['ca', 'revoke', 'devid-issuing', '--reason', 'because'], /--reason must be one of/],
+    [['ca', 'revoke-server-certificate', 'devid-issuing', 'ab'.repeat(16), '--reason', 'superseded'], /^devid: 404 \S+server-certificate-not-found: .+/],
+    [['ca', 'revoke-server-certificate', 'devid-issuing', 'ab'.repeat(16), '--reason', 'cACompromise'], /--reason must be one of/],
   ];
   for (const [args, message] of cases) {
     const res = await devid(...args);
@@ -75,4 +78,20 @@ it('refuses bad input with one line and a non-zero exit, and writes nothing', as
   expect((withoutKey as { code: number }).code).toBe(2);
   expect((withoutKey as { stderr: string }).stderr).toMatch(/an admin key is needed/);
   expect(await head()).toEqual(before);
+});
+
+it("revokes the EST port's certificate from the command line; a second revocation is one line and writes nothing", async () => {
+  const issuing = () => devid('ca', 'list').then((listed) => (JSON.parse(listed.stdout).cas as Array<{ caId: string; serverCertificates: Array<{ serialNumber: string; status: string }> }>).find((c) => c.caId === 'devid-issuing')!);
+  const [served] = (await issuing()).serverCertificates;
+  expect(served).toMatchObject({ status: 'good' });
+
+  const revoked = await devid('ca', 'revoke-server-certificate', 'devid-issuing', served!.serialNumber, '--reason', 'superseded');
+  expect(revoked.code).toBe(0);
+  expect(JSON.parse(revoked.stdout).serverCertificates).toContainEqual(expect.objectContaining({ serialNumber: served!.serialNumber, status: 'revoked', revocationReason: 'superseded' }));
+
+  const listedBefore = JSON.stringify((await issuing()).serverCertificates.filter((c) => c.serialNumber === served!.serialNumber));
+  const again = await devid('ca', 'revoke-server-certificate', 'devid-issuing', served!.serialNumber, '--reason', 'keyCompromise');
+  expect(again.code).not.toBe(0);
+  expect(again.stderr.trim().split('\n')).toEqual([expect.stringMatching(/^devid: 409 /)]);
+  expect(JSON.stringify((await issuing()).serverCertificates.filter((c) => c.serialNumber === served!.serialNumber))).toBe(listedBefore);
 });

@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { CA_ROLES } from '@devid/domain';
+import { CA_ROLES, SERVER_CERTIFICATE_REVOCATION_REASONS } from '@devid/domain';
 import { KEY_ALGORITHMS } from '@devid/pki';
 import { CliError } from '../cli-error';
 
@@ -39,9 +39,9 @@ const ledgerOptions = (command: Command): Command =>
     .option('--url <url>', 'ledger base URL', process.env.LEDGER_URL ?? 'http://127.0.0.1:3000')
     .option('--key <adminKey>', 'admin API key (default: $ADMIN_API_KEY)', process.env.ADMIN_API_KEY);
 
-/** `devid ca create|list|revoke`: the CA hierarchy through the ledger's admin API (POST /cas), so every CA is an event. */
+/** `devid ca create|list|revoke|revoke-server-certificate`: the CA hierarchy through the ledger's admin API (POST /cas), so every CA is an event. */
 export const registerCa = (program: Command) => {
-  const ca = program.command('ca').description('certificate authorities: create (root, issuing, factory), list, revoke');
+  const ca = program.command('ca').description("certificate authorities: create (root, issuing, factory), list, revoke; revoke a certificate issued to the ledger's services");
   ledgerOptions(
     ca
       .command('create')
@@ -74,5 +74,14 @@ export const registerCa = (program: Command) => {
       .requiredOption('--reason <reason>', REVOCATION_REASONS.join(', '), oneOf('--reason', REVOCATION_REASONS)),
   ).action(async (caId: string, opts: LedgerOptions & { reason: string }) => {
     console.log(JSON.stringify(await callLedger(opts, 'POST', `/cas/${encodeURIComponent(caId)}/revoke`, { reason: opts.reason }), null, 2));
+  });
+  ledgerOptions(
+    ca
+      .command('revoke-server-certificate <caId> <serialNumber>')
+      .description("revoke a certificate the CA issued to one of the ledger's services (listed under serverCertificates by `devid ca list`): it goes on the CA's CRL, OCSP answers revoked, and the EST port takes a new one")
+      .requiredOption('--reason <reason>', SERVER_CERTIFICATE_REVOCATION_REASONS.join(', '), oneOf('--reason', SERVER_CERTIFICATE_REVOCATION_REASONS)),
+  ).action(async (caId: string, serialNumber: string, opts: LedgerOptions & { reason: string }) => {
+    const path = `/cas/${encodeURIComponent(caId)}/server-certificates/${encodeURIComponent(serialNumber)}/revoke`;
+    console.log(JSON.stringify(await callLedger(opts, 'POST', path, { reason: opts.reason }), null, 2));
   });
 };

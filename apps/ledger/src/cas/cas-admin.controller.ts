@@ -3,7 +3,7 @@ import { CommandBus } from '@nestjs/cqrs';
 import { ApiBearerAuth, ApiBody, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
-import { CA_ROLES, CaNotFound, type RevocationReason } from '@devid/domain';
+import { CA_ROLES, CaNotFound, SERVER_CERTIFICATE_REVOCATION_REASONS, type RevocationReason } from '@devid/domain';
 import { KEY_ALGORITHMS } from '@devid/pki';
 import { CaDirectory } from '@devid/projections';
 import { AdminGuard } from '../http/admin.guard';
@@ -21,6 +21,7 @@ export const createCaBody = z.strictObject({
   keyBackend: z.enum(['software', 'pkcs11']).optional(),
 });
 const revokeCaBody = z.strictObject({ reason: z.enum(['cACompromise', 'keyCompromise', 'cessationOfOperation', 'superseded', 'affiliationChanged', 'unspecified']) });
+const revokeServerCertificateBody = z.strictObject({ reason: z.enum(SERVER_CERTIFICATE_REVOCATION_REASONS as [RevocationReason, ...RevocationReason[]]) });
 
 @ApiTags('certificate authorities')
 @ApiBearerAuth()
@@ -51,6 +52,28 @@ export class CasAdminController {
     if (!this.cas.get(caId)) throw new CaNotFound(caId);
     await this.commands.execute(
       new ExecuteCaCommand({ type: 'RevokeCertificateAuthority', caId, commandId: randomUUID(), now: new Date().toISOString(), actor: req.actor ?? 'admin', data: { reason: reason as RevocationReason } }),
+    );
+    return caView(this.cas.get(caId)!, this.cas.serverCertificates(caId));
+  }
+
+  @Post(':caId/server-certificates/:serialNumber/revoke')
+  @HttpCode(200)
+  @ApiOperation({
+    summary: "Revoke a certificate the CA issued to one of the ledger's services (the EST port's TLS certificate): it goes on the CA's CRL, OCSP answers revoked, and the EST port takes a new one",
+  })
+  @ApiBody({ schema: z.toJSONSchema(revokeServerCertificateBody) as Record<string, unknown> })
+  async revokeServerCertificate(@Req() req: ActorRequest, @Param('caId') caId: string, @Param('serialNumber') serialNumber: string, @Body() body: unknown) {
+    const { reason } = revokeServerCertificateBody.parse(body);
+    if (!this.cas.get(caId)) throw new CaNotFound(caId);
+    await this.commands.execute(
+      new ExecuteCaCommand({
+        type: 'RevokeServerCertificate',
+        caId,
+        commandId: randomUUID(),
+        now: new Date().toISOString(),
+        actor: req.actor ?? 'admin',
+        data: { serialNumber, reason },
+      }),
     );
     return caView(this.cas.get(caId)!, this.cas.serverCertificates(caId));
   }

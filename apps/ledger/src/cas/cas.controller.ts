@@ -15,6 +15,9 @@ const serverCertificateView = (issued: ServerCertificateRow) => ({
   notAfter: issued.certificate.notAfter,
   fingerprintSha256: issued.certificate.fingerprintSha256,
   issuedAt: issued.issuedAt,
+  status: issued.status,
+  revokedAt: issued.revokedAt,
+  revocationReason: issued.reason,
 });
 
 export const caView = (ca: CaRow, serverCertificates: readonly ServerCertificateRow[] = []) => ({

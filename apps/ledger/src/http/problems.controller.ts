@@ -27,6 +27,7 @@ const DESCRIPTIONS: Record<string, string> = {
   'invalid-detector-key': 'Detector keys are public JWKs: EC P-256 (ES256) or OKP Ed25519 (EdDSA), without a private part.',
   'ca-not-found': 'No certificate authority with this id.',
   'certificate-not-found': 'No certificate with this serial number.',
+  'server-certificate-not-found': "The CA issued no certificate with this serial number to one of the ledger's services.",
   'csr-malformed': 'The CSR is not a well-formed PKCS#10 request (PEM or base64 DER).',
   'csr-signature-invalid': 'The CSR signature does not verify: no proof of possession.',
   'csr-key-algorithm-not-allowed': 'Allowed keys: ECDSA P-256/P-384, Ed25519, RSA 2048-4096.',

@@ -35,7 +35,10 @@ export class OcspService implements OnModuleInit {
   lookup = (caId: string, serialNumber: string): CertificateStatus => {
     const cert = this.inventory.get(serialNumber, caId);
     if (!cert || cert.caId !== caId) {
-      // The ledger's own services' certificates (the EST port's) are recorded on the CA stream; none is revoked yet.
+      // The ledger's own services' certificates (the EST port's) are recorded on the CA stream. Their
+      // revocations come from the inventory, like the devices', so OCSP and the CRL agree at every checkpoint.
+      const revocation = this.inventory.serverCertificateRevocation(caId, serialNumber);
+      if (revocation) return { status: 'revoked', revokedAt: new Date(revocation.revokedAt), reason: revocation.reason };
       return this.cas.serverCertificate(caId, serialNumber) ? { status: 'good' } : { status: 'unknown' };
     }
     if (cert.status === 'revoked') return { status: 'revoked', revokedAt: new Date(cert.revokedAt!), ...(cert.reason ? { reason: cert.reason } : {}) };

@@ -1,4 +1,4 @@
-import { decideCa, evolveCa, initialCaState, type CaCommand, type CaState } from './ca';
+import { CaNotFound, decideCa, evolveCa, initialCaState, ServerCertificateNotFound, type CaCommand, type CaState } from './ca';
 import { IllegalTransition, InvalidCommand } from '../errors';
 
 const cert = { der: 'MAA=', serialNumber: '01', subject: 'CN=x', notBefore: 't0', notAfter: 't1', spkiSha256: 's', fingerprintSha256: 'f' };
@@ -49,11 +49,36 @@ describe('certificate authority decider', () => {
     expect(decideCa(issue('issuing-1', ['localhost', '127.0.0.1']), issuing)).toEqual([
       { type: 'ServerCertificateIssued', version: 1, data: { caId: 'issuing-1', purpose: 'est-tls', hostnames: ['localhost', '127.0.0.1'], certificate: cert, issuedAt: ctx.now } },
     ]);
-    expect(apply(issuing, issue('issuing-1', ['localhost']))).toEqual(issuing);
+    expect(apply(issuing, issue('issuing-1', ['localhost']))).toEqual({ ...issuing, serverCertificates: { '01': 'good' } });
     expect(() => decideCa(issue('root', ['localhost']), root)).toThrow(InvalidCommand);
     expect(() => decideCa(issue('issuing-1', []), issuing)).toThrow(InvalidCommand);
     const revoked = apply(issuing, { type: 'RevokeCertificateAuthority', caId: 'issuing-1', ...ctx, data: { reason: 'cACompromise' } });
     expect(() => decideCa(issue('issuing-1', ['localhost']), revoked)).toThrow(IllegalTransition);
     expect(() => decideCa(issue('nope', ['localhost']), initialCaState)).toThrow(IllegalTransition);
+  });
+
+  it('revokes a server certificate it issued once, with an RFC 5280 reason, and refuses an unknown serial, a second revocation and a CA-only reason', () => {
+    const issuing = apply(initialCaState, create('issuing-1', 'issuing', root));
+    const withCert = apply(issuing, { type: 'IssueServerCertificate', caId: 'issuing-1', ...ctx, data: { purpose: 'est-tls', hostnames: ['localhost'], certificate: { ...cert, serialNumber: '7f0A' } } });
+    const revoke = (serialNumber: string, reason: 'keyCompromise' | 'superseded' | 'cACompromise' = 'keyCompromise'): CaCommand => ({
+      type: 'RevokeServerCertificate',
+      caId: 'issuing-1',
+      ...ctx,
+      data: { serialNumber, reason },
+    });
+    // Serial numbers are compared as lowercase hex, whatever case the caller used.
+    expect(decideCa(revoke('7F0A'), withCert)).toEqual([
+      { type: 'ServerCertificateRevoked', version: 1, data: { caId: 'issuing-1', serialNumber: '7f0a', reason: 'keyCompromise', revokedAt: ctx.now } },
+    ]);
+    const revoked = apply(withCert, revoke('7f0a'));
+    expect(revoked).toMatchObject({ status: 'active', serverCertificates: { '7f0a': 'revoked' } });
+    expect(() => decideCa(revoke('7f0a'), revoked)).toThrow(IllegalTransition);
+    expect(() => decideCa(revoke('7f0b'), withCert)).toThrow(ServerCertificateNotFound);
+    expect(() => decideCa(revoke('__proto__'), withCert)).toThrow(ServerCertificateNotFound);
+    expect(() => decideCa(revoke('7f0a', 'cACompromise'), withCert)).toThrow(InvalidCommand);
+    expect(() => decideCa(revoke('7f0a'), initialCaState)).toThrow(CaNotFound);
+    // The CA's own revocation leaves its certificates revocable (they stay on its CRL).
+    const caRevoked = apply(withCert, { type: 'RevokeCertificateAuthority', caId: 'issuing-1', ...ctx, data: { reason: 'cACompromise' } });
+    expect(decideCa(revoke('7f0a', 'superseded'), caRevoked)).toHaveLength(1);
   });
 });

@@ -50,7 +50,11 @@ export type CaEvent =
       version: 1;
       data: { caId: string; purpose: ServerCertificatePurpose; hostnames: string[]; certificate: CaCertificate; issuedAt: string };
     }
+  | { type: 'ServerCertificateRevoked'; version: 1; data: { caId: string; serialNumber: string; reason: RevocationReason; revokedAt: string } }
   | { type: 'CertificateAuthorityRevoked'; version: 1; data: { caId: string; reason: RevocationReason; revokedAt: string } };
+
+/** What became of a certificate the CA issued to one of the ledger's services. */
+export type ServerCertificateStatus = 'good' | 'revoked';
 
 export type CaState =
   | { status: 'unknown' }
@@ -65,6 +69,8 @@ export type CaState =
       ocspSigner?: { certificate: CaCertificate; keyRef: KeyRef };
       createdAt: string;
       revocation?: { reason: RevocationReason; revokedAt: string };
+      /** The certificates it issued to the ledger's services, by serial number (lowercase hex). */
+      serverCertificates?: Readonly<Record<string, ServerCertificateStatus>>;
     };
 
 export type CaCommand =
@@ -87,12 +93,32 @@ export type CaCommand =
       caId: string;
       data: { purpose: ServerCertificatePurpose; hostnames: string[]; certificate: CaCertificate };
     })
+  | (CommandContext & { type: 'RevokeServerCertificate'; caId: string; data: { serialNumber: string; reason: RevocationReason } })
   | (CommandContext & { type: 'RevokeCertificateAuthority'; caId: string; data: { reason: RevocationReason } });
 
 export const CA_STREAM_PREFIX = 'ca-';
 export const caStreamId = (caId: string) => `${CA_STREAM_PREFIX}${caId}`;
 export const caIdOfStream = (streamId: string) => (streamId.startsWith(CA_STREAM_PREFIX) ? streamId.slice(CA_STREAM_PREFIX.length) : undefined);
-export const CA_EVENT_VERSIONS = { CertificateAuthorityCreated: 1, OcspSignerIssued: 1, ServerCertificateIssued: 1, CertificateAuthorityRevoked: 1 } as const;
+export const CA_EVENT_VERSIONS = {
+  CertificateAuthorityCreated: 1,
+  OcspSignerIssued: 1,
+  ServerCertificateIssued: 1,
+  ServerCertificateRevoked: 1,
+  CertificateAuthorityRevoked: 1,
+} as const;
+
+/**
+ * Reasons a service's certificate may be revoked for (RFC 5280 §5.3.1): not certificateHold,
+ * which the ledger never lifts for these, nor the CA-only cACompromise and aACompromise.
+ */
+export const SERVER_CERTIFICATE_REVOCATION_REASONS: readonly RevocationReason[] = [
+  'unspecified',
+  'keyCompromise',
+  'affiliationChanged',
+  'superseded',
+  'cessationOfOperation',
+  'privilegeWithdrawn',
+];
 
 export const initialCaState: CaState = { status: 'unknown' };
 
@@ -101,6 +127,17 @@ export class CaNotFound extends DomainError {
   readonly status = 404;
   constructor(readonly caId: string) {
     super(`certificate authority ${caId} does not exist`);
+  }
+}
+
+export class ServerCertificateNotFound extends DomainError {
+  readonly code = 'server-certificate-not-found';
+  readonly status = 404;
+  constructor(
+    readonly caId: string,
+    readonly serialNumber: string,
+  ) {
+    super(`certificate authority ${caId} issued no server certificate with serial number ${serialNumber}`);
   }
 }
 
@@ -148,6 +185,19 @@ export const decideCa = (command: CaCommand, state: CaState): CaEvent[] => {
       }
       return [{ type: 'ServerCertificateIssued', version: 1, data: { caId: command.caId, purpose, hostnames: [...hostnames], certificate, issuedAt: command.now } }];
     }
+    case 'RevokeServerCertificate': {
+      if (state.status === 'unknown') throw new CaNotFound(command.caId);
+      const { serialNumber, reason } = command.data;
+      if (!SERVER_CERTIFICATE_REVOCATION_REASONS.includes(reason)) {
+        throw new InvalidCommand(`a server certificate is not revoked for ${String(reason)}; use one of ${SERVER_CERTIFICATE_REVOCATION_REASONS.join(', ')}`, 'reason');
+      }
+      const serial = typeof serialNumber === 'string' ? serialNumber.toLowerCase() : '';
+      // A revoked CA's certificates are still listed on its CRL: revoking one of them is allowed.
+      const status = Object.hasOwn(state.serverCertificates ?? {}, serial) ? state.serverCertificates![serial] : undefined;
+      if (status === undefined) throw new ServerCertificateNotFound(command.caId, String(serialNumber));
+      if (status === 'revoked') throw new IllegalTransition('revoked', command.type);
+      return [{ type: 'ServerCertificateRevoked', version: 1, data: { caId: command.caId, serialNumber: serial, reason, revokedAt: command.now } }];
+    }
     case 'RevokeCertificateAuthority':
       if (state.status !== 'active') throw new IllegalTransition(state.status, command.type);
       return [{ type: 'CertificateAuthorityRevoked', version: 1, data: { caId: command.caId, reason: command.data.reason, revokedAt: command.now } }];
@@ -164,7 +214,11 @@ export const evolveCa = (state: CaState, event: CaEvent): CaState => {
     case 'OcspSignerIssued':
       return { ...state, ocspSigner: { certificate: event.data.certificate, keyRef: event.data.keyRef } };
     case 'ServerCertificateIssued':
-      return state; // a record: the CA itself is unchanged
+    case 'ServerCertificateRevoked': {
+      const serial = event.type === 'ServerCertificateIssued' ? event.data.certificate.serialNumber.toLowerCase() : event.data.serialNumber;
+      const status: ServerCertificateStatus = event.type === 'ServerCertificateIssued' ? 'good' : 'revoked';
+      return { ...state, serverCertificates: { ...state.serverCertificates, [serial]: status } };
+    }
     case 'CertificateAuthorityRevoked':
       return { ...state, status: 'revoked', revocation: { reason: event.data.reason, revokedAt: event.data.revokedAt } };
   }

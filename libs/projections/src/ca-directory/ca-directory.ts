@@ -1,5 +1,5 @@
 import type { DatabaseSync, StatementSync } from 'node:sqlite';
-import { caIdOfStream, readCaEvent, type CaCertificate, type CaRole, type ServerCertificatePurpose } from '@devid/domain';
+import { caIdOfStream, readCaEvent, type CaCertificate, type CaRole, type RevocationReason, type ServerCertificatePurpose, type ServerCertificateStatus } from '@devid/domain';
 import type { StoredEvent } from '@devid/event-store';
 import { SqliteProjection } from '../runner/sqlite-projection';
 
@@ -23,6 +23,9 @@ export interface ServerCertificateRow {
   hostnames: string[];
   certificate: CaCertificate;
   issuedAt: string;
+  status: ServerCertificateStatus;
+  revokedAt: string | null;
+  reason: RevocationReason | null;
 }
 
 interface ServerCertificateSqlRow {
@@ -31,6 +34,8 @@ interface ServerCertificateSqlRow {
   hostnames: string;
   certificate: string;
   issued_at: string;
+  revoked_at: string | null;
+  reason: RevocationReason | null;
 }
 
 interface SqlRow {
@@ -65,6 +70,9 @@ const toServerCertificateRow = (r: ServerCertificateSqlRow): ServerCertificateRo
   hostnames: JSON.parse(r.hostnames) as string[],
   certificate: JSON.parse(r.certificate) as CaCertificate,
   issuedAt: r.issued_at,
+  status: r.revoked_at === null ? 'good' : 'revoked',
+  revokedAt: r.revoked_at,
+  reason: r.reason,
 });
 
 /** The certificate authorities (ca-<id> streams): chain building, CRL/OCSP signers. */
@@ -76,6 +84,7 @@ export class CaDirectory extends SqliteProjection {
   private readonly insertServerCertificate: StatementSync;
   private readonly serverCertificatesOf: StatementSync;
   private readonly serverCertificateBySerial: StatementSync;
+  private readonly revokeServerCertificate: StatementSync;
 
   constructor(db: DatabaseSync) {
     super(
@@ -102,8 +111,16 @@ export class CaDirectory extends SqliteProjection {
         hostnames TEXT NOT NULL,
         certificate TEXT NOT NULL,
         issued_at TEXT NOT NULL,
+        revoked_at TEXT,
+        reason TEXT,
         UNIQUE (ca_id, serial)
       );`,
+    );
+    // Files made before ServerCertificateRevoked existed lack its columns; no such event precedes them.
+    const columns = new Set((db.prepare('PRAGMA table_info(ca_server_certificates)').all() as { name: string }[]).map((c) => c.name));
+    for (const column of ['revoked_at', 'reason']) if (!columns.has(column)) db.exec(`ALTER TABLE ca_server_certificates ADD COLUMN ${column} TEXT`);
+    this.revokeServerCertificate = db.prepare(
+      `UPDATE ca_server_certificates SET revoked_at = ?, reason = ? WHERE ca_id = ? AND lower(serial) = ? AND revoked_at IS NULL`,
     );
     this.insertServerCertificate = db.prepare(
       `INSERT INTO ca_server_certificates (seq, ca_id, serial, purpose, hostnames, certificate, issued_at) VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`,
@@ -138,6 +155,11 @@ export class CaDirectory extends SqliteProjection {
       case 'ServerCertificateIssued': {
         const d = event.data;
         this.insertServerCertificate.run(stored.position, d.caId, d.certificate.serialNumber, d.purpose, JSON.stringify(d.hostnames), JSON.stringify(d.certificate), d.issuedAt);
+        return;
+      }
+      case 'ServerCertificateRevoked': {
+        const d = event.data;
+        this.revokeServerCertificate.run(d.revokedAt, d.reason, d.caId, d.serialNumber);
         return;
       }
       case 'CertificateAuthorityRevoked':

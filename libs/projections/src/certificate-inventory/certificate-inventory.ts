@@ -1,5 +1,5 @@
 import type { DatabaseSync, StatementSync } from 'node:sqlite';
-import { deviceIdOfStream, upcast, type CertificateProfile, type CertificateStatus, type RevocationReason } from '@devid/domain';
+import { caIdOfStream, deviceIdOfStream, readCaEvent, upcast, type CertificateProfile, type CertificateStatus, type RevocationReason } from '@devid/domain';
 import { BOUND_LIMIT, type StoredEvent } from '@devid/event-store';
 import { SqliteProjection } from '../runner/sqlite-projection';
 
@@ -85,6 +85,15 @@ const toRow = (r: SqlRow): CertificateRow => ({
   revokedPosition: r.revoked_position,
 });
 
+type RevokedSqlRow = Pick<SqlRow, 'serial' | 'revoked_at' | 'reason' | 'revoked_position'>;
+
+const toRevokedEntry = (r: RevokedSqlRow): RevokedEntry => ({
+  serialNumber: r.serial,
+  revokedAt: r.revoked_at!,
+  reason: r.reason!,
+  revokedPosition: r.revoked_position!,
+});
+
 /**
  * Certificate inventory and revocation index: every certificate issued (per CA, serial →
  * status), and the keys blocked after a keyCompromise. Feeds GET /certificates, CRLs, OCSP
@@ -99,6 +108,10 @@ export class CertificateInventory extends SqliteProjection {
   private readonly blocked: StatementSync;
   private readonly revokedOf: StatementSync;
   private readonly revokedSince: StatementSync;
+  private readonly revokeServer: StatementSync;
+  private readonly serverRevocation: StatementSync;
+  private readonly serverRevokedOf: StatementSync;
+  private readonly serverRevokedSince: StatementSync;
 
   constructor(db: DatabaseSync) {
     super(
@@ -128,6 +141,17 @@ export class CertificateInventory extends SqliteProjection {
       CREATE INDEX IF NOT EXISTS certificates_device ON certificates(device_id, seq);
       CREATE INDEX IF NOT EXISTS certificates_revoked ON certificates(ca_id, revoked_position) WHERE revoked_position IS NOT NULL;
       CREATE INDEX IF NOT EXISTS certificates_expiry ON certificates(not_after);
+      -- Revoked certificates of the ledger's own services (ServerCertificateRevoked on a CA stream):
+      -- on the issuing CA's CRL and answered revoked by OCSP, cut at this projection's checkpoint.
+      CREATE TABLE IF NOT EXISTS server_certificate_revocations (
+        ca_id TEXT NOT NULL,
+        serial TEXT NOT NULL,
+        revoked_at TEXT NOT NULL,
+        reason TEXT NOT NULL,
+        revoked_position INTEGER NOT NULL,
+        PRIMARY KEY (ca_id, serial)
+      );
+      CREATE INDEX IF NOT EXISTS server_certificate_revocations_position ON server_certificate_revocations(ca_id, revoked_position);
       CREATE TABLE IF NOT EXISTS blocked_keys (
         spki_sha256 TEXT PRIMARY KEY,
         serial TEXT NOT NULL,
@@ -155,6 +179,16 @@ export class CertificateInventory extends SqliteProjection {
     this.revokedSince = db.prepare(
       `SELECT serial, revoked_at, reason, revoked_position FROM certificates WHERE ca_id = ? AND revoked_position > ? ORDER BY revoked_position`,
     );
+    this.revokeServer = db.prepare(
+      `INSERT INTO server_certificate_revocations (ca_id, serial, revoked_at, reason, revoked_position) VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`,
+    );
+    this.serverRevocation = db.prepare(`SELECT serial, revoked_at, reason, revoked_position FROM server_certificate_revocations WHERE ca_id = ? AND serial = ?`);
+    this.serverRevokedOf = db.prepare(
+      `SELECT serial, revoked_at, reason, revoked_position FROM server_certificate_revocations WHERE ca_id = ? ORDER BY revoked_position`,
+    );
+    this.serverRevokedSince = db.prepare(
+      `SELECT serial, revoked_at, reason, revoked_position FROM server_certificate_revocations WHERE ca_id = ? AND revoked_position > ? ORDER BY revoked_position`,
+    );
   }
 
   private readonly listeners: Array<(changes: CertificateChange[]) => void> = [];
@@ -174,10 +208,11 @@ export class CertificateInventory extends SqliteProjection {
   }
 
   protected tables() {
-    return ['certificates', 'blocked_keys'];
+    return ['certificates', 'blocked_keys', 'server_certificate_revocations'];
   }
 
   protected applyOne(stored: StoredEvent): void {
+    if (caIdOfStream(stored.streamId)) return this.applyCaEvent(stored);
     if (!deviceIdOfStream(stored.streamId)) return;
     const event = upcast(stored);
     switch (event.type) {
@@ -203,6 +238,21 @@ export class CertificateInventory extends SqliteProjection {
     }
   }
 
+  /** From a CA's stream, only what changes a certificate's status: a service's certificate revoked. */
+  private applyCaEvent(stored: StoredEvent): void {
+    const event = readCaEvent(stored);
+    if (event.type !== 'ServerCertificateRevoked') return;
+    const d = event.data;
+    this.revokeServer.run(d.caId, d.serialNumber, d.revokedAt, d.reason, stored.position);
+    this.pending.push({ caId: d.caId, serialNumber: d.serialNumber, status: 'revoked', position: stored.position });
+  }
+
+  /** The revocation of a certificate a CA issued to one of the ledger's services, if it was revoked. */
+  serverCertificateRevocation(caId: string, serialNumber: string): RevokedEntry | undefined {
+    const row = this.serverRevocation.get(caId, serialNumber.toLowerCase()) as RevokedSqlRow | undefined;
+    return row && toRevokedEntry(row);
+  }
+
   /** A serial is unique per CA; across CAs the newest issued wins, or pass caId. */
   get(serialNumber: string, caId?: string): CertificateRow | undefined {
     const rows = this.bySerial.all(serialNumber.toLowerCase()) as unknown as SqlRow[];
@@ -214,21 +264,20 @@ export class CertificateInventory extends SqliteProjection {
     return this.blocked.get(spkiSha256) !== undefined;
   }
 
-  /** Every revoked certificate of a CA, in revocation order, streamed (CRLs of millions). */
+  /**
+   * Every revoked certificate of a CA, streamed (CRLs of millions): the devices' in revocation
+   * order, then the ledger's services' in theirs.
+   */
   *revoked(caId: string): Generator<RevokedEntry> {
-    for (const r of this.revokedOf.iterate(caId) as Iterable<Pick<SqlRow, 'serial' | 'revoked_at' | 'reason' | 'revoked_position'>>) {
-      yield { serialNumber: r.serial, revokedAt: r.revoked_at!, reason: r.reason!, revokedPosition: r.revoked_position! };
-    }
+    for (const r of this.revokedOf.iterate(caId) as Iterable<RevokedSqlRow>) yield toRevokedEntry(r);
+    for (const r of this.serverRevokedOf.iterate(caId) as Iterable<RevokedSqlRow>) yield toRevokedEntry(r);
   }
 
-  /** Revocations of a CA after a global position (delta CRL over a base CRL). */
+  /** Revocations of a CA after a global position (delta CRL over a base CRL), in revocation order. */
   revokedAfter(caId: string, position: number): RevokedEntry[] {
-    return (this.revokedSince.all(caId, position) as unknown as SqlRow[]).map((r) => ({
-      serialNumber: r.serial,
-      revokedAt: r.revoked_at!,
-      reason: r.reason!,
-      revokedPosition: r.revoked_position!,
-    }));
+    const devices = (this.revokedSince.all(caId, position) as unknown as RevokedSqlRow[]).map(toRevokedEntry);
+    const services = (this.serverRevokedSince.all(caId, position) as unknown as RevokedSqlRow[]).map(toRevokedEntry);
+    return services.length === 0 ? devices : [...devices, ...services].sort((a, b) => a.revokedPosition - b.revokedPosition);
   }
 
   list(query: CertificateQuery): { certificates: CertificateRow[]; nextCursor: string | null } {
