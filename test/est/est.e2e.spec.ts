@@ -210,4 +210,52 @@ describe('EST over HTTPS with curl and openssl', () => {
     expect(await servedSerial()).toBe(served);
     expect((await issuing()).serverCertificates.map((issued) => issued.serialNumber)).toEqual([served]);
   });
+
+  // After the restart test: it needs the ledger's certificate as served.
+  it('revokes its TLS certificate through the admin API: on the CRL, OCSP revoked, and the port serves a new one; a second revocation is refused', async () => {
+    const revoked = await servedSerial('est-revoked.pem');
+    const unknownSerial = await api('POST', `/cas/devid-issuing/server-certificates/${'ab'.repeat(16)}/revoke`, { body: { reason: 'keyCompromise' } });
+    expect([unknownSerial.status, unknownSerial.body.code]).toEqual([404, 'server-certificate-not-found']);
+    const badReason = await api('POST', `/cas/devid-issuing/server-certificates/${revoked}/revoke`, { body: { reason: 'cACompromise' } });
+    expect(badReason.status).toBe(400);
+
+    const done = await api('POST', `/cas/devid-issuing/server-certificates/${revoked.toUpperCase()}/revoke`, { body: { reason: 'keyCompromise' } });
+    expect(done.status).toBe(200);
+    expect(done.body.serverCertificates).toEqual([expect.objectContaining({ serialNumber: revoked, status: 'revoked', revocationReason: 'keyCompromise', revokedAt: expect.any(String) })]);
+
+    // openssl as the relying party: OCSP says revoked with the reason, the CRL lists it, verify with the CRL refuses it.
+    const ocsp = await openssl(['ocsp', '-issuer', 'issuing.pem', '-cert', 'est-revoked.pem', '-url', `${ledger.url}/ocsp`, '-CAfile', 'root.pem', '-VAfile', 'issuing.pem'], work);
+    expect(ocsp.out).toMatch(/est-revoked\.pem: revoked/);
+    expect(ocsp.out).toMatch(/Reason: keyCompromise/);
+    expect(ocsp.out).toMatch(/Response verify OK/);
+    writeFileSync(join(work, 'issuing.crl'), Buffer.from(await (await fetch(`${ledger.url}/crl/devid-issuing.crl`)).arrayBuffer()));
+    const crl = await openssl(['crl', '-inform', 'DER', '-in', 'issuing.crl', '-noout', '-text'], work);
+    expect(crl.out).toMatch(new RegExp(`Serial Number: ${revoked.toUpperCase()}\\s+Revocation Date: [^\\n]+\\s+CRL entry extensions:\\s+X509v3 CRL Reason Code:\\s+Key Compromise`));
+    await openssl(['crl', '-inform', 'DER', '-in', 'issuing.crl', '-out', 'issuing.crl.pem'], work);
+    const verified = await openssl(['verify', '-crl_check', '-CAfile', 'root.pem', '-untrusted', 'issuing.pem', '-CRLfile', 'issuing.crl.pem', 'est-revoked.pem'], work);
+    expect(verified.out).toMatch(/certificate revoked/);
+
+    // New TLS connections get a new certificate, recorded and good; the revoked one is listed as such.
+    let served = revoked;
+    for (let tries = 0; served === revoked && tries < 50; tries++) {
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      served = await servedSerial('est-new.pem');
+    }
+    expect(served).not.toBe(revoked);
+    const listed = ((await api('GET', '/cas/devid-issuing')).body as { serverCertificates: Array<{ serialNumber: string; status: string }> }).serverCertificates;
+    expect(listed.map((c) => [c.serialNumber, c.status])).toEqual([
+      [revoked, 'revoked'],
+      [served, 'good'],
+    ]);
+    const fresh = await openssl(['ocsp', '-issuer', 'issuing.pem', '-cert', 'est-new.pem', '-url', `${ledger.url}/ocsp`, '-CAfile', 'root.pem', '-VAfile', 'issuing.pem'], work);
+    expect(fresh.out).toMatch(/est-new\.pem: good/);
+    expect((await curl('cacerts')).status).toBe(200);
+
+    // Revoking it again is an illegal transition and writes nothing.
+    const before = await head();
+    const again = await api('POST', `/cas/devid-issuing/server-certificates/${revoked}/revoke`, { body: { reason: 'superseded' } });
+    expect(again.status).toBe(409);
+    expect(again.headers.get('content-type')).toMatch(/application\/problem\+json/);
+    expect(await head()).toBe(before);
+  });
 });

@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { randomBytes, X509Certificate } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:https';
 import type { IncomingMessage, ServerResponse } from 'node:http';
@@ -9,7 +9,7 @@ import { EVENT_ID_NAMESPACE, uuidV5 } from '@devid/event-store';
 import { CaDirectory, CertificateInventory } from '@devid/projections';
 import { LEDGER_CONFIG, type LedgerConfig } from '../config/config';
 import { problemType, TITLES } from '../http/problem';
-import { Authorities } from '../pki/authorities';
+import { Authorities, describeCertificate } from '../pki/authorities';
 import { ExecuteCaCommand } from '../pki/execute-ca-command';
 import { certsOnly, base64Lines } from './certs-only';
 import { identifyClient } from './client-identity';
@@ -55,6 +55,9 @@ const readBody = (req: IncomingMessage): Promise<string> =>
 export class EstServer implements OnApplicationShutdown {
   private readonly logger = new Logger('est');
   private server?: Server;
+  /** The demo certificate being served (issuing CA and serial), replaced when the ledger revokes it. */
+  private serving?: { caId: string; serialNumber: string };
+  private rotating?: Promise<void>;
 
   constructor(
     @Inject(LEDGER_CONFIG) private readonly config: LedgerConfig,
@@ -80,6 +83,11 @@ export class EstServer implements OnApplicationShutdown {
       server.listen(port, this.config.HOST, () => resolve());
     });
     this.server = server;
+    this.inventory.onChange((changes) => {
+      const serving = this.serving;
+      if (!serving || !changes.some((c) => c.status === 'revoked' && c.caId === serving.caId && c.serialNumber === serving.serialNumber)) return;
+      this.rotating ??= this.rotate().finally(() => (this.rotating = undefined));
+    });
     const address = server.address() as { port: number };
     return `https://${this.config.HOST}:${address.port}${EST_PATH}`;
   }
@@ -91,6 +99,18 @@ export class EstServer implements OnApplicationShutdown {
     await new Promise<void>((resolve) => server.close(() => resolve()));
   }
 
+  /** The served certificate was revoked: new connections get a new one (open ones keep theirs). */
+  private async rotate(): Promise<void> {
+    try {
+      const tls = await this.tlsMaterial();
+      if (!tls || !this.server) return;
+      this.server.setSecureContext({ ...tls, minVersion: 'TLSv1.2' });
+      this.logger.log(`EST TLS certificate ${this.serving?.serialNumber ?? '?'} now served, the revoked one replaced`);
+    } catch (error) {
+      this.logger.error(`the EST TLS certificate was revoked and could not be replaced: ${String((error as Error)?.message ?? error)}`);
+    }
+  }
+
   private async tlsMaterial(): Promise<TlsMaterial | undefined> {
     if (this.config.EST_TLS_CERT && this.config.EST_TLS_KEY) {
       return { cert: readFileSync(this.config.EST_TLS_CERT, 'utf8'), key: readFileSync(this.config.EST_TLS_KEY, 'utf8') };
@@ -99,8 +119,9 @@ export class EstServer implements OnApplicationShutdown {
     if (!issuing) return undefined;
     const hostnames = [...new Set(['localhost', '127.0.0.1', '::1', ...(['0.0.0.0', '::'].includes(this.config.HOST) ? [] : [this.config.HOST])])];
     const { caId } = issuing;
-    return demoTlsMaterial(this.config.DATA_DIR, await this.authorities.authority(caId), this.authorities.baseUrl, hostnames, {
+    const material = await demoTlsMaterial(this.config.DATA_DIR, await this.authorities.authority(caId), this.authorities.baseUrl, hostnames, {
       has: (serialNumber) => this.cas.serverCertificate(caId, serialNumber) !== undefined,
+      revoked: (serialNumber) => this.inventory.serverCertificateRevocation(caId, serialNumber) !== undefined,
       record: async (certificate) => {
         await this.commands.execute(
           new ExecuteCaCommand({
@@ -115,6 +136,8 @@ export class EstServer implements OnApplicationShutdown {
         );
       },
     });
+    this.serving = { caId, serialNumber: describeCertificate(new Uint8Array(new X509Certificate(material.cert).raw)).serialNumber };
+    return material;
   }
 
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {

@@ -9,14 +9,16 @@ import { demoTlsMaterial, type ServerCertificateRecord } from './tls-server-cert
 /** The ledger's record of server certificates, in memory: what was recorded, in order. */
 const ledgerRecord = (failing = false) => {
   const recorded: CaCertificate[] = [];
+  const revoked = new Set<string>();
   const record: ServerCertificateRecord = {
     has: (serialNumber) => recorded.some((certificate) => certificate.serialNumber === serialNumber),
+    revoked: (serialNumber) => revoked.has(serialNumber),
     record: async (certificate) => {
       if (failing) throw new Error('the event store is closed');
       recorded.push(certificate);
     },
   };
-  return { recorded, record };
+  return { recorded, revoked, record };
 };
 
 describe('the EST TLS server certificate', () => {
@@ -74,5 +76,19 @@ describe('the EST TLS server certificate', () => {
     expect(servedSerial(second.cert)).not.toBe(servedSerial(first.cert));
     expect(ledger.recorded.map((c) => c.serialNumber)).toEqual([servedSerial(first.cert), servedSerial(second.cert)]);
     expect(readFileSync(join(dataDir, 'est', 'tls.crt.pem'), 'utf8')).toBe(second.cert);
+  });
+
+  it('is issued anew, and recorded, when the ledger revoked the one on disk, and the revoked one is never served again', async () => {
+    const ledger = ledgerRecord();
+    const first = await demoTlsMaterial(dataDir, ca, 'http://127.0.0.1:3000', hostnames, ledger.record, now);
+    ledger.revoked.add(servedSerial(first.cert));
+
+    const second = await demoTlsMaterial(dataDir, ca, 'http://127.0.0.1:3000', hostnames, ledger.record, now);
+    const third = await demoTlsMaterial(dataDir, ca, 'http://127.0.0.1:3000', hostnames, ledger.record, now);
+
+    expect(servedSerial(second.cert)).not.toBe(servedSerial(first.cert));
+    expect(second.key).not.toBe(first.key);
+    expect(third).toEqual(second);
+    expect(ledger.recorded.map((c) => c.serialNumber)).toEqual([servedSerial(first.cert), servedSerial(second.cert)]);
   });
 });

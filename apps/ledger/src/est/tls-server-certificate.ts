@@ -63,13 +63,16 @@ const stillGood = (certPem: string, issuer: Uint8Array, now: Date): boolean => {
 export interface ServerCertificateRecord {
   /** True when the ledger already holds the certificate with this serial number. */
   has(serialNumber: string): boolean;
+  /** True when the ledger holds it as revoked (ServerCertificateRevoked): it is never served again. */
+  revoked(serialNumber: string): boolean;
   /** Appends it to the ledger (ServerCertificateIssued); resolves once it is stored. */
   record(certificate: CaCertificate): Promise<void>;
 }
 
 /**
  * The EST server's certificate when none is configured: issued once by the ledger's issuing
- * CA and kept in DATA_DIR/est (key 0600), re-issued when it nears expiry or the CA changed.
+ * CA and kept in DATA_DIR/est (key 0600), re-issued when it nears expiry, the CA changed or the
+ * ledger revoked it.
  * Like every certificate a CA of the ledger signs, it is in the ledger before it is used: a new
  * one is recorded before its files are written, and one found on disk that the ledger does not
  * hold yet (written by an older version) is recorded before it is served.
@@ -89,8 +92,10 @@ export async function demoTlsMaterial(
     const cert = readFileSync(certFile, 'utf8');
     if (stillGood(cert, authority.certificateDer, now)) {
       const kept = describeCertificate(new Uint8Array(new X509Certificate(cert).raw));
-      if (!ledger.has(kept.serialNumber)) await ledger.record(kept);
-      return { cert, key: readFileSync(keyFile, 'utf8') };
+      if (!ledger.revoked(kept.serialNumber)) {
+        if (!ledger.has(kept.serialNumber)) await ledger.record(kept);
+        return { cert, key: readFileSync(keyFile, 'utf8') };
+      }
     }
   }
   const { privateKey, publicKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
