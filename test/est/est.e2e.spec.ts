@@ -256,6 +256,7 @@ describe('EST over HTTPS with curl and openssl', () => {
     const again = await api('POST', `/cas/devid-issuing/server-certificates/${revoked}/revoke`, { body: { reason: 'superseded' } });
     expect(again.status).toBe(409);
     expect(again.headers.get('content-type')).toMatch(/application\/problem\+json/);
+    expect(again.body.detail).toBe(`RevokeServerCertificate is not allowed when the server certificate ${revoked} is revoked`);
     expect(await head()).toBe(before);
   });
 });

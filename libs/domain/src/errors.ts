@@ -19,8 +19,10 @@ export class IllegalTransition extends DomainError {
   constructor(
     readonly from: string,
     readonly command: string,
+    /** What is in state `from`: a device unless told otherwise. */
+    subject = 'device',
   ) {
-    super(`${command} is not allowed when the device is ${from}`);
+    super(`${command} is not allowed when the ${subject} is ${from}`);
   }
   override details() {
     return { currentStatus: this.from, command: this.command };

@@ -144,7 +144,7 @@ export class ServerCertificateNotFound extends DomainError {
 export const decideCa = (command: CaCommand, state: CaState): CaEvent[] => {
   switch (command.type) {
     case 'CreateCertificateAuthority': {
-      if (state.status !== 'unknown') throw new IllegalTransition(state.status, command.type);
+      if (state.status !== 'unknown') throw new IllegalTransition(state.status, command.type, 'certificate authority');
       if (!/^[a-z0-9][a-z0-9-]{0,62}$/.test(command.caId)) throw new InvalidCommand('caId must be lowercase letters, digits and dashes', 'caId');
       const { role, parent } = command.data;
       if (role === 'root' && parent) throw new InvalidCommand('a root CA has no parent', 'parentId');
@@ -172,10 +172,10 @@ export const decideCa = (command: CaCommand, state: CaState): CaEvent[] => {
       ];
     }
     case 'IssueOcspSigner':
-      if (state.status !== 'active') throw new IllegalTransition(state.status, command.type);
+      if (state.status !== 'active') throw new IllegalTransition(state.status, command.type, 'certificate authority');
       return [{ type: 'OcspSignerIssued', version: 1, data: { caId: command.caId, ...command.data, issuedAt: command.now } }];
     case 'IssueServerCertificate': {
-      if (state.status !== 'active') throw new IllegalTransition(state.status, command.type);
+      if (state.status !== 'active') throw new IllegalTransition(state.status, command.type, 'certificate authority');
       // Services are certified like devices' operational certificates: by an issuing CA.
       if (state.role !== 'issuing') throw new InvalidCommand(`a ${state.role} CA does not certify the ledger's services`, 'caId');
       const { purpose, hostnames, certificate } = command.data;
@@ -195,11 +195,11 @@ export const decideCa = (command: CaCommand, state: CaState): CaEvent[] => {
       // A revoked CA's certificates are still listed on its CRL: revoking one of them is allowed.
       const status = Object.hasOwn(state.serverCertificates ?? {}, serial) ? state.serverCertificates![serial] : undefined;
       if (status === undefined) throw new ServerCertificateNotFound(command.caId, String(serialNumber));
-      if (status === 'revoked') throw new IllegalTransition('revoked', command.type);
+      if (status === 'revoked') throw new IllegalTransition('revoked', command.type, `server certificate ${serial}`);
       return [{ type: 'ServerCertificateRevoked', version: 1, data: { caId: command.caId, serialNumber: serial, reason, revokedAt: command.now } }];
     }
     case 'RevokeCertificateAuthority':
-      if (state.status !== 'active') throw new IllegalTransition(state.status, command.type);
+      if (state.status !== 'active') throw new IllegalTransition(state.status, command.type, 'certificate authority');
       return [{ type: 'CertificateAuthorityRevoked', version: 1, data: { caId: command.caId, reason: command.data.reason, revokedAt: command.now } }];
   }
 };

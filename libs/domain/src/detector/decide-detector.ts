@@ -45,13 +45,13 @@ export const decideDetector = (command: DetectorCommand, state: DetectorState): 
     }
     case 'DisableDetector': {
       const detector = existing(state, command.detectorId);
-      if (detector.status !== 'enabled') throw new IllegalTransition(detector.status, command.type);
+      if (detector.status !== 'enabled') throw new IllegalTransition(detector.status, command.type, 'detector');
       const reason = optionalText(command.data.reason, 'reason', 1024);
       return [{ type: 'DetectorDisabled', version: 1, data: { ...(reason ? { reason } : {}), disabledAt: command.now } }];
     }
     case 'EnableDetector': {
       const detector = existing(state, command.detectorId);
-      if (detector.status !== 'disabled') throw new IllegalTransition(detector.status, command.type);
+      if (detector.status !== 'disabled') throw new IllegalTransition(detector.status, command.type, 'detector');
       return [{ type: 'DetectorEnabled', version: 1, data: { enabledAt: command.now } }];
     }
     case 'RotateDetectorKey': {
