@@ -33,25 +33,44 @@ afterAll(async () => {
   rmSync(dataDir, { recursive: true, force: true });
 });
 
-it('creates a factory CA signed by the root, which openssl verifies, lists it, and revokes it', async () => {
+it("creates a factory CA signed by the root, which openssl verifies, lists it, and revokes it: on the root's CRL and OCSP revoked", async () => {
   const created = await devid('ca', 'create', '--id', 'fab-7', '--role', 'factory', '--parent', 'devid-root', '--algorithm', 'Ed25519', '--common-name', 'Fab 7 line 2');
   expect(created).toMatchObject({ code: 0 });
   expect(JSON.parse(created.stdout)).toMatchObject({ caId: 'fab-7', role: 'factory', parentId: 'devid-root', status: 'active' });
 
   const work = mkdtempSync(join(tmpdir(), 'devid-ca-cli-work-'));
   try {
-    for (const ca of ['devid-root', 'fab-7']) writeFileSync(join(work, `${ca}.pem`), await (await fetch(`${ledger.url}/cas/${ca}/certificate`)).text());
+    for (const ca of ['devid-root', 'devid-issuing', 'fab-7']) writeFileSync(join(work, `${ca}.pem`), await (await fetch(`${ledger.url}/cas/${ca}/certificate`)).text());
     const verified = await openssl(['verify', '-CAfile', 'devid-root.pem', 'fab-7.pem'], work);
     expect(verified.out).toMatch(/fab-7.pem: OK/);
     expect((await openssl(['x509', '-in', 'fab-7.pem', '-noout', '-subject'], work)).out).toMatch(/CN ?= ?Fab 7 line 2/);
+    const ocsp = (cert: string) =>
+      openssl(['ocsp', '-issuer', 'devid-root.pem', '-cert', cert, '-url', `${ledger.url}/ocsp`, '-CAfile', 'devid-root.pem', '-VAfile', 'devid-root.pem'], work);
+    expect((await ocsp('fab-7.pem')).out).toMatch(/fab-7\.pem: good/);
+
+    const listed = await devid('ca', 'list');
+    expect(JSON.parse(listed.stdout).cas.map((c: { caId: string }) => c.caId)).toContain('fab-7');
+    const revoked = await devid('ca', 'revoke', 'fab-7', '--reason', 'cessationOfOperation');
+    expect(JSON.parse(revoked.stdout)).toMatchObject({ caId: 'fab-7', status: 'revoked' });
+
+    // The root's CRL lists the revoked CA, openssl refuses it with that CRL, and the root's OCSP responder says revoked.
+    const serial = ((await (await fetch(`${ledger.url}/cas/fab-7`)).json()) as { serialNumber: string }).serialNumber;
+    writeFileSync(join(work, 'root.crl'), Buffer.from(await (await fetch(`${ledger.url}/crl/devid-root.crl`)).arrayBuffer()));
+    const crl = await openssl(['crl', '-inform', 'DER', '-in', 'root.crl', '-noout', '-text'], work);
+    expect(crl.out).toMatch(new RegExp(`Serial Number: ${serial.toUpperCase()}\\s+Revocation Date: [^\\n]+\\s+CRL entry extensions:\\s+X509v3 CRL Reason Code:\\s+Cessation Of Operation`));
+    await openssl(['crl', '-inform', 'DER', '-in', 'root.crl', '-out', 'root.crl.pem'], work);
+    const refused = await openssl(['verify', '-crl_check', '-CAfile', 'devid-root.pem', '-CRLfile', 'root.crl.pem', 'fab-7.pem'], work);
+    expect(refused.out).toMatch(/certificate revoked/);
+    const answer = await ocsp('fab-7.pem');
+    expect(answer.out).toMatch(/fab-7\.pem: revoked/);
+    expect(answer.out).toMatch(/Reason: cessationOfOperation/);
+    expect(answer.out).toMatch(/Response verify OK/);
+    // The other CAs under the root stay good.
+    expect((await ocsp('devid-issuing.pem')).out).toMatch(/devid-issuing\.pem: good/);
+    expect((await openssl(['verify', '-crl_check', '-CAfile', 'devid-root.pem', '-CRLfile', 'root.crl.pem', 'devid-issuing.pem'], work)).out).toMatch(/devid-issuing\.pem: OK/);
   } finally {
     rmSync(work, { recursive: true, force: true });
   }
-
-  const listed = await devid('ca', 'list');
-  expect(JSON.parse(listed.stdout).cas.map((c: { caId: string }) => c.caId)).toContain('fab-7');
-  const revoked = await devid('ca', 'revoke', 'fab-7', '--reason', 'cessationOfOperation');
-  expect(JSON.parse(revoked.stdout)).toMatchObject({ caId: 'fab-7', status: 'revoked' });
 });
 
 it('refuses bad input with one line and a non-zero exit, and writes nothing', async () => {

@@ -121,7 +121,7 @@ export class EstServer implements OnApplicationShutdown {
     const { caId } = issuing;
     const material = await demoTlsMaterial(this.config.DATA_DIR, await this.authorities.authority(caId), this.authorities.baseUrl, hostnames, {
       has: (serialNumber) => this.cas.serverCertificate(caId, serialNumber) !== undefined,
-      revoked: (serialNumber) => this.inventory.serverCertificateRevocation(caId, serialNumber) !== undefined,
+      revoked: (serialNumber) => this.inventory.issuedRevocation(caId, serialNumber) !== undefined,
       record: async (certificate) => {
         await this.commands.execute(
           new ExecuteCaCommand({

@@ -35,11 +35,14 @@ export class OcspService implements OnModuleInit {
   lookup = (caId: string, serialNumber: string): CertificateStatus => {
     const cert = this.inventory.get(serialNumber, caId);
     if (!cert || cert.caId !== caId) {
-      // The ledger's own services' certificates (the EST port's) are recorded on the CA stream. Their
-      // revocations come from the inventory, like the devices', so OCSP and the CRL agree at every checkpoint.
-      const revocation = this.inventory.serverCertificateRevocation(caId, serialNumber);
+      // Not a device's: a subordinate CA's certificate or one of the ledger's services' (the EST
+      // port's), both recorded on CA streams. Their revocations come from the inventory, like the
+      // devices', so OCSP and the CRL agree at every checkpoint.
+      const revocation = this.inventory.issuedRevocation(caId, serialNumber);
       if (revocation) return { status: 'revoked', revokedAt: new Date(revocation.revokedAt), reason: revocation.reason };
-      return this.cas.serverCertificate(caId, serialNumber) ? { status: 'good' } : { status: 'unknown' };
+      const serial = serialNumber.toLowerCase();
+      const issuedToCa = this.cas.list().some((ca) => ca.parentId === caId && ca.certificate.serialNumber.toLowerCase() === serial);
+      return issuedToCa || this.cas.serverCertificate(caId, serialNumber) ? { status: 'good' } : { status: 'unknown' };
     }
     if (cert.status === 'revoked') return { status: 'revoked', revokedAt: new Date(cert.revokedAt!), ...(cert.reason ? { reason: cert.reason } : {}) };
     return { status: 'good' }; // superseded by a re-enrollment is not revoked

@@ -108,10 +108,12 @@ export class CertificateInventory extends SqliteProjection {
   private readonly blocked: StatementSync;
   private readonly revokedOf: StatementSync;
   private readonly revokedSince: StatementSync;
-  private readonly revokeServer: StatementSync;
-  private readonly serverRevocation: StatementSync;
-  private readonly serverRevokedOf: StatementSync;
-  private readonly serverRevokedSince: StatementSync;
+  private readonly revokeIssued: StatementSync;
+  private readonly issuedRevocationOf: StatementSync;
+  private readonly issuedRevokedOf: StatementSync;
+  private readonly issuedRevokedSince: StatementSync;
+  private readonly insertAuthority: StatementSync;
+  private readonly authorityById: StatementSync;
 
   constructor(db: DatabaseSync) {
     super(
@@ -141,17 +143,26 @@ export class CertificateInventory extends SqliteProjection {
       CREATE INDEX IF NOT EXISTS certificates_device ON certificates(device_id, seq);
       CREATE INDEX IF NOT EXISTS certificates_revoked ON certificates(ca_id, revoked_position) WHERE revoked_position IS NOT NULL;
       CREATE INDEX IF NOT EXISTS certificates_expiry ON certificates(not_after);
-      -- Revoked certificates of the ledger's own services (ServerCertificateRevoked on a CA stream):
-      -- on the issuing CA's CRL and answered revoked by OCSP, cut at this projection's checkpoint.
-      CREATE TABLE IF NOT EXISTS server_certificate_revocations (
-        ca_id TEXT NOT NULL,
+      -- Revocations recorded on CA streams, listed by the CA that issued the certificate: its
+      -- subordinate CAs' (CertificateAuthorityRevoked) and the ledger's services'
+      -- (ServerCertificateRevoked). On that CA's CRL and answered revoked by its OCSP responder,
+      -- cut at this projection's checkpoint like the devices'.
+      CREATE TABLE IF NOT EXISTS issued_revocations (
+        ca_id TEXT NOT NULL,            -- the issuer
         serial TEXT NOT NULL,
+        kind TEXT NOT NULL,             -- 'ca' | 'service'
         revoked_at TEXT NOT NULL,
         reason TEXT NOT NULL,
         revoked_position INTEGER NOT NULL,
         PRIMARY KEY (ca_id, serial)
       );
-      CREATE INDEX IF NOT EXISTS server_certificate_revocations_position ON server_certificate_revocations(ca_id, revoked_position);
+      CREATE INDEX IF NOT EXISTS issued_revocations_position ON issued_revocations(ca_id, revoked_position);
+      -- Each CA's own certificate and issuer (CertificateAuthorityCreated), to list it on its parent's CRL when it is revoked.
+      CREATE TABLE IF NOT EXISTS authority_certificates (
+        ca_id TEXT PRIMARY KEY,
+        parent_id TEXT,
+        serial TEXT NOT NULL
+      );
       CREATE TABLE IF NOT EXISTS blocked_keys (
         spki_sha256 TEXT PRIMARY KEY,
         serial TEXT NOT NULL,
@@ -159,6 +170,8 @@ export class CertificateInventory extends SqliteProjection {
         blocked_at TEXT NOT NULL
       );
     `,
+      // 2: revocations recorded on CA streams (a file of version 1 lacks the CAs' certificates: rebuilt).
+      2,
     );
     this.insert = db.prepare(
       `INSERT INTO certificates (seq, serial, ca_id, device_id, profile, status, subject, not_before, not_after, spki_sha256, fingerprint, der, issued_at)
@@ -179,16 +192,16 @@ export class CertificateInventory extends SqliteProjection {
     this.revokedSince = db.prepare(
       `SELECT serial, revoked_at, reason, revoked_position FROM certificates WHERE ca_id = ? AND revoked_position > ? ORDER BY revoked_position`,
     );
-    this.revokeServer = db.prepare(
-      `INSERT INTO server_certificate_revocations (ca_id, serial, revoked_at, reason, revoked_position) VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`,
+    this.revokeIssued = db.prepare(
+      `INSERT INTO issued_revocations (ca_id, serial, kind, revoked_at, reason, revoked_position) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`,
     );
-    this.serverRevocation = db.prepare(`SELECT serial, revoked_at, reason, revoked_position FROM server_certificate_revocations WHERE ca_id = ? AND serial = ?`);
-    this.serverRevokedOf = db.prepare(
-      `SELECT serial, revoked_at, reason, revoked_position FROM server_certificate_revocations WHERE ca_id = ? ORDER BY revoked_position`,
+    this.issuedRevocationOf = db.prepare(`SELECT serial, revoked_at, reason, revoked_position FROM issued_revocations WHERE ca_id = ? AND serial = ?`);
+    this.issuedRevokedOf = db.prepare(`SELECT serial, revoked_at, reason, revoked_position FROM issued_revocations WHERE ca_id = ? ORDER BY revoked_position`);
+    this.issuedRevokedSince = db.prepare(
+      `SELECT serial, revoked_at, reason, revoked_position FROM issued_revocations WHERE ca_id = ? AND revoked_position > ? ORDER BY revoked_position`,
     );
-    this.serverRevokedSince = db.prepare(
-      `SELECT serial, revoked_at, reason, revoked_position FROM server_certificate_revocations WHERE ca_id = ? AND revoked_position > ? ORDER BY revoked_position`,
-    );
+    this.insertAuthority = db.prepare(`INSERT INTO authority_certificates (ca_id, parent_id, serial) VALUES (?, ?, ?) ON CONFLICT DO NOTHING`);
+    this.authorityById = db.prepare(`SELECT parent_id, serial FROM authority_certificates WHERE ca_id = ?`);
   }
 
   private readonly listeners: Array<(changes: CertificateChange[]) => void> = [];
@@ -208,7 +221,7 @@ export class CertificateInventory extends SqliteProjection {
   }
 
   protected tables() {
-    return ['certificates', 'blocked_keys', 'server_certificate_revocations'];
+    return ['certificates', 'blocked_keys', 'issued_revocations', 'authority_certificates'];
   }
 
   protected applyOne(stored: StoredEvent): void {
@@ -238,18 +251,38 @@ export class CertificateInventory extends SqliteProjection {
     }
   }
 
-  /** From a CA's stream, only what changes a certificate's status: a service's certificate revoked. */
+  /** From a CA's stream: its certificate, and the revocations of certificates CAs issued (a subordinate CA's, a service's). */
   private applyCaEvent(stored: StoredEvent): void {
     const event = readCaEvent(stored);
-    if (event.type !== 'ServerCertificateRevoked') return;
-    const d = event.data;
-    this.revokeServer.run(d.caId, d.serialNumber, d.revokedAt, d.reason, stored.position);
-    this.pending.push({ caId: d.caId, serialNumber: d.serialNumber, status: 'revoked', position: stored.position });
+    switch (event.type) {
+      case 'CertificateAuthorityCreated':
+        this.insertAuthority.run(event.data.caId, event.data.parentId, event.data.certificate.serialNumber.toLowerCase());
+        return;
+      case 'ServerCertificateRevoked': {
+        const d = event.data;
+        return this.revokeIssuedCertificate(d.caId, d.serialNumber, 'service', d.revokedAt, d.reason, stored.position);
+      }
+      case 'CertificateAuthorityRevoked': {
+        const d = event.data;
+        const authority = this.authorityById.get(d.caId) as { parent_id: string | null; serial: string } | undefined;
+        // A root has no issuer to list it: relying parties drop it from their trust store.
+        if (authority?.parent_id) this.revokeIssuedCertificate(authority.parent_id, authority.serial, 'ca', d.revokedAt, d.reason, stored.position);
+        return;
+      }
+    }
   }
 
-  /** The revocation of a certificate a CA issued to one of the ledger's services, if it was revoked. */
-  serverCertificateRevocation(caId: string, serialNumber: string): RevokedEntry | undefined {
-    const row = this.serverRevocation.get(caId, serialNumber.toLowerCase()) as RevokedSqlRow | undefined;
+  private revokeIssuedCertificate(caId: string, serialNumber: string, kind: 'ca' | 'service', revokedAt: string, reason: RevocationReason, position: number): void {
+    this.revokeIssued.run(caId, serialNumber, kind, revokedAt, reason, position);
+    this.pending.push({ caId, serialNumber, status: 'revoked', position });
+  }
+
+  /**
+   * The revocation of a certificate a CA issued that is not a device's (a subordinate CA's, a
+   * ledger service's), if it was revoked.
+   */
+  issuedRevocation(caId: string, serialNumber: string): RevokedEntry | undefined {
+    const row = this.issuedRevocationOf.get(caId, serialNumber.toLowerCase()) as RevokedSqlRow | undefined;
     return row && toRevokedEntry(row);
   }
 
@@ -266,18 +299,18 @@ export class CertificateInventory extends SqliteProjection {
 
   /**
    * Every revoked certificate of a CA, streamed (CRLs of millions): the devices' in revocation
-   * order, then the ledger's services' in theirs.
+   * order, then its subordinate CAs' and the ledger's services' in theirs.
    */
   *revoked(caId: string): Generator<RevokedEntry> {
     for (const r of this.revokedOf.iterate(caId) as Iterable<RevokedSqlRow>) yield toRevokedEntry(r);
-    for (const r of this.serverRevokedOf.iterate(caId) as Iterable<RevokedSqlRow>) yield toRevokedEntry(r);
+    for (const r of this.issuedRevokedOf.iterate(caId) as Iterable<RevokedSqlRow>) yield toRevokedEntry(r);
   }
 
   /** Revocations of a CA after a global position (delta CRL over a base CRL), in revocation order. */
   revokedAfter(caId: string, position: number): RevokedEntry[] {
     const devices = (this.revokedSince.all(caId, position) as unknown as RevokedSqlRow[]).map(toRevokedEntry);
-    const services = (this.serverRevokedSince.all(caId, position) as unknown as RevokedSqlRow[]).map(toRevokedEntry);
-    return services.length === 0 ? devices : [...devices, ...services].sort((a, b) => a.revokedPosition - b.revokedPosition);
+    const others = (this.issuedRevokedSince.all(caId, position) as unknown as RevokedSqlRow[]).map(toRevokedEntry);
+    return others.length === 0 ? devices : [...devices, ...others].sort((a, b) => a.revokedPosition - b.revokedPosition);
   }
 
   list(query: CertificateQuery): { certificates: CertificateRow[]; nextCursor: string | null } {

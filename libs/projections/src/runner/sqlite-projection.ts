@@ -10,16 +10,28 @@ export abstract class SqliteProjection implements Projection {
   private readonly saveCheckpoint: StatementSync;
   private readonly readCheckpoint: StatementSync;
 
+  /**
+   * @param version what the rows mean: raise it when a new version derives rows the old one did
+   *   not (a new table, a new event handled), and a file made by another version is emptied and
+   *   rebuilt from the log. Files from before versions were kept count as version 1.
+   */
   protected constructor(
     readonly name: string,
     protected readonly db: DatabaseSync,
     schema: string,
+    version = 1,
   ) {
-    db.exec(`CREATE TABLE IF NOT EXISTS projection_checkpoints (name TEXT PRIMARY KEY, position INTEGER NOT NULL);\n${schema}`);
+    db.exec(
+      `CREATE TABLE IF NOT EXISTS projection_checkpoints (name TEXT PRIMARY KEY, position INTEGER NOT NULL);
+       CREATE TABLE IF NOT EXISTS projection_versions (name TEXT PRIMARY KEY, version INTEGER NOT NULL);\n${schema}`,
+    );
     this.saveCheckpoint = db.prepare(
       `INSERT INTO projection_checkpoints (name, position) VALUES (?, ?) ON CONFLICT(name) DO UPDATE SET position = excluded.position`,
     );
     this.readCheckpoint = db.prepare(`SELECT position FROM projection_checkpoints WHERE name = ?`);
+    const stored = db.prepare('SELECT version FROM projection_versions WHERE name = ?').get(name) as { version: number } | undefined;
+    if ((stored?.version ?? (this.checkpoint() > 0 ? 1 : version)) !== version) this.reset();
+    db.prepare('INSERT INTO projection_versions (name, version) VALUES (?, ?) ON CONFLICT(name) DO UPDATE SET version = excluded.version').run(name, version);
   }
 
   checkpoint(): number {

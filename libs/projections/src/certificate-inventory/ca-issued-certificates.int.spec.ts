@@ -1,14 +1,15 @@
-// The ledger's services' certificates in the read models, on a real SQLite file: the CA
-// directory lists them with their status (also in a file made before revocations existed), and
-// the certificate inventory puts their revocations in the CA's revocation index beside the devices'.
+// Certificates issued by CAs to other than devices, in the read models, on a real SQLite file:
+// the CA directory lists the ledger's services' with their status (also in a file made before
+// revocations existed), and the certificate inventory puts the revocations of those and of
+// subordinate CAs in the issuing CA's revocation index beside the devices'.
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
 import type { StoredEvent } from '@devid/event-store';
 import { openReadModelDb } from '../read-model-db';
-import { CertificateInventory } from '../certificate-inventory/certificate-inventory';
-import { CaDirectory } from './ca-directory';
+import { CertificateInventory } from './certificate-inventory';
+import { CaDirectory } from '../ca-directory/ca-directory';
 
 const certificate = (serialNumber: string) => ({
   der: 'MAA=',
@@ -44,7 +45,7 @@ const deviceRevocation = (serialNumber: string) => [
   stored('device-d1', 'CertificateRevoked', { deviceId: 'd1', caId: 'issuing-1', serialNumber, reason: 'affiliationChanged', revokedAt: '2026-11-30T00:30:00.000Z', keyBlocked: false, spkiSha256: 'c'.repeat(64) }),
 ];
 
-describe("the ledger's services' certificates in the read models", () => {
+describe('certificates CAs issued to other than devices, in the read models', () => {
   let dir: string;
   beforeEach(() => {
     dir = mkdtempSync(join(tmpdir(), 'devid-server-certs-'));
@@ -89,9 +90,9 @@ describe("the ledger's services' certificates in the read models", () => {
     ]);
     expect(inventory.revokedAfter('issuing-1', 3).map((e) => e.serialNumber)).toEqual(['7f01']);
     expect(inventory.revokedAfter('issuing-1', 0).map((e) => e.serialNumber)).toEqual(['0a01', '7f01']);
-    expect(inventory.serverCertificateRevocation('issuing-1', '7F01')).toMatchObject({ reason: 'superseded', revokedAt: '2026-11-30T01:00:00.000Z' });
-    expect(inventory.serverCertificateRevocation('issuing-1', '7f02')).toBeUndefined();
-    expect(inventory.serverCertificateRevocation('issuing-2', '7f01')).toBeUndefined();
+    expect(inventory.issuedRevocation('issuing-1', '7F01')).toMatchObject({ reason: 'superseded', revokedAt: '2026-11-30T01:00:00.000Z' });
+    expect(inventory.issuedRevocation('issuing-1', '7f02')).toBeUndefined();
+    expect(inventory.issuedRevocation('issuing-2', '7f01')).toBeUndefined();
     // OCSP and the CRL hear of it as of any revocation.
     expect(changes).toContainEqual({ caId: 'issuing-1', serialNumber: '7f01', status: 'revoked', position: 4 });
 
@@ -99,6 +100,48 @@ describe("the ledger's services' certificates in the read models", () => {
     expect([...inventory.revoked('issuing-1')]).toEqual([]);
     inventory.apply(log);
     expect([...inventory.revoked('issuing-1')]).toEqual(entries);
+    db.close();
+  });
+
+  const authority = (caId: string, parentId: string | null, serialNumber: string) =>
+    stored(`ca-${caId}`, 'CertificateAuthorityCreated', { caId, role: parentId ? 'factory' : 'root', parentId, algorithm: 'ECDSA-P256', certificate: certificate(serialNumber), keyRef: `file:${caId}`, createdAt: '2026-11-01T00:00:00.000Z' });
+  const authorityRevoked = (caId: string) => stored(`ca-${caId}`, 'CertificateAuthorityRevoked', { caId, reason: 'cACompromise', revokedAt: '2026-11-30T02:00:00.000Z' });
+
+  it("lists a revoked subordinate CA's certificate on its parent's revocation index, and a revoked root on none", () => {
+    const db = openReadModelDb(join(dir, 'read-models.db'));
+    const inventory = new CertificateInventory(db);
+    position = 0;
+    inventory.apply([authority('root', null, '01aa'), authority('fab-7', 'root', '02BB'), authorityRevoked('fab-7'), authorityRevoked('root')]);
+
+    expect([...inventory.revoked('root')].map((e) => [e.serialNumber, e.reason, e.revokedPosition])).toEqual([['02bb', 'cACompromise', 3]]);
+    expect([...inventory.revoked('fab-7')]).toEqual([]);
+    expect(inventory.issuedRevocation('root', '02bb')).toMatchObject({ reason: 'cACompromise', revokedAt: '2026-11-30T02:00:00.000Z' });
+    expect(inventory.issuedRevocation('root', '01aa')).toBeUndefined();
+    db.close();
+  });
+
+  it('empties and rebuilds a read-model file of the previous version, which lacks the CAs\' certificates', () => {
+    const path = join(dir, 'read-models.db');
+    let db = openReadModelDb(path);
+    position = 0;
+    const log = [authority('root', null, '01aa'), authority('fab-7', 'root', '02bb'), ...deviceRevocation('0a01')];
+    new CertificateInventory(db).apply(log);
+    // As version 1 left it: the checkpoint past the CAs' creation, none of them known.
+    db.exec("DELETE FROM authority_certificates; UPDATE projection_versions SET version = 1 WHERE name = 'certificate-inventory'");
+    db.close();
+
+    db = openReadModelDb(path);
+    const reopened = new CertificateInventory(db);
+    expect(reopened.checkpoint()).toBe(0);
+    expect(reopened.all()).toEqual([]);
+    reopened.apply([...log, authorityRevoked('fab-7')]);
+    expect([...reopened.revoked('root')].map((e) => e.serialNumber)).toEqual(['02bb']);
+    expect([...reopened.revoked('issuing-1')].map((e) => e.serialNumber)).toEqual(['0a01']);
+    db.close();
+
+    // The same version again keeps what it has.
+    db = openReadModelDb(path);
+    expect(new CertificateInventory(db).checkpoint()).toBe(5);
     db.close();
   });
 });
