@@ -259,4 +259,23 @@ describe('EST over HTTPS with curl and openssl', () => {
     expect(again.body.detail).toBe(`RevokeServerCertificate is not allowed when the server certificate ${revoked} is revoked`);
     expect(await head()).toBe(before);
   });
+
+  // Restarts the ledger, renewing 3 s after issuance instead of 30 days before expiry.
+  it('renews its TLS certificate while running once it is due (EST_TLS_RENEW_SECONDS before expiry), recording each one first', async () => {
+    await stopLedgerProcess(ledger);
+    ledger = await startLedgerProcess({ ...ledgerEnv(), EST_TLS_RENEW_SECONDS: String(397 * 86_400 - 3) });
+    est = /EST\s+(https:\/\/\S+)/.exec(ledger.output())![1]!;
+    const first = await servedSerial('est-renew-1.pem');
+    let renewed = first;
+    for (let tries = 0; renewed === first && tries < 60; tries++) {
+      await new Promise((resolve) => setTimeout(resolve, 250));
+      renewed = await servedSerial('est-renew-2.pem');
+    }
+    expect(renewed).not.toBe(first);
+    const listed = ((await api('GET', '/cas/devid-issuing')).body as { serverCertificates: Array<{ serialNumber: string; status: string }> }).serverCertificates;
+    expect(listed).toEqual(expect.arrayContaining([expect.objectContaining({ serialNumber: first, status: 'good' }), expect.objectContaining({ serialNumber: renewed, status: 'good' })]));
+    const dates = async (file: string) => (await openssl(['x509', '-in', file, '-noout', '-startdate', '-enddate'], work)).out;
+    expect(await dates('est-renew-2.pem')).not.toBe(await dates('est-renew-1.pem'));
+    expect((await openssl(['verify', '-CAfile', 'root.pem', '-untrusted', 'issuing.pem', 'est-renew-2.pem'], work)).out).toMatch(/est-renew-2\.pem: OK/);
+  });
 });

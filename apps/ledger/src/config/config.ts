@@ -46,6 +46,11 @@ const schema = z.object({
   /** EST server certificate chain and key (PEM files); default: issued by the issuing CA into DATA_DIR/est. */
   EST_TLS_CERT: z.preprocess((v) => (v === '' ? undefined : v), z.string().optional()),
   EST_TLS_KEY: z.preprocess((v) => (v === '' ? undefined : v), z.string().optional()),
+  /**
+   * The issued EST certificate (397 days) is replaced, while the ledger runs, once less than this
+   * remains: 30 days by default; at most 397 days less one second.
+   */
+  EST_TLS_RENEW_SECONDS: z.coerce.number().int().min(60).max(397 * 86_400 - 1).default(30 * 86_400),
 });
 
 export type LedgerConfig = Omit<z.infer<typeof schema>, 'DATA_DIR'> & { DATA_DIR: string };

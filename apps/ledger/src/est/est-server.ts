@@ -55,9 +55,10 @@ const readBody = (req: IncomingMessage): Promise<string> =>
 export class EstServer implements OnApplicationShutdown {
   private readonly logger = new Logger('est');
   private server?: Server;
-  /** The demo certificate being served (issuing CA and serial), replaced when the ledger revokes it. */
-  private serving?: { caId: string; serialNumber: string };
+  /** The issued certificate being served (issuing CA, serial, expiry), replaced when the ledger revokes it or it nears expiry. */
+  private serving?: { caId: string; serialNumber: string; notAfter: number };
   private rotating?: Promise<void>;
+  private renewal?: NodeJS.Timeout;
 
   constructor(
     @Inject(LEDGER_CONFIG) private readonly config: LedgerConfig,
@@ -86,28 +87,51 @@ export class EstServer implements OnApplicationShutdown {
     this.inventory.onChange((changes) => {
       const serving = this.serving;
       if (!serving || !changes.some((c) => c.status === 'revoked' && c.caId === serving.caId && c.serialNumber === serving.serialNumber)) return;
-      this.rotating ??= this.rotate().finally(() => (this.rotating = undefined));
+      this.startRotation();
     });
+    this.scheduleRenewal();
     const address = server.address() as { port: number };
     return `https://${this.config.HOST}:${address.port}${EST_PATH}`;
   }
 
   async onApplicationShutdown(): Promise<void> {
+    clearTimeout(this.renewal);
+    this.renewal = undefined;
     const server = this.server;
     if (!server) return;
+    this.server = undefined; // no renewal from here on
     server.closeAllConnections();
     await new Promise<void>((resolve) => server.close(() => resolve()));
   }
 
-  /** The served certificate was revoked: new connections get a new one (open ones keep theirs). */
+  private startRotation(): void {
+    this.rotating ??= this.rotate().finally(() => {
+      this.rotating = undefined;
+      this.scheduleRenewal();
+    });
+  }
+
+  /** Wakes when the issued certificate is due for renewal (EST_TLS_RENEW_SECONDS before it expires); checks at least every 12 h. */
+  private scheduleRenewal(): void {
+    clearTimeout(this.renewal);
+    this.renewal = undefined;
+    if (!this.serving || !this.server) return;
+    const due = this.serving.notAfter - this.config.EST_TLS_RENEW_SECONDS * 1000 - Date.now();
+    // At least a second apart: a certificate can never be renewed in a loop.
+    this.renewal = setTimeout(() => this.startRotation(), Math.min(Math.max(due, 1000), 12 * 3_600_000));
+    this.renewal.unref();
+  }
+
+  /** The served certificate was revoked or is due: new connections get another (open ones keep theirs). */
   private async rotate(): Promise<void> {
+    const before = this.serving?.serialNumber;
     try {
       const tls = await this.tlsMaterial();
-      if (!tls || !this.server) return;
+      if (!tls || !this.server || this.serving?.serialNumber === before) return;
       this.server.setSecureContext({ ...tls, minVersion: 'TLSv1.2' });
-      this.logger.log(`EST TLS certificate ${this.serving?.serialNumber ?? '?'} now served, the revoked one replaced`);
+      this.logger.log(`EST TLS certificate ${this.serving?.serialNumber ?? '?'} now served in place of ${before ?? '?'}`);
     } catch (error) {
-      this.logger.error(`the EST TLS certificate was revoked and could not be replaced: ${String((error as Error)?.message ?? error)}`);
+      this.logger.error(`the EST TLS certificate ${before ?? '?'} could not be replaced: ${String((error as Error)?.message ?? error)}`);
     }
   }
 
@@ -119,7 +143,12 @@ export class EstServer implements OnApplicationShutdown {
     if (!issuing) return undefined;
     const hostnames = [...new Set(['localhost', '127.0.0.1', '::1', ...(['0.0.0.0', '::'].includes(this.config.HOST) ? [] : [this.config.HOST])])];
     const { caId } = issuing;
-    const material = await demoTlsMaterial(this.config.DATA_DIR, await this.authorities.authority(caId), this.authorities.baseUrl, hostnames, {
+    const material = await demoTlsMaterial(
+      this.config.DATA_DIR,
+      await this.authorities.authority(caId),
+      this.authorities.baseUrl,
+      hostnames,
+      {
       has: (serialNumber) => this.cas.serverCertificate(caId, serialNumber) !== undefined,
       revoked: (serialNumber) => this.inventory.issuedRevocation(caId, serialNumber) !== undefined,
       record: async (certificate) => {
@@ -135,8 +164,12 @@ export class EstServer implements OnApplicationShutdown {
           }),
         );
       },
-    });
-    this.serving = { caId, serialNumber: describeCertificate(new Uint8Array(new X509Certificate(material.cert).raw)).serialNumber };
+      },
+      new Date(),
+      this.config.EST_TLS_RENEW_SECONDS * 1000,
+    );
+    const served = new X509Certificate(material.cert);
+    this.serving = { caId, serialNumber: describeCertificate(new Uint8Array(served.raw)).serialNumber, notAfter: new Date(served.validTo).getTime() };
     return material;
   }
 

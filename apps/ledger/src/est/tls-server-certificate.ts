@@ -31,6 +31,11 @@ export interface TlsMaterial {
 const extension = (extnID: string, critical: boolean, value: object): Extension =>
   new Extension({ extnID, critical, extnValue: new OctetString(AsnConvert.serialize(value)) });
 
+/** How long the issued certificate is valid (the CA/Browser Forum's limit for TLS server certificates). */
+export const EST_TLS_VALIDITY_MS = 397 * 86_400_000;
+/** Replaced once less than this remains, unless told otherwise. */
+const RENEW_BEFORE_MS = 30 * 86_400_000;
+
 /** A TLS server certificate: serverAuth, the names the EST port is reached by, 397 days. */
 export const tlsServerProfile = (hostnames: readonly string[]): CertificateProfile => ({
   name: 'EST-TLS-server',
@@ -39,7 +44,7 @@ export const tlsServerProfile = (hostnames: readonly string[]): CertificateProfi
       { type: 'CN', value: hostnames[0] ?? 'localhost' },
       { type: 'O', value: 'DevID Ledger EST' },
     ],
-    notAfter: new Date(now.getTime() + 397 * 86_400_000),
+    notAfter: new Date(now.getTime() + EST_TLS_VALIDITY_MS),
     extensions: [
       extension(id_ce_basicConstraints, true, new BasicConstraints()),
       extension(id_ce_keyUsage, true, new KeyUsage(KeyUsageFlags.digitalSignature | KeyUsageFlags.keyAgreement)),
@@ -49,11 +54,11 @@ export const tlsServerProfile = (hostnames: readonly string[]): CertificateProfi
   }),
 });
 
-const stillGood = (certPem: string, issuer: Uint8Array, now: Date): boolean => {
+const stillGood = (certPem: string, issuer: Uint8Array, now: Date, renewBeforeMs: number): boolean => {
   try {
     const certificate = new X509Certificate(certPem);
     const ca = new X509Certificate(Buffer.from(issuer));
-    return certificate.checkIssued(ca) && certificate.verify(ca.publicKey) && new Date(certificate.validTo).getTime() - now.getTime() > 30 * 86_400_000;
+    return certificate.checkIssued(ca) && certificate.verify(ca.publicKey) && new Date(certificate.validTo).getTime() - now.getTime() > renewBeforeMs;
   } catch {
     return false;
   }
@@ -71,8 +76,8 @@ export interface ServerCertificateRecord {
 
 /**
  * The EST server's certificate when none is configured: issued once by the ledger's issuing
- * CA and kept in DATA_DIR/est (key 0600), re-issued when it nears expiry, the CA changed or the
- * ledger revoked it.
+ * CA and kept in DATA_DIR/est (key 0600), re-issued when less than `renewBeforeMs` remains, the
+ * CA changed or the ledger revoked it.
  * Like every certificate a CA of the ledger signs, it is in the ledger before it is used: a new
  * one is recorded before its files are written, and one found on disk that the ledger does not
  * hold yet (written by an older version) is recorded before it is served.
@@ -84,13 +89,14 @@ export async function demoTlsMaterial(
   hostnames: readonly string[],
   ledger: ServerCertificateRecord,
   now = new Date(),
+  renewBeforeMs = RENEW_BEFORE_MS,
 ): Promise<TlsMaterial> {
   const dir = join(dataDir, 'est');
   const certFile = join(dir, 'tls.crt.pem');
   const keyFile = join(dir, 'tls.key.pem');
   if (existsSync(certFile) && existsSync(keyFile)) {
     const cert = readFileSync(certFile, 'utf8');
-    if (stillGood(cert, authority.certificateDer, now)) {
+    if (stillGood(cert, authority.certificateDer, now, renewBeforeMs)) {
       const kept = describeCertificate(new Uint8Array(new X509Certificate(cert).raw));
       if (!ledger.revoked(kept.serialNumber)) {
         if (!ledger.has(kept.serialNumber)) await ledger.record(kept);
