@@ -149,21 +149,21 @@ export class EstServer implements OnApplicationShutdown {
       this.authorities.baseUrl,
       hostnames,
       {
-      has: (serialNumber) => this.cas.serverCertificate(caId, serialNumber) !== undefined,
-      revoked: (serialNumber) => this.inventory.issuedRevocation(caId, serialNumber) !== undefined,
-      record: async (certificate) => {
-        await this.commands.execute(
-          new ExecuteCaCommand({
-            type: 'IssueServerCertificate',
-            caId,
-            // One command per certificate: two processes recording the same one write it once.
-            commandId: uuidV5(`server-certificate:${caId}:${certificate.serialNumber}`, EVENT_ID_NAMESPACE),
-            now: new Date().toISOString(),
-            actor: 'system:est',
-            data: { purpose: 'est-tls', hostnames, certificate },
-          }),
-        );
-      },
+        has: (serialNumber) => this.cas.serverCertificate(caId, serialNumber) !== undefined,
+        revoked: (serialNumber) => this.inventory.issuedRevocation(caId, serialNumber) !== undefined,
+        record: async (certificate) => {
+          await this.commands.execute(
+            new ExecuteCaCommand({
+              type: 'IssueServerCertificate',
+              caId,
+              // One command per certificate: two processes recording the same one write it once.
+              commandId: uuidV5(`server-certificate:${caId}:${certificate.serialNumber}`, EVENT_ID_NAMESPACE),
+              now: new Date().toISOString(),
+              actor: 'system:est',
+              data: { purpose: 'est-tls', hostnames, certificate },
+            }),
+          );
+        },
       },
       new Date(),
       this.config.EST_TLS_RENEW_SECONDS * 1000,
