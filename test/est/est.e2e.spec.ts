@@ -70,6 +70,18 @@ describe('EST over HTTPS with curl and openssl', () => {
     return normalizeSerialNumber(/serial=([0-9A-F]+)/.exec(shown.out)![1]!);
   };
 
+  /** Polls the EST port (about 12 s at most) until it serves another certificate than `previous`; returns the serial then served. */
+  const servedOtherThan = async (previous: string, file: string) => {
+    let served = previous;
+    for (let tries = 0; served === previous && tries < 50; tries++) {
+      await new Promise((resolve) => setTimeout(resolve, 250));
+      served = await servedSerial(file);
+    }
+    return served;
+  };
+  const listedServerCertificates = async () =>
+    ((await api('GET', '/cas/devid-issuing')).body as { serverCertificates: Array<{ serialNumber: string; status: string }> }).serverCertificates;
+
   beforeAll(async () => {
     ensureBuilt();
     dataDir = mkdtempSync(join(tmpdir(), 'devid-est-data-'));
@@ -236,14 +248,9 @@ describe('EST over HTTPS with curl and openssl', () => {
     expect(verified.out).toMatch(/certificate revoked/);
 
     // New TLS connections get a new certificate, recorded and good; the revoked one is listed as such.
-    let served = revoked;
-    for (let tries = 0; served === revoked && tries < 50; tries++) {
-      await new Promise((resolve) => setTimeout(resolve, 200));
-      served = await servedSerial('est-new.pem');
-    }
+    const served = await servedOtherThan(revoked, 'est-new.pem');
     expect(served).not.toBe(revoked);
-    const listed = ((await api('GET', '/cas/devid-issuing')).body as { serverCertificates: Array<{ serialNumber: string; status: string }> }).serverCertificates;
-    expect(listed.map((c) => [c.serialNumber, c.status])).toEqual([
+    expect((await listedServerCertificates()).map((c) => [c.serialNumber, c.status])).toEqual([
       [revoked, 'revoked'],
       [served, 'good'],
     ]);
@@ -266,14 +273,9 @@ describe('EST over HTTPS with curl and openssl', () => {
     ledger = await startLedgerProcess({ ...ledgerEnv(), EST_TLS_RENEW_SECONDS: String(397 * 86_400 - 3) });
     est = /EST\s+(https:\/\/\S+)/.exec(ledger.output())![1]!;
     const first = await servedSerial('est-renew-1.pem');
-    let renewed = first;
-    for (let tries = 0; renewed === first && tries < 60; tries++) {
-      await new Promise((resolve) => setTimeout(resolve, 250));
-      renewed = await servedSerial('est-renew-2.pem');
-    }
+    const renewed = await servedOtherThan(first, 'est-renew-2.pem');
     expect(renewed).not.toBe(first);
-    const listed = ((await api('GET', '/cas/devid-issuing')).body as { serverCertificates: Array<{ serialNumber: string; status: string }> }).serverCertificates;
-    expect(listed).toEqual(expect.arrayContaining([expect.objectContaining({ serialNumber: first, status: 'good' }), expect.objectContaining({ serialNumber: renewed, status: 'good' })]));
+    expect(await listedServerCertificates()).toEqual(expect.arrayContaining([expect.objectContaining({ serialNumber: first, status: 'good' }), expect.objectContaining({ serialNumber: renewed, status: 'good' })]));
     const dates = async (file: string) => (await openssl(['x509', '-in', file, '-noout', '-startdate', '-enddate'], work)).out;
     expect(await dates('est-renew-2.pem')).not.toBe(await dates('est-renew-1.pem'));
     expect((await openssl(['verify', '-CAfile', 'root.pem', '-untrusted', 'issuing.pem', 'est-renew-2.pem'], work)).out).toMatch(/est-renew-2\.pem: OK/);
