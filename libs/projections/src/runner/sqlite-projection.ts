@@ -29,9 +29,12 @@ export abstract class SqliteProjection implements Projection {
       `INSERT INTO projection_checkpoints (name, position) VALUES (?, ?) ON CONFLICT(name) DO UPDATE SET position = excluded.position`,
     );
     this.readCheckpoint = db.prepare(`SELECT position FROM projection_checkpoints WHERE name = ?`);
-    const stored = db.prepare('SELECT version FROM projection_versions WHERE name = ?').get(name) as { version: number } | undefined;
-    if ((stored?.version ?? (this.checkpoint() > 0 ? 1 : version)) !== version) this.reset();
-    db.prepare('INSERT INTO projection_versions (name, version) VALUES (?, ?) ON CONFLICT(name) DO UPDATE SET version = excluded.version').run(name, version);
+    // One transaction, so that of several processes opening one file at once, only the first empties it.
+    this.inTransaction(() => {
+      const stored = db.prepare('SELECT version FROM projection_versions WHERE name = ?').get(name) as { version: number } | undefined;
+      if ((stored?.version ?? (this.checkpoint() > 0 ? 1 : version)) !== version) this.empty();
+      db.prepare('INSERT INTO projection_versions (name, version) VALUES (?, ?) ON CONFLICT(name) DO UPDATE SET version = excluded.version').run(name, version);
+    });
   }
 
   checkpoint(): number {
@@ -54,10 +57,19 @@ export abstract class SqliteProjection implements Projection {
   }
 
   reset(): void {
+    this.inTransaction(() => this.empty());
+  }
+
+  /** Its rows and its checkpoint deleted (the caller holds the transaction). */
+  private empty(): void {
+    for (const table of this.tables()) this.db.exec(`DELETE FROM ${table}`);
+    this.db.prepare('DELETE FROM projection_checkpoints WHERE name = ?').run(this.name);
+  }
+
+  private inTransaction(work: () => void): void {
     this.db.exec('BEGIN IMMEDIATE');
     try {
-      for (const table of this.tables()) this.db.exec(`DELETE FROM ${table}`);
-      this.db.prepare('DELETE FROM projection_checkpoints WHERE name = ?').run(this.name);
+      work();
       this.db.exec('COMMIT');
     } catch (e) {
       this.db.exec('ROLLBACK');
@@ -66,6 +78,9 @@ export abstract class SqliteProjection implements Projection {
   }
 
   protected abstract applyOne(event: StoredEvent): void;
-  /** Tables this projection owns (emptied by reset). */
+  /**
+   * Tables this projection owns (emptied by reset, and by the constructor when the version
+   * changed: a constant list, as the subclass's own fields are not set yet then).
+   */
   protected abstract tables(): string[];
 }
