@@ -70,8 +70,13 @@ describe('SqliteEventStore', () => {
     try {
       await Promise.all(Array.from({ length: 64 }, (_, index) => store.append(`device-${index}`, [newEvent()], { expectedRevision: 'no_stream' })));
 
-      // Two groups: half goes first, so that the other half is checked while the first commits.
-      expect(store.stats()).toMatchObject({ commits: 2, appends: 64, events: 64 });
+      // Half goes first, so that the other half is checked while the first commits: two groups.
+      // When the first commit is answered before the next turn (a loaded machine), what waits
+      // is halved again while 16 or more wait: 32 + 16 + 8 + 8 at most.
+      const { commits, appends, events } = store.stats();
+      expect({ appends, events }).toEqual({ appends: 64, events: 64 });
+      expect(commits).toBeGreaterThanOrEqual(2);
+      expect(commits).toBeLessThanOrEqual(4);
     } finally {
       await store.close();
     }
