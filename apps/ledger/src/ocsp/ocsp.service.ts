@@ -40,9 +40,8 @@ export class OcspService implements OnModuleInit {
       // devices', so OCSP and the CRL agree at every checkpoint.
       const revocation = this.inventory.issuedRevocation(caId, serialNumber);
       if (revocation) return { status: 'revoked', revokedAt: new Date(revocation.revokedAt), reason: revocation.reason };
-      const serial = serialNumber.toLowerCase();
-      const issuedToCa = this.cas.list().some((ca) => ca.parentId === caId && ca.certificate.serialNumber.toLowerCase() === serial);
-      return issuedToCa || this.cas.serverCertificate(caId, serialNumber) ? { status: 'good' } : { status: 'unknown' };
+      const known = this.inventory.isAuthorityCertificate(caId, serialNumber) || this.cas.serverCertificate(caId, serialNumber) !== undefined;
+      return known ? { status: 'good' } : { status: 'unknown' };
     }
     if (cert.status === 'revoked') return { status: 'revoked', revokedAt: new Date(cert.revokedAt!), ...(cert.reason ? { reason: cert.reason } : {}) };
     return { status: 'good' }; // superseded by a re-enrollment is not revoked

@@ -117,6 +117,10 @@ describe('certificates CAs issued to other than devices, in the read models', ()
     expect([...inventory.revoked('fab-7')]).toEqual([]);
     expect(inventory.issuedRevocation('root', '02bb')).toMatchObject({ reason: 'cACompromise', revokedAt: '2026-11-30T02:00:00.000Z' });
     expect(inventory.issuedRevocation('root', '01aa')).toBeUndefined();
+    // What OCSP answers good for when not revoked: a certificate the CA gave a subordinate CA.
+    expect(inventory.isAuthorityCertificate('root', '02BB')).toBe(true);
+    expect(inventory.isAuthorityCertificate('root', '01aa')).toBe(false);
+    expect(inventory.isAuthorityCertificate('fab-7', '02bb')).toBe(false);
     db.close();
   });
 

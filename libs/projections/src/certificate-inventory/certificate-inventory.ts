@@ -114,6 +114,7 @@ export class CertificateInventory extends SqliteProjection {
   private readonly issuedRevokedSince: StatementSync;
   private readonly insertAuthority: StatementSync;
   private readonly authorityById: StatementSync;
+  private readonly authorityBySerial: StatementSync;
 
   constructor(db: DatabaseSync) {
     super(
@@ -202,6 +203,7 @@ export class CertificateInventory extends SqliteProjection {
     );
     this.insertAuthority = db.prepare(`INSERT INTO authority_certificates (ca_id, parent_id, serial) VALUES (?, ?, ?) ON CONFLICT DO NOTHING`);
     this.authorityById = db.prepare(`SELECT parent_id, serial FROM authority_certificates WHERE ca_id = ?`);
+    this.authorityBySerial = db.prepare(`SELECT 1 FROM authority_certificates WHERE parent_id = ? AND serial = ?`);
   }
 
   private readonly listeners: Array<(changes: CertificateChange[]) => void> = [];
@@ -284,6 +286,11 @@ export class CertificateInventory extends SqliteProjection {
   issuedRevocation(caId: string, serialNumber: string): RevokedEntry | undefined {
     const row = this.issuedRevocationOf.get(caId, serialNumber.toLowerCase()) as RevokedSqlRow | undefined;
     return row && toRevokedEntry(row);
+  }
+
+  /** True when this serial is the certificate of a CA that `caId` certified (a subordinate CA). */
+  isAuthorityCertificate(caId: string, serialNumber: string): boolean {
+    return this.authorityBySerial.get(caId, serialNumber.toLowerCase()) !== undefined;
   }
 
   /** A serial is unique per CA; across CAs the newest issued wins, or pass caId. */
