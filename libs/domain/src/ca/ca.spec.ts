@@ -38,6 +38,17 @@ describe('certificate authority decider', () => {
     expect(() => decideCa(create('Bad Id', 'root', null), initialCaState)).toThrow(InvalidCommand);
   });
 
+  it('replaces the OCSP signer of an active CA, and refuses the same signer again or a revoked or unknown CA', () => {
+    const next = { ...cert, serialNumber: '02' };
+    const renew = (certificate: typeof cert): CaCommand => ({ type: 'IssueOcspSigner', caId: 'root', ...ctx, data: { certificate, keyRef: 'file:root-ocsp-2' } });
+    expect(decideCa(renew(next), root)).toEqual([{ type: 'OcspSignerIssued', version: 1, data: { caId: 'root', certificate: next, keyRef: 'file:root-ocsp-2', issuedAt: ctx.now } }]);
+    expect(apply(root, renew(next))).toEqual({ ...root, ocspSigner: { certificate: next, keyRef: 'file:root-ocsp-2' } });
+    expect(() => decideCa(renew(cert), root)).toThrow(InvalidCommand);
+    const revoked = apply(root, { type: 'RevokeCertificateAuthority', caId: 'root', ...ctx, data: { reason: 'cACompromise' } });
+    expect(() => decideCa(renew(next), revoked)).toThrow(IllegalTransition);
+    expect(() => decideCa(renew(next), initialCaState)).toThrow(IllegalTransition);
+  });
+
   it('records a server certificate issued by an active issuing CA, and refuses it from a root, a revoked CA or with no host', () => {
     const issuing = apply(initialCaState, create('issuing-1', 'issuing', root));
     const issue = (caId: string, hostnames: string[]): CaCommand => ({

@@ -173,6 +173,10 @@ export const decideCa = (command: CaCommand, state: CaState): CaEvent[] => {
     }
     case 'IssueOcspSigner':
       if (state.status !== 'active') throw new IllegalTransition(state.status, command.type, 'certificate authority');
+      // A renewal replaces the signer: the same certificate again is a mistake, not a renewal.
+      if (state.ocspSigner?.certificate.serialNumber.toLowerCase() === command.data.certificate.serialNumber.toLowerCase()) {
+        throw new InvalidCommand(`OCSP signer ${command.data.certificate.serialNumber} is already the one of ${command.caId}`, 'certificate');
+      }
       return [{ type: 'OcspSignerIssued', version: 1, data: { caId: command.caId, ...command.data, issuedAt: command.now } }];
     case 'IssueServerCertificate': {
       if (state.status !== 'active') throw new IllegalTransition(state.status, command.type, 'certificate authority');
