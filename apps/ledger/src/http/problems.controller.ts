@@ -12,7 +12,7 @@ const DESCRIPTIONS: Record<string, string> = {
   'invalid-credentials': 'The bearer key is not valid.',
   'device-not-found': 'No device with this id.',
   'device-exists': 'A device with this model and serial number is already registered.',
-  'illegal-transition': 'The command does not fit the device status; nothing was written.',
+  'illegal-transition': 'The command does not fit the current status of what it names (a device, a CA, a certificate); nothing was written.',
   'invalid-command': 'The command breaks a domain rule about its content.',
   'precondition-failed': 'If-Match named a revision that is no longer current; re-read and retry.',
   'idempotency-key-reused': 'The Idempotency-Key was used before for a different request.',
