@@ -1,7 +1,7 @@
-// `devid ca create|list|revoke|revoke-server-certificate` against a running ledger: a CA made from the command line is an
+// `devid ca create|list|revoke|renew-ocsp-signer|revoke-server-certificate` against a running ledger: a CA made from the command line is an
 // event, signed by its parent, served at /cas; bad input is one line, a non-zero exit and nothing written.
 import { execFile } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -113,4 +113,50 @@ it("revokes the EST port's certificate from the command line; a second revocatio
   expect(again.code).not.toBe(0);
   expect(again.stderr.trim().split('\n')).toEqual([expect.stringMatching(/^devid: 409 /)]);
   expect(JSON.stringify((await issuing()).serverCertificates.filter((c) => c.serialNumber === served!.serialNumber))).toBe(listedBefore);
+});
+
+it("renews a CA's OCSP signer from the command line: the responder then signs with the new signer, which openssl verifies; a revoked or unknown CA is refused and no key is made", async () => {
+  const signerOf = async (caId: string) => ((await (await fetch(`${ledger.url}/cas/${caId}`)).json()) as { ocspSigner: { serialNumber: string; notAfter: string } }).ocspSigner;
+  const keys = () => readdirSync(join(dataDir, 'ca-keys')).sort();
+  const work = mkdtempSync(join(tmpdir(), 'devid-ca-cli-ocsp-'));
+  try {
+    for (const ca of ['devid-root', 'devid-issuing']) writeFileSync(join(work, `${ca}.pem`), await (await fetch(`${ledger.url}/cas/${ca}/certificate`)).text());
+    // The root's responder answers for the issuing CA's certificate; -resp_text shows the signer certificate it sent.
+    const ask = async () => {
+      const answer = await openssl(['ocsp', '-issuer', 'devid-root.pem', '-cert', 'devid-issuing.pem', '-url', `${ledger.url}/ocsp`, '-CAfile', 'devid-root.pem', '-resp_text'], work);
+      const signer = /Certificate:\s+Data:[\s\S]*?Serial Number:\s*([0-9a-f:]+)/i.exec(answer.out)?.[1]?.replace(/:/g, '').toLowerCase();
+      return { ...answer, signer };
+    };
+    const before = await signerOf('devid-root');
+    const first = await ask();
+    expect(first.out).toMatch(/Response verify OK/);
+    expect(first.signer).toBe(before.serialNumber);
+
+    const keysBefore = keys();
+    const renewed = await devid('ca', 'renew-ocsp-signer', 'devid-root');
+    expect(renewed.code).toBe(0);
+    const after = JSON.parse(renewed.stdout).ocspSigner as { serialNumber: string; notAfter: string };
+    expect(after.serialNumber).not.toBe(before.serialNumber);
+    expect(await signerOf('devid-root')).toEqual(after);
+    expect(keys()).toHaveLength(keysBefore.length + 1);
+
+    const second = await ask();
+    expect(second.out).toMatch(/devid-issuing\.pem: good/);
+    expect(second.out).toMatch(/Response verify OK/);
+    expect(second.signer).toBe(after.serialNumber);
+    expect(second.out).toMatch(/Extended Key Usage:\s+OCSP Signing/);
+    expect(second.out).toMatch(/OCSP No Check/);
+
+    // fab-7 was revoked by the first test: a revoked CA signs nothing more, not even a signer.
+    const fab7 = await signerOf('fab-7');
+    const refused = await devid('ca', 'renew-ocsp-signer', 'fab-7');
+    expect(refused.code).not.toBe(0);
+    expect(refused.stderr.trim().split('\n')).toEqual([expect.stringMatching(/^devid: 409 \S+illegal-transition: .*revoked/)]);
+    const unknown = await devid('ca', 'renew-ocsp-signer', 'no-such-ca');
+    expect(unknown.stderr.trim().split('\n')).toEqual([expect.stringMatching(/^devid: 404 \S+ca-not-found: /)]);
+    expect(await signerOf('fab-7')).toEqual(fab7);
+    expect(keys()).toHaveLength(keysBefore.length + 1);
+  } finally {
+    rmSync(work, { recursive: true, force: true });
+  }
 });

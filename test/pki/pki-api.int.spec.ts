@@ -1,9 +1,11 @@
 // The CA through the ledger API, checked by openssl as the independent client: chains,
 // OCSP good → revoked (with reason), CRL and delta CRL, blocked keys, rebuild equality.
 // Runs once with software CA keys and once with the CA keys in SoftHSM2.
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { execFile } from 'node:child_process';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { promisify } from 'node:util';
 import { loadConfig } from '../../apps/ledger/src/config/config';
 import { startLedger, type RunningLedger } from '../../apps/ledger/src/ledger';
 import { request } from '../support/http';
@@ -11,6 +13,7 @@ import { deviceCsr, openssl } from '../support/openssl';
 import { hsmEnv } from '../support/hsm';
 
 jest.setTimeout(120_000);
+const run = promisify(execFile);
 const KEY = 'pki-test-admin-key-0123456789';
 const hsm = hsmEnv();
 const variants: Array<[string, Record<string, string>]> = [['software keys', { CA_KEY_BACKEND: 'software' }]];
@@ -111,6 +114,35 @@ describe.each(variants)('PKI through the API with %s', (_name, env) => {
     const delta = (await openssl(['crl', '-inform', 'DER', '-in', 'issuing-delta.crl', '-noout', '-text'], work)).out;
     expect(delta).toMatch(/Delta CRL Indicator: critical/);
     expect(delta).toMatch(new RegExp(`Serial Number: ${ldevid.toUpperCase()}`));
+  });
+
+  it("renews the issuing CA's OCSP signer, its key where the CA's is: answers are then signed by the new signer and still verify", async () => {
+    const { n, deviceId } = await enrolledDevice();
+    const issuingOcspKeyFiles = () => readdirSync(join(dataDir, 'ca-keys')).filter((file) => file.startsWith('devid-issuing-ocsp')).length;
+    const filesBefore = issuingOcspKeyFiles();
+    const before = ((await api('GET', '/cas/devid-issuing')).body.ocspSigner as { serialNumber: string }).serialNumber;
+    const renewed = await api('POST', '/cas/devid-issuing/ocsp-signer/renew', { body: {} });
+    expect(renewed.status).toBe(200);
+    const after = (renewed.body.ocspSigner as { serialNumber: string }).serialNumber;
+    expect(after).not.toBe(before);
+    // Software: one more encrypted key file. SoftHSM2: the new key is on the token, none in the data dir.
+    expect(issuingOcspKeyFiles()).toBe(filesBefore + (env.CA_KEY_BACKEND === 'pkcs11' ? 0 : 1));
+    if (env.CA_KEY_BACKEND === 'pkcs11') {
+      const objects = await run('pkcs11-tool', ['--module', env.PKCS11_MODULE!, '--token-label', env.HSM_TOKEN_LABEL!, '--login', '--pin', env.HSM_PIN!, '--list-objects', '--type', 'privkey'], {
+        env: { ...process.env, SOFTHSM2_CONF: env.SOFTHSM2_CONF! },
+      });
+      expect(objects.stdout).toMatch(/label:\s+devid-issuing-ocsp-\d+-[0-9a-f]{8}/);
+    }
+    const signerOf = (out: string) => /Certificate:\s+Data:[\s\S]*?Serial Number:\s*([0-9a-f:]+)/i.exec(out)?.[1]?.replace(/:/g, '').toLowerCase();
+    const good = await ocsp(n, ['-resp_text']);
+    expect(good.out).toMatch(new RegExp(`ldev-${n}\\.pem: good`));
+    expect(good.out).toMatch(/Response verify OK/);
+    expect(signerOf(good.out)).toBe(after);
+    expect((await api('POST', `/devices/${deviceId}/revoke`, { body: { reason: 'keyCompromise' } })).status).toBe(200);
+    const revoked = await ocsp(n, ['-nonce', '-resp_text']);
+    expect(revoked.out).toMatch(new RegExp(`ldev-${n}\\.pem: revoked`));
+    expect(revoked.out).toMatch(/Response verify OK/);
+    expect(signerOf(revoked.out)).toBe(after);
   });
 
   it('refuses forever a key revoked as compromised, with a typed 400 and nothing written', async () => {

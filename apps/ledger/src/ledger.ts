@@ -8,6 +8,7 @@ import { AdminKey } from './http/admin-key';
 import { Authorities } from './pki/authorities';
 import { PublicUrl } from './pki/public-url';
 import { EstServer } from './est/est-server';
+import { OcspSignerRenewal } from './ocsp/ocsp-signer-renewal';
 
 export interface RunningLedger {
   app: INestApplication;
@@ -46,6 +47,8 @@ export const startLedger = async (config: LedgerConfig, logger?: LoggerService |
   new Logger('ledger').log(`listening on ${url}`);
   app.get(PublicUrl).listening(url);
   const demoCas = await app.get(Authorities).ensureDemoHierarchy();
+  // After the demo CAs too: renews the OCSP signers that are due, then watches them.
+  await app.get(OcspSignerRenewal).start();
   // After the demo CAs: EST's server certificate is issued by the issuing CA.
   const estUrl = await app.get(EstServer).start();
   return { app, url, generatedAdminKey: adminKey.generated, ...(demoCas ? { demoCas } : {}), ...(estUrl ? { estUrl } : {}) };

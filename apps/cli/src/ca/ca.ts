@@ -39,9 +39,9 @@ const ledgerOptions = (command: Command): Command =>
     .option('--url <url>', 'ledger base URL', process.env.LEDGER_URL ?? 'http://127.0.0.1:3000')
     .option('--key <adminKey>', 'admin API key (default: $ADMIN_API_KEY)', process.env.ADMIN_API_KEY);
 
-/** `devid ca create|list|revoke|revoke-server-certificate`: the CA hierarchy through the ledger's admin API (POST /cas), so every CA is an event. */
+/** `devid ca create|list|revoke|renew-ocsp-signer|revoke-server-certificate`: the CA hierarchy through the ledger's admin API (POST /cas), so every CA is an event. */
 export const registerCa = (program: Command) => {
-  const ca = program.command('ca').description("certificate authorities: create (root, issuing, factory), list, revoke; revoke a certificate issued to the ledger's services");
+  const ca = program.command('ca').description("certificate authorities: create (root, issuing, factory), list, revoke, renew the OCSP signer; revoke a certificate issued to the ledger's services");
   ledgerOptions(
     ca
       .command('create')
@@ -74,6 +74,13 @@ export const registerCa = (program: Command) => {
       .requiredOption('--reason <reason>', REVOCATION_REASONS.join(', '), oneOf('--reason', REVOCATION_REASONS)),
   ).action(async (caId: string, opts: LedgerOptions & { reason: string }) => {
     console.log(JSON.stringify(await callLedger(opts, 'POST', `/cas/${encodeURIComponent(caId)}/revoke`, { reason: opts.reason }), null, 2));
+  });
+  ledgerOptions(
+    ca
+      .command('renew-ocsp-signer <caId>')
+      .description("replace the CA's delegated OCSP signer now: a new key and a certificate the CA signs, recorded in the ledger before OCSP answers are signed with it (the ledger also renews each signer by itself before it expires)"),
+  ).action(async (caId: string, opts: LedgerOptions) => {
+    console.log(JSON.stringify(await callLedger(opts, 'POST', `/cas/${encodeURIComponent(caId)}/ocsp-signer/renew`, {}), null, 2));
   });
   ledgerOptions(
     ca

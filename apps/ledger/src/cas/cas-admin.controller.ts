@@ -21,6 +21,7 @@ export const createCaBody = z.strictObject({
   keyBackend: z.enum(['software', 'pkcs11']).optional(),
 });
 const revokeCaBody = z.strictObject({ reason: z.enum(['cACompromise', 'keyCompromise', 'cessationOfOperation', 'superseded', 'affiliationChanged', 'unspecified']) });
+const renewOcspSignerBody = z.strictObject({});
 const revokeServerCertificateBody = z.strictObject({ reason: z.enum(SERVER_CERTIFICATE_REVOCATION_REASONS as [RevocationReason, ...RevocationReason[]]) });
 
 @ApiTags('certificate authorities')
@@ -53,6 +54,19 @@ export class CasAdminController {
     await this.commands.execute(
       new ExecuteCaCommand({ type: 'RevokeCertificateAuthority', caId, commandId: randomUUID(), now: new Date().toISOString(), actor: req.actor ?? 'admin', data: { reason: reason as RevocationReason } }),
     );
+    return caView(this.cas.get(caId)!, this.cas.serverCertificates(caId));
+  }
+
+  @Post(':caId/ocsp-signer/renew')
+  @HttpCode(200)
+  @ApiOperation({
+    summary:
+      "Replace the CA's delegated OCSP signer now (new key, certificate signed by the CA, recorded first); the ledger also does it by itself once less than OCSP_SIGNER_RENEW_SECONDS of the signer's life remains",
+  })
+  @ApiBody({ required: false, schema: z.toJSONSchema(renewOcspSignerBody) as Record<string, unknown> })
+  async renewOcspSigner(@Req() req: ActorRequest, @Param('caId') caId: string, @Body() body: unknown) {
+    renewOcspSignerBody.parse(body ?? {});
+    await this.authorities.renewOcspSigner(caId, req.actor ?? 'admin');
     return caView(this.cas.get(caId)!, this.cas.serverCertificates(caId));
   }
 

@@ -41,6 +41,11 @@ const schema = z.object({
   /** A new base (full) CRL for delta CRLs is cut this often. */
   CRL_BASE_INTERVAL_SECONDS: z.coerce.number().int().min(60).default(86_400),
   OCSP_VALIDITY_SECONDS: z.coerce.number().int().min(60).max(7 * 86_400).default(3_600),
+  /**
+   * Each CA's delegated OCSP signer (365 days, id-pkix-ocsp-nocheck) is replaced, while the
+   * ledger runs, once less than this remains: 30 days by default; at most 365 days less one second.
+   */
+  OCSP_SIGNER_RENEW_SECONDS: z.coerce.number().int().min(60).max(365 * 86_400 - 1).default(30 * 86_400),
   /** EST (RFC 7030) HTTPS port, or `off`; default 8443 (an ephemeral port when PORT=0, as in tests). */
   EST_PORT: z.preprocess((v) => (v === '' ? undefined : v), z.union([z.literal('off'), z.coerce.number().int().min(0).max(65535)]).optional()),
   /** EST server certificate chain and key (PEM files); default: issued by the issuing CA into DATA_DIR/est. */

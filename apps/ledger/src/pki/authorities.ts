@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { CommandBus } from '@nestjs/cqrs';
 import { X509Certificate } from '@peculiar/x509';
-import { CaNotFound, InvalidCommand, type CaCertificate, type CaRole, type CaState } from '@devid/domain';
+import { CaNotFound, IllegalTransition, InvalidCommand, type CaCertificate, type CaRole, type CaState } from '@devid/domain';
 import type { EventStore } from '@devid/event-store';
 import {
   createOcspSignerCertificate,
@@ -125,14 +125,7 @@ export class Authorities {
             now,
             baseUrl: this.baseUrl,
           });
-    const ocsp = await this.keys.generate(`${request.caId}-ocsp`, algorithm, request.backend);
-    const ocspDer = await createOcspSignerCertificate({
-      subject: [{ type: 'CN', value: `OCSP signer for ${commonName}`.slice(0, 64) }, { type: 'O', value: 'DevID Ledger' }],
-      subjectPublicKeyInfo: ocsp.key.subjectPublicKeyInfo,
-      ca: { caId: request.caId, certificateDer, key },
-      serialNumber: newSerialNumber(),
-      now,
-    });
+    const ocspSigner = await this.newOcspSigner(`${request.caId}-ocsp`, { caId: request.caId, certificateDer, key }, commonName, algorithm, request.backend, now);
     return this.commands.execute(
       new ExecuteCaCommand({
         type: 'CreateCertificateAuthority',
@@ -146,10 +139,50 @@ export class Authorities {
           algorithm,
           certificate: describeCertificate(certificateDer),
           keyRef,
-          ocspSigner: { certificate: describeCertificate(ocspDer), keyRef: ocsp.keyRef },
+          ocspSigner,
         },
       }),
     );
+  }
+
+  /**
+   * Replaces the delegated OCSP signer of an active CA: a new key (the CA's algorithm, on the
+   * CA's key backend) and a certificate the CA signs, recorded (`OcspSignerIssued`) before the
+   * responder uses it. The old signer carries id-pkix-ocsp-nocheck, so it is never revoked: it
+   * expires. Processes renewing the same signer pass the same `commandId` and record one.
+   */
+  async renewOcspSigner(caId: string, actor: string, commandId: string = randomUUID()): Promise<CaState> {
+    const { state } = await loadCa(this.store, caId);
+    if (state.status === 'unknown') throw new CaNotFound(caId);
+    // Checked here too, not only by the decider, so that a refused renewal makes no key.
+    if (state.status !== 'active') throw new IllegalTransition(state.status, 'IssueOcspSigner', 'certificate authority');
+    const now = new Date(Math.floor(Date.now() / 1000) * 1000);
+    const commonName = new X509Certificate(Buffer.from(state.certificate.der, 'base64')).subjectName.getField('CN')[0] ?? caId;
+    const backend = state.keyRef.startsWith('pkcs11:') ? 'pkcs11' : 'software';
+    // Key names are unique per signer: the time of issue, then a random tail.
+    const name = `${caId}-ocsp-${now.getTime() / 1000}-${randomUUID().slice(0, 8)}`;
+    const ocspSigner = await this.newOcspSigner(name, await this.authority(caId), commonName, state.algorithm as KeyAlgorithm, backend, now);
+    return this.commands.execute(new ExecuteCaCommand({ type: 'IssueOcspSigner', caId, commandId, now: now.toISOString(), actor, data: ocspSigner }));
+  }
+
+  /** A key named `keyName` and an OCSP signer certificate for it, signed by `ca`. */
+  private async newOcspSigner(
+    keyName: string,
+    ca: CertificateAuthority,
+    commonName: string,
+    algorithm: KeyAlgorithm,
+    backend: 'software' | 'pkcs11' | undefined,
+    now: Date,
+  ): Promise<{ certificate: CaCertificate; keyRef: string }> {
+    const ocsp = await this.keys.generate(keyName, algorithm, backend);
+    const der = await createOcspSignerCertificate({
+      subject: [{ type: 'CN', value: `OCSP signer for ${commonName}`.slice(0, 64) }, { type: 'O', value: 'DevID Ledger' }],
+      subjectPublicKeyInfo: ocsp.key.subjectPublicKeyInfo,
+      ca,
+      serialNumber: newSerialNumber(),
+      now,
+    });
+    return { certificate: describeCertificate(der), keyRef: ocsp.keyRef };
   }
 
   /** On the first start: a root, an issuing and a factory CA, so the demo can enroll devices. */

@@ -5,6 +5,7 @@ import { CasReadController } from '../cas/cas.controller';
 import { CrlController } from '../crl/crl.controller';
 import { CrlService } from '../crl/crl.service';
 import { OcspController } from '../ocsp/ocsp.controller';
+import { OcspSignerRenewal } from '../ocsp/ocsp-signer-renewal';
 import { OcspService } from '../ocsp/ocsp.service';
 import { Authorities } from './authorities';
 import { CertificateIssuer } from './certificate-issuer';
@@ -22,9 +23,10 @@ import { PublicUrl } from './public-url';
     CertificateIssuer,
     CrlService,
     OcspService,
+    OcspSignerRenewal,
     ExecuteCaCommandHandler,
   ],
-  exports: [Authorities, CertificateIssuer, PublicUrl, KeyStore],
+  exports: [Authorities, CertificateIssuer, PublicUrl, KeyStore, OcspSignerRenewal],
 })
 export class PkiModule implements OnApplicationShutdown {
   constructor(private readonly keys: KeyStore) {}

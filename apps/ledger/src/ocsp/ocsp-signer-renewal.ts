@@ -1,0 +1,86 @@
+import { Inject, Injectable, Logger, type OnApplicationShutdown } from '@nestjs/common';
+import { EVENT_ID_NAMESPACE, uuidV5 } from '@devid/event-store';
+import { CaDirectory, type CaRow } from '@devid/projections';
+import { LEDGER_CONFIG, type LedgerConfig } from '../config/config';
+import { Authorities } from '../pki/authorities';
+
+/** Wakes at least this often, so that signers of CAs created meanwhile are looked at too. */
+const MAX_SLEEP_MS = 12 * 3_600_000;
+/** And at most once a second: a signer can never be renewed in a loop. */
+const MIN_SLEEP_MS = 1_000;
+/** After a renewal failed (key store or HSM unavailable): tried again this much later. */
+const RETRY_MS = 60_000;
+
+/**
+ * Keeps every active CA's delegated OCSP signer valid while the ledger runs: a signer is
+ * replaced once less than OCSP_SIGNER_RENEW_SECONDS of its life remains. Its certificate
+ * carries id-pkix-ocsp-nocheck, so it has a short life (365 days) and nothing else renews it;
+ * without this, every OCSP answer would fail verification from the day it expires.
+ */
+@Injectable()
+export class OcspSignerRenewal implements OnApplicationShutdown {
+  private readonly logger = new Logger('ocsp');
+  private timer?: NodeJS.Timeout;
+  private running?: Promise<void>;
+  private started = false;
+
+  constructor(
+    private readonly authorities: Authorities,
+    private readonly cas: CaDirectory,
+    @Inject(LEDGER_CONFIG) private readonly config: LedgerConfig,
+  ) {}
+
+  /** Renews what is due now and schedules the next look. Called once the CAs are in place. */
+  start(): Promise<void> {
+    this.started = true;
+    return this.run();
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    this.started = false;
+    clearTimeout(this.timer);
+    await this.running;
+  }
+
+  /** When the CA's signer is due for renewal (ms since the epoch; 0 when it has none). */
+  private dueAt(ca: CaRow): number {
+    if (!ca.ocspSigner) return 0;
+    return Date.parse(ca.ocspSigner.certificate.notAfter) - this.config.OCSP_SIGNER_RENEW_SECONDS * 1000;
+  }
+
+  private run(): Promise<void> {
+    this.running ??= this.renewDue().then((failed) => {
+      this.running = undefined;
+      this.schedule(failed ? RETRY_MS : MIN_SLEEP_MS);
+    });
+    return this.running;
+  }
+
+  /** Resolves to whether a renewal failed. */
+  private async renewDue(): Promise<boolean> {
+    let failed = false;
+    for (const ca of this.cas.list()) {
+      if (!this.started) break;
+      if (ca.status !== 'active' || this.dueAt(ca) > Date.now()) continue;
+      const old = ca.ocspSigner?.certificate.serialNumber ?? 'none';
+      try {
+        // The same id in every process renewing this signer: the ledger records one new signer.
+        await this.authorities.renewOcspSigner(ca.caId, 'system:ocsp', uuidV5(`ocsp-signer-renewal:${ca.caId}:${old}`, EVENT_ID_NAMESPACE));
+        // As recorded (the read model has caught up): another process may have renewed it first.
+        this.logger.log(`OCSP signer of ${ca.caId} renewed: ${this.cas.get(ca.caId)?.ocspSigner?.certificate.serialNumber ?? '?'} in place of ${old}`);
+      } catch (error) {
+        failed = true;
+        this.logger.error(`the OCSP signer ${old} of ${ca.caId} could not be renewed (tried again in ${RETRY_MS / 1000} s): ${String((error as Error)?.message ?? error)}`);
+      }
+    }
+    return failed;
+  }
+
+  private schedule(minSleepMs: number): void {
+    clearTimeout(this.timer);
+    if (!this.started) return;
+    const next = Math.min(...this.cas.list().filter((ca) => ca.status === 'active').map((ca) => this.dueAt(ca)), Date.now() + MAX_SLEEP_MS);
+    this.timer = setTimeout(() => void this.run(), Math.min(Math.max(next - Date.now(), minSleepMs), MAX_SLEEP_MS));
+    this.timer.unref();
+  }
+}
