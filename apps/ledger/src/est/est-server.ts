@@ -11,6 +11,7 @@ import { LEDGER_CONFIG, type LedgerConfig } from '../config/config';
 import { problemType, TITLES } from '../http/problem';
 import { Authorities, describeCertificate } from '../pki/authorities';
 import { ExecuteCaCommand } from '../pki/execute-ca-command';
+import { RENEWAL_TIMER, renewalDelay } from '../pki/renewal-delay';
 import { certsOnly, base64Lines } from './certs-only';
 import { identifyClient } from './client-identity';
 import { csrAttributes } from './csr-attributes';
@@ -105,33 +106,42 @@ export class EstServer implements OnApplicationShutdown {
   }
 
   private startRotation(): void {
-    this.rotating ??= this.rotate().finally(() => {
+    this.rotating ??= this.rotate().then((replaced) => {
       this.rotating = undefined;
-      this.scheduleRenewal();
+      this.scheduleRenewal(!replaced);
     });
   }
 
-  /** Wakes when the issued certificate is due for renewal (EST_TLS_RENEW_SECONDS before it expires); checks at least every 12 h. */
-  private scheduleRenewal(): void {
+  /**
+   * Wakes when the served certificate is due for renewal (EST_TLS_RENEW_SECONDS before it
+   * expires; at once when it is revoked), a minute after a failed rotation; checks at least every 12 h.
+   */
+  private scheduleRenewal(lastFailed = false): void {
     clearTimeout(this.renewal);
     this.renewal = undefined;
-    if (!this.serving || !this.server) return;
-    const due = this.serving.notAfter - this.config.EST_TLS_RENEW_SECONDS * 1000 - Date.now();
-    // At least a second apart: a certificate can never be renewed in a loop.
-    this.renewal = setTimeout(() => this.startRotation(), Math.min(Math.max(due, 1000), 12 * 3_600_000));
+    const serving = this.serving;
+    if (!serving || !this.server) return;
+    const revoked = this.inventory.issuedRevocation(serving.caId, serving.serialNumber) !== undefined;
+    const dueAt = revoked ? 0 : serving.notAfter - this.config.EST_TLS_RENEW_SECONDS * 1000;
+    this.renewal = setTimeout(() => this.startRotation(), renewalDelay(dueAt, Date.now(), lastFailed));
     this.renewal.unref();
   }
 
-  /** The served certificate was revoked or is due: new connections get another (open ones keep theirs). */
-  private async rotate(): Promise<void> {
+  /**
+   * The served certificate was revoked or is due: new connections get another (open ones keep
+   * theirs). Resolves to false when it could not be replaced (tried again a minute later).
+   */
+  private async rotate(): Promise<boolean> {
     const before = this.serving?.serialNumber;
     try {
       const tls = await this.tlsMaterial();
-      if (!tls || !this.server || this.serving?.serialNumber === before) return;
+      if (!tls || !this.server || this.serving?.serialNumber === before) return true;
       this.server.setSecureContext({ ...tls, minVersion: 'TLSv1.2' });
       this.logger.log(`EST TLS certificate ${this.serving?.serialNumber ?? '?'} now served in place of ${before ?? '?'}`);
+      return true;
     } catch (error) {
-      this.logger.error(`the EST TLS certificate ${before ?? '?'} could not be replaced: ${String((error as Error)?.message ?? error)}`);
+      this.logger.error(`the EST TLS certificate ${before ?? '?'} could not be replaced (tried again in ${RENEWAL_TIMER.retryMs / 1000} s): ${String((error as Error)?.message ?? error)}`);
+      return false;
     }
   }
 

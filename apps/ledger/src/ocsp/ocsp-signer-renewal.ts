@@ -3,13 +3,8 @@ import { EVENT_ID_NAMESPACE, uuidV5 } from '@devid/event-store';
 import { CaDirectory, type CaRow } from '@devid/projections';
 import { LEDGER_CONFIG, type LedgerConfig } from '../config/config';
 import { Authorities } from '../pki/authorities';
+import { RENEWAL_TIMER, renewalDelay } from '../pki/renewal-delay';
 
-/** Wakes at least this often, so that signers of CAs created meanwhile are looked at too. */
-const MAX_SLEEP_MS = 12 * 3_600_000;
-/** And at most once a second: a signer can never be renewed in a loop. */
-const MIN_SLEEP_MS = 1_000;
-/** After a renewal failed (key store or HSM unavailable): tried again this much later. */
-const RETRY_MS = 60_000;
 
 /**
  * Keeps every active CA's delegated OCSP signer valid while the ledger runs: a signer is
@@ -51,7 +46,7 @@ export class OcspSignerRenewal implements OnApplicationShutdown {
   private run(): Promise<void> {
     this.running ??= this.renewDue().then((failed) => {
       this.running = undefined;
-      this.schedule(failed ? RETRY_MS : MIN_SLEEP_MS);
+      this.schedule(failed);
     });
     return this.running;
   }
@@ -70,17 +65,18 @@ export class OcspSignerRenewal implements OnApplicationShutdown {
         this.logger.log(`OCSP signer of ${ca.caId} renewed: ${this.cas.get(ca.caId)?.ocspSigner?.certificate.serialNumber ?? '?'} in place of ${old}`);
       } catch (error) {
         failed = true;
-        this.logger.error(`the OCSP signer ${old} of ${ca.caId} could not be renewed (tried again in ${RETRY_MS / 1000} s): ${String((error as Error)?.message ?? error)}`);
+        this.logger.error(`the OCSP signer ${old} of ${ca.caId} could not be renewed (tried again in ${RENEWAL_TIMER.retryMs / 1000} s): ${String((error as Error)?.message ?? error)}`);
       }
     }
     return failed;
   }
 
-  private schedule(minSleepMs: number): void {
+  private schedule(lastFailed: boolean): void {
     clearTimeout(this.timer);
     if (!this.started) return;
-    const next = Math.min(...this.cas.list().filter((ca) => ca.status === 'active').map((ca) => this.dueAt(ca)), Date.now() + MAX_SLEEP_MS);
-    this.timer = setTimeout(() => void this.run(), Math.min(Math.max(next - Date.now(), minSleepMs), MAX_SLEEP_MS));
+    const now = Date.now();
+    const next = Math.min(...this.cas.list().filter((ca) => ca.status === 'active').map((ca) => this.dueAt(ca)), now + RENEWAL_TIMER.maxMs);
+    this.timer = setTimeout(() => void this.run(), renewalDelay(next, now, lastFailed));
     this.timer.unref();
   }
 }
