@@ -238,7 +238,8 @@ export class WriterThread {
   /** Starts the thread and opens `path` in it; rejects with the reason it could not. */
   static start(role: 'log' | 'index', path: string, busyTimeoutMs: number, faultModule: string | undefined, faultPath: string): Promise<WriterThread> {
     return new Promise((resolve, reject) => {
-      const worker = new Worker(writerThreadSource, { eval: true });
+      // Named so that top, perf and /proc tell the two apart (15 characters at most on Linux).
+      const worker = new Worker(writerThreadSource, { eval: true, name: role === 'log' ? 'devid-log' : 'devid-index' });
       const opened = (reply: WriterReply): void => {
         if (reply.seq !== -1) return;
         worker.off('message', opened);
