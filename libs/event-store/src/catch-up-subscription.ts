@@ -1,13 +1,18 @@
-import type { AllHandler, StoredEvent, SubscribeOptions, Subscription } from './event-store';
+import type { AllHandler, ProjectedEvent, StoredEvent, SubscribeOptions, Subscription } from './event-store';
 import { nonNegative, pageSize } from './read-limits';
 
-export type LogPageReader = (after: number, maxCount: number) => Promise<StoredEvent[]>;
+/** A subscription its store wakes when it commits. */
+export interface LiveSubscription extends Subscription {
+  notify(): void;
+}
+
+export type LogPageReader<E extends ProjectedEvent = StoredEvent> = (after: number, maxCount: number) => Promise<E[]>;
 
 export interface CatchUpOptions extends SubscribeOptions {
   /** Re-read the log this often when idle: catches appends made by other processes. */
   pollIntervalMs: number;
   /** Called once the subscription has ended, whatever the reason (lets the store forget it). */
-  onEnd?: (subscription: CatchUpSubscription) => void;
+  onEnd?: (subscription: LiveSubscription) => void;
 }
 
 /**
@@ -15,7 +20,7 @@ export interface CatchUpOptions extends SubscribeOptions {
  * waits for a notify() (an in-process commit) or the poll interval before reading again.
  * Shared by the adapters that read their own log.
  */
-export class CatchUpSubscription implements Subscription {
+export class CatchUpSubscription<E extends ProjectedEvent = StoredEvent> implements LiveSubscription {
   private stopping = false;
   /** Set by notify() so a commit that lands while a page is being read is not missed. */
   private notified = false;
@@ -23,8 +28,8 @@ export class CatchUpSubscription implements Subscription {
   private readonly finished: Promise<void>;
 
   constructor(
-    private readonly readPage: LogPageReader,
-    private readonly handler: AllHandler,
+    private readonly readPage: LogPageReader<E>,
+    private readonly handler: AllHandler<E>,
     private readonly options: CatchUpOptions,
   ) {
     const after = nonNegative('after', options.after);

@@ -35,6 +35,22 @@ export interface StoredEvent extends NewEvent {
 }
 
 /**
+ * A stored event without its metadata: what a projection folds. Metadata (actor, command,
+ * correlation) is for audit and tracing; a reader that asks for events without it (`metadata:
+ * false`) lets the store skip reading and parsing it. Adapters may still hand over the whole
+ * StoredEvent (it is one); code typed with ProjectedEvent cannot read its metadata.
+ */
+export type ProjectedEvent = Omit<StoredEvent, 'metadata'>;
+
+/** What a read or subscription gives: ProjectedEvent with `metadata: false`, else StoredEvent. */
+export type EventsWith<M extends boolean> = M extends false ? ProjectedEvent : StoredEvent;
+
+export interface MetadataOption<M extends boolean> {
+  /** false: events without metadata (ProjectedEvent), for projections. Default true. */
+  metadata?: M;
+}
+
+/**
  * A stored event with data and metadata as the JSON text the store holds (members in RFC 8785
  * order when the writer's value allowed it; see append-request.ts), not parsed: for readers
  * that hash or forward the bytes, such as the audit verifier.
@@ -77,7 +93,7 @@ export interface Subscription {
   stop(): Promise<void>;
 }
 
-export type AllHandler = (events: StoredEvent[]) => Promise<void> | void;
+export type AllHandler<E extends ProjectedEvent = StoredEvent> = (events: E[]) => Promise<void> | void;
 
 export interface SubscribeOptions {
   /** Deliver events whose position is strictly greater than this. */
@@ -94,7 +110,7 @@ export interface SubscribeOptions {
 export interface EventStore {
   append(streamId: string, events: NewEvent[], options: AppendOptions): Promise<AppendResult>;
   readStream(streamId: string, options?: ReadStreamOptions): Promise<StoredEvent[]>;
-  readAll(options?: ReadAllOptions): Promise<StoredEvent[]>;
+  readAll<M extends boolean = true>(options?: ReadAllOptions & MetadataOption<M>): Promise<EventsWith<M>[]>;
   /** Looks an event up by id (idempotency checks); undefined when absent. */
   getEvent(eventId: string): Promise<StoredEvent | undefined>;
   /** Position of the last stored event (0 when empty). */
@@ -115,6 +131,6 @@ export interface EventStore {
    * Catch-up subscription to the global log: delivers stored events in order, then new
    * ones as they are committed. The handler is awaited before the next batch.
    */
-  subscribeToAll(handler: AllHandler, options: SubscribeOptions): Subscription;
+  subscribeToAll<M extends boolean = true>(handler: AllHandler<EventsWith<M>>, options: SubscribeOptions & MetadataOption<M>): Subscription;
   close(): Promise<void>;
 }

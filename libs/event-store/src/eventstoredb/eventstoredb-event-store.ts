@@ -1,12 +1,14 @@
 import type { AllStreamSubscription, AppendStreamState, EventData, Filter, JSONType, KurrentDBClient, ReadPosition } from '@kurrent/kurrentdb-client';
 import { toAppendRequest, type AppendRequest, type SerializedEvent } from '../append-request';
-import { CatchUpSubscription } from '../catch-up-subscription';
+import { CatchUpSubscription, type LiveSubscription } from '../catch-up-subscription';
 import { EventStoreError, IdempotencyConflict, InvalidAppend, StoreUnavailable, WrongExpectedRevision } from '../errors';
 import type {
   AllHandler,
   AppendOptions,
   AppendResult,
   EventStore,
+  EventsWith,
+  MetadataOption,
   ExpectedRevision,
   NewEvent,
   ReadAllOptions,
@@ -89,7 +91,7 @@ interface LogRecord {
 export class EventStoreDbEventStore implements EventStore {
   private readonly index = new OrdinalIndex();
   private readonly recent = new Map<string, StoredEvent>();
-  private readonly subscriptions = new Set<CatchUpSubscription>();
+  private readonly subscriptions = new Set<LiveSubscription>();
   private readonly streamQueues = new Map<string, Promise<void>>();
   private readonly inFlight = new Set<Promise<unknown>>();
   private readonly filter: Filter;
@@ -196,12 +198,13 @@ export class EventStoreDbEventStore implements EventStore {
     });
   }
 
-  async readAll(options: ReadAllOptions = {}): Promise<StoredEvent[]> {
+  /** Whole events whatever `metadata` says (a StoredEvent is a ProjectedEvent): the server sends both anyway. */
+  async readAll<M extends boolean = true>(options: ReadAllOptions & MetadataOption<M> = {}): Promise<EventsWith<M>[]> {
     this.assertOpen();
     const after = nonNegative('after', options.after);
     const maxCount = pageSize(options.maxCount);
     await this.catchUpNow();
-    return this.readLog(after, maxCount);
+    return (await this.readLog(after, maxCount)) as EventsWith<M>[];
   }
 
   async getEvent(eventId: string): Promise<StoredEvent | undefined> {
@@ -218,12 +221,12 @@ export class EventStoreDbEventStore implements EventStore {
     return this.index.head;
   }
 
-  subscribeToAll(handler: AllHandler, options: SubscribeOptions): Subscription {
+  subscribeToAll<M extends boolean = true>(handler: AllHandler<EventsWith<M>>, options: SubscribeOptions & MetadataOption<M>): Subscription {
     this.assertOpen();
-    const subscription = new CatchUpSubscription(
+    const subscription = new CatchUpSubscription<EventsWith<M>>(
       async (after, maxCount) => {
         await this.catchUpNow();
-        return this.readLog(after, maxCount);
+        return (await this.readLog(after, maxCount)) as EventsWith<M>[];
       },
       handler,
       { ...options, pollIntervalMs: this.pollIntervalMs, onEnd: (ended) => this.subscriptions.delete(ended) },

@@ -1,5 +1,5 @@
 import { toAppendRequest, type AppendRequest } from '../append-request';
-import { CatchUpSubscription } from '../catch-up-subscription';
+import { CatchUpSubscription, type LiveSubscription } from '../catch-up-subscription';
 import { IdempotencyConflict, StoreUnavailable } from '../errors';
 import type {
   AllHandler,
@@ -7,6 +7,8 @@ import type {
   AppendResult,
   EventMetadata,
   EventStore,
+  EventsWith,
+  MetadataOption,
   NewEvent,
   ReadAllOptions,
   ReadStreamOptions,
@@ -32,7 +34,7 @@ export class MemoryEventStore implements EventStore {
   private readonly log: StoredEvent[] = [];
   private readonly byId = new Map<string, StoredEvent>();
   private readonly streams = new Map<string, StoredEvent[]>();
-  private readonly subscriptions = new Set<CatchUpSubscription>();
+  private readonly subscriptions = new Set<LiveSubscription>();
   private readonly clock: () => Date;
   private closed = false;
 
@@ -55,11 +57,12 @@ export class MemoryEventStore implements EventStore {
     return structuredClone(stream.slice(from, end));
   }
 
-  async readAll(options: ReadAllOptions = {}): Promise<StoredEvent[]> {
+  /** Whole events whatever `metadata` says (a StoredEvent is a ProjectedEvent): nothing to save here. */
+  async readAll<M extends boolean = true>(options: ReadAllOptions & MetadataOption<M> = {}): Promise<EventsWith<M>[]> {
     this.assertOpen();
     const after = nonNegative('after', options.after);
     // Positions are 1-based and gap-free, so position p sits at index p - 1.
-    return structuredClone(this.log.slice(after, after + pageSize(options.maxCount)));
+    return structuredClone(this.log.slice(after, after + pageSize(options.maxCount))) as EventsWith<M>[];
   }
 
   async getEvent(eventId: string): Promise<StoredEvent | undefined> {
@@ -78,9 +81,9 @@ export class MemoryEventStore implements EventStore {
     return (this.streams.get(streamId)?.length ?? 0) - 1;
   }
 
-  subscribeToAll(handler: AllHandler, options: SubscribeOptions): Subscription {
+  subscribeToAll<M extends boolean = true>(handler: AllHandler<EventsWith<M>>, options: SubscribeOptions & MetadataOption<M>): Subscription {
     this.assertOpen();
-    const subscription = new CatchUpSubscription((after, maxCount) => this.readAll({ after, maxCount }), handler, {
+    const subscription = new CatchUpSubscription<EventsWith<M>>((after, maxCount) => this.readAll<M>({ after, maxCount }), handler, {
       ...options,
       pollIntervalMs: 1000,
       onEnd: (ended) => this.subscriptions.delete(ended),

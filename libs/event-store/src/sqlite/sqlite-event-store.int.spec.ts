@@ -236,6 +236,27 @@ describe('SqliteEventStore', () => {
     }
   });
 
+  it('leaves metadata out of what it reads when asked (metadata: false): no metadata member at all', async () => {
+    const store = await open();
+    try {
+      await store.append('device-1', [newEvent(), newEvent()], { expectedRevision: 'no_stream' });
+      const projected = await store.readAll({ metadata: false });
+      expect(projected).toHaveLength(2);
+      expect(projected.map((event) => Object.keys(event).sort())).toEqual(
+        Array(2).fill(['data', 'id', 'occurredAt', 'position', 'recordedAt', 'revision', 'streamId', 'type', 'version']),
+      );
+      const delivered: object[] = [];
+      const subscription = store.subscribeToAll((batch) => void delivered.push(...batch), { after: 0, metadata: false });
+      await eventually(() => delivered.length === 2);
+      await subscription.stop();
+      expect(delivered).toEqual(projected);
+      // Without the option, whole events as before.
+      expect((await store.readAll()).every((event) => typeof event.metadata.commandId === 'string')).toBe(true);
+    } finally {
+      await store.close();
+    }
+  });
+
   it('stores data and metadata with their members in RFC 8785 order, and hands that text out unparsed', async () => {
     const store = await open();
     try {

@@ -2,7 +2,7 @@ import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { DatabaseSync, type SQLOutputValue, type StatementSync } from 'node:sqlite';
 import { toAppendRequest, type AppendRequest } from '../append-request';
-import { CatchUpSubscription } from '../catch-up-subscription';
+import { CatchUpSubscription, type LiveSubscription } from '../catch-up-subscription';
 import { isCanonicalUuid } from '../event-id';
 import { EventStoreError, IdempotencyConflict, StoreUnavailable, WrongExpectedRevision } from '../errors';
 import type {
@@ -11,6 +11,8 @@ import type {
   AppendResult,
   EventMetadata,
   EventStore,
+  EventsWith,
+  MetadataOption,
   NewEvent,
   ReadAllOptions,
   ReadStreamOptions,
@@ -23,7 +25,7 @@ import { assertExpectedRevision, NO_STREAM } from '../expected-revision';
 import { matchEarlierAppend } from '../idempotency';
 import { nonNegative, pageSize } from '../read-limits';
 import { BOUND_LIMIT } from './bound-limit';
-import { EVENT_COLUMNS, rowToEvent, rowToEventText } from './event-row';
+import { EVENT_COLUMNS, PROJECTED_EVENT_COLUMNS, rowToEvent, rowToEventText, rowToProjectedEvent } from './event-row';
 import { GroupCommitQueue } from './group-commit';
 import { IdKeyFilter, idKey, IndexTail } from './index-tail';
 import { indexFileOf, migrate, prepareIndexFile } from './schema';
@@ -136,7 +138,7 @@ interface InFlightGroup {
  */
 export class SqliteEventStore implements EventStore {
   private readonly queue: GroupCommitQueue<PendingAppend>;
-  private readonly subscriptions = new Set<CatchUpSubscription>();
+  private readonly subscriptions = new Set<LiveSubscription>();
   /** Last revision of every stream up to `head`. */
   private readonly revisions = new Map<string, number>();
   /** The events in (indexedPosition, head]. */
@@ -171,6 +173,7 @@ export class SqliteEventStore implements EventStore {
   private readonly selectPositionsByIdKey: StatementSync;
   private readonly selectHead: StatementSync;
   private readonly selectAll: StatementSync;
+  private readonly selectAllProjected: StatementSync;
   private readonly selectIndexedStream: StatementSync;
   private readonly selectAfter: StatementSync;
   private readonly selectCheckpoint: StatementSync;
@@ -195,6 +198,7 @@ export class SqliteEventStore implements EventStore {
     this.selectPositionsByIdKey = db.prepare('SELECT position FROM idx.event_ids WHERE id_key = ?', arrays);
     this.selectHead = db.prepare('SELECT max(position) FROM events', arrays);
     this.selectAll = db.prepare(`SELECT ${EVENT_COLUMNS} FROM events WHERE position > ? ORDER BY position LIMIT ${BOUND_LIMIT}`, arrays);
+    this.selectAllProjected = db.prepare(`SELECT ${PROJECTED_EVENT_COLUMNS} FROM events WHERE position > ? ORDER BY position LIMIT ${BOUND_LIMIT}`, arrays);
     // Only rows up to the checkpoint this process knows: the tail in memory covers the rest,
     // even if another process has flushed further meanwhile.
     this.selectIndexedStream = db.prepare(
@@ -274,9 +278,13 @@ export class SqliteEventStore implements EventStore {
     }
     return indexed;
   }
-  async readAll(options: ReadAllOptions = {}): Promise<StoredEvent[]> {
+  /** With `metadata: false`, the metadata column is neither read nor parsed (projections replay faster). */
+  async readAll<M extends boolean = true>(options: ReadAllOptions & MetadataOption<M> = {}): Promise<EventsWith<M>[]> {
     this.assertReadable();
-    return this.rows(this.selectAll.all(nonNegative('after', options.after), pageSize(options.maxCount)));
+    const after = nonNegative('after', options.after);
+    const limit = pageSize(options.maxCount);
+    if (options.metadata === false) return (this.selectAllProjected.all(after, limit) as unknown as SQLOutputValue[][]).map(rowToProjectedEvent) as EventsWith<M>[];
+    return this.rows(this.selectAll.all(after, limit)) as EventsWith<M>[];
   }
 
   /**
@@ -313,10 +321,11 @@ export class SqliteEventStore implements EventStore {
     return this.revisions.get(streamId) ?? NO_STREAM;
   }
 
-  subscribeToAll(handler: AllHandler, options: SubscribeOptions): Subscription {
+  subscribeToAll<M extends boolean = true>(handler: AllHandler<EventsWith<M>>, options: SubscribeOptions & MetadataOption<M>): Subscription {
     // Refused while closing too: close() has already chosen which subscriptions to stop.
     if (this.closing !== undefined) throw new StoreUnavailable('the event store is closed');
-    const subscription = new CatchUpSubscription((after, maxCount) => this.readAll({ after, maxCount }), handler, {
+    const metadata = options.metadata;
+    const subscription = new CatchUpSubscription<EventsWith<M>>((after, maxCount) => this.readAll<M>({ after, maxCount, ...(metadata === undefined ? {} : { metadata }) }), handler, {
       ...options,
       pollIntervalMs: this.options.pollIntervalMs ?? 100,
       onEnd: (ended) => this.subscriptions.delete(ended),

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import * as fc from 'fast-check';
 import { IdempotencyConflict, InvalidAppend, StoreUnavailable, WrongExpectedRevision } from '../errors';
-import type { AppendResult, EventStore, ExpectedRevision, NewEvent, StoredEvent } from '../event-store';
+import type { AppendResult, EventStore, ExpectedRevision, NewEvent, ProjectedEvent, StoredEvent } from '../event-store';
 
 export interface EventStoreUnderTest {
   store: EventStore;
@@ -239,6 +239,23 @@ export const describeEventStoreContract = (name: string, factory: EventStoreFact
         expect(pages.flat()).toEqual(await store.readAll());
         expect((await store.readAll({ after: 24 })).map((event) => event.position)).toEqual([25]);
         expect(await store.readAll({ after: 25 })).toEqual([]);
+      });
+
+      it('reads the same events without metadata when asked (metadata: false), for projections', async () => {
+        for (let index = 0; index < 3; index++) await store.append(`device-${index}`, events(3), { expectedRevision: 'no_stream' });
+        const withoutMetadata = ({ metadata: _metadata, ...rest }: StoredEvent): ProjectedEvent => rest;
+
+        const full = await store.readAll({ after: 2, maxCount: 5 });
+        const projected = await store.readAll({ after: 2, maxCount: 5, metadata: false });
+        // An adapter may hand over whole events; what a projection can see must be the same.
+        expect(projected.map((event) => withoutMetadata(event as StoredEvent))).toEqual(full.map(withoutMetadata));
+        expect(projected.map((event) => event.position)).toEqual([3, 4, 5, 6, 7]);
+
+        const delivered: ProjectedEvent[] = [];
+        const subscription = store.subscribeToAll((batch) => void delivered.push(...batch), { after: 0, batchSize: 4, metadata: false });
+        await eventually(() => delivered.length === 9);
+        await subscription.stop();
+        expect(delivered.map((event) => withoutMetadata(event as StoredEvent))).toEqual((await store.readAll()).map(withoutMetadata));
       });
 
       it('returns 1000 events per page by default and never more than 10000', async () => {
