@@ -1,6 +1,6 @@
 import type { DatabaseSync, StatementSync } from 'node:sqlite';
 import { caIdOfStream, readCaEvent, type CaCertificate, type CaRole, type RevocationReason, type ServerCertificatePurpose, type ServerCertificateStatus } from '@devid/domain';
-import type { StoredEvent } from '@devid/event-store';
+import type { ProjectedEvent } from '@devid/event-store';
 import { SqliteProjection } from '../runner/sqlite-projection';
 
 export interface CaRow {
@@ -140,7 +140,7 @@ export class CaDirectory extends SqliteProjection {
     return ['certificate_authorities', 'ca_server_certificates'];
   }
 
-  protected applyOne(stored: StoredEvent): void {
+  protected applyOne(stored: ProjectedEvent): void {
     if (!caIdOfStream(stored.streamId)) return;
     const event = readCaEvent(stored);
     switch (event.type) {

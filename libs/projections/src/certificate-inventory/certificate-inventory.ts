@@ -1,6 +1,6 @@
 import type { DatabaseSync, StatementSync } from 'node:sqlite';
 import { caIdOfStream, deviceIdOfStream, readCaEvent, upcast, type CertificateProfile, type CertificateStatus, type RevocationReason } from '@devid/domain';
-import { BOUND_LIMIT, type StoredEvent } from '@devid/event-store';
+import { BOUND_LIMIT, type ProjectedEvent } from '@devid/event-store';
 import { SqliteProjection } from '../runner/sqlite-projection';
 
 export interface CertificateRow {
@@ -214,7 +214,7 @@ export class CertificateInventory extends SqliteProjection {
     this.listeners.push(listener);
   }
 
-  override apply(events: readonly StoredEvent[]): void {
+  override apply(events: readonly ProjectedEvent[]): void {
     this.pending = [];
     super.apply(events);
     const changes = this.pending;
@@ -226,7 +226,7 @@ export class CertificateInventory extends SqliteProjection {
     return ['certificates', 'blocked_keys', 'issued_revocations', 'authority_certificates'];
   }
 
-  protected applyOne(stored: StoredEvent): void {
+  protected applyOne(stored: ProjectedEvent): void {
     if (caIdOfStream(stored.streamId)) return this.applyCaEvent(stored);
     if (!deviceIdOfStream(stored.streamId)) return;
     const event = upcast(stored);
@@ -254,7 +254,7 @@ export class CertificateInventory extends SqliteProjection {
   }
 
   /** From a CA's stream: its certificate, and the revocations of certificates CAs issued (a subordinate CA's, a service's). */
-  private applyCaEvent(stored: StoredEvent): void {
+  private applyCaEvent(stored: ProjectedEvent): void {
     const event = readCaEvent(stored);
     switch (event.type) {
       case 'CertificateAuthorityCreated':

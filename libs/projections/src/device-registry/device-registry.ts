@@ -1,6 +1,6 @@
 import type { DatabaseSync, StatementSync } from 'node:sqlite';
 import { deviceIdOfStream, upcast, type DeviceStatus, DEVICE_STATUSES } from '@devid/domain';
-import { BOUND_LIMIT, type StoredEvent } from '@devid/event-store';
+import { BOUND_LIMIT, type ProjectedEvent } from '@devid/event-store';
 import { SqliteProjection } from '../runner/sqlite-projection';
 
 export interface DeviceRow {
@@ -120,7 +120,7 @@ export class DeviceRegistry extends SqliteProjection {
     this.byId = db.prepare(`SELECT * FROM devices WHERE device_id = ?`);
   }
 
-  protected applyOne(stored: StoredEvent): void {
+  protected applyOne(stored: ProjectedEvent): void {
     const deviceId = deviceIdOfStream(stored.streamId);
     if (!deviceId) return;
     const event = upcast(stored);
@@ -150,7 +150,7 @@ export class DeviceRegistry extends SqliteProjection {
     }
   }
 
-  private set(deviceId: string, status: DeviceStatus, owner: string | null, at: string, stored: StoredEvent) {
+  private set(deviceId: string, status: DeviceStatus, owner: string | null, at: string, stored: ProjectedEvent) {
     this.update.run(status, owner, at, stored.revision, stored.position, deviceId, stored.position);
   }
 

@@ -25,6 +25,8 @@ export class ProjectionRunner {
         this.release();
       },
       {
+        // Projections fold data, never metadata: the store neither reads nor parses it.
+        metadata: false,
         after: this.projection.checkpoint(),
         batchSize: this.options.batchSize ?? 1000,
         onError: this.options.onError ?? (() => undefined),

@@ -1,4 +1,4 @@
-import type { StoredEvent } from '@devid/event-store';
+import type { ProjectedEvent } from '@devid/event-store';
 
 /**
  * A read model fed from the global log. `apply` must store the rows and the checkpoint in
@@ -8,7 +8,7 @@ export interface Projection {
   readonly name: string;
   /** Position of the last event applied (0 before any). */
   checkpoint(): number;
-  apply(events: readonly StoredEvent[]): void;
+  apply(events: readonly ProjectedEvent[]): void;
   /** Drops every row and the checkpoint (the next run rebuilds from position 0). */
   reset(): void;
 }

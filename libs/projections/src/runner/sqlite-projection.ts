@@ -1,5 +1,5 @@
 import type { DatabaseSync, StatementSync } from 'node:sqlite';
-import type { StoredEvent } from '@devid/event-store';
+import type { ProjectedEvent } from '@devid/event-store';
 import type { Projection } from './projection';
 
 /**
@@ -42,7 +42,7 @@ export abstract class SqliteProjection implements Projection {
     return row?.position ?? 0;
   }
 
-  apply(events: readonly StoredEvent[]): void {
+  apply(events: readonly ProjectedEvent[]): void {
     if (events.length === 0) return;
     this.db.exec('BEGIN IMMEDIATE');
     try {
@@ -77,7 +77,7 @@ export abstract class SqliteProjection implements Projection {
     }
   }
 
-  protected abstract applyOne(event: StoredEvent): void;
+  protected abstract applyOne(event: ProjectedEvent): void;
   /**
    * Tables this projection owns (emptied by reset, and by the constructor when the version
    * changed: a constant list, as the subclass's own fields are not set yet then).
