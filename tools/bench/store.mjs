@@ -144,12 +144,13 @@ const randomStreamOf = (streams) => {
   return [streamId, revision];
 };
 
-const replay = async (store) => {
+/** readAll page by page; `metadata: false` as projections read (ProjectedEvent: the metadata column is not read). */
+const replay = async (store, { metadata = true } = {}) => {
   let count = 0;
   let checksum = 0;
   const started = now();
   for (let after = 0; ; ) {
-    const page = await store.readAll({ after, maxCount: 1000 });
+    const page = await store.readAll({ after, maxCount: 1000, ...(metadata ? {} : { metadata: false }) });
     if (page.length === 0) break;
     for (const e of page) {
       count++;
@@ -190,9 +191,10 @@ const rawSelect = (path, { parse }) => {
   return { count, checksum, perSecond };
 };
 
-const rawPagedSelect = (path, { parse }) => {
+/** The raw twin of replay: with `metadata: false`, the metadata column is not selected (nor parsed). */
+const rawPagedSelect = (path, { parse, metadata = true }) => {
   const db = new DatabaseSync(path, { readOnly: true });
-  const select = db.prepare('SELECT position, id, stream_id, revision, type, version, occurred_at, recorded_at, data, metadata FROM events WHERE position > ? ORDER BY position LIMIT 1000');
+  const select = db.prepare(`SELECT position, id, stream_id, revision, type, version, occurred_at, recorded_at, data${metadata ? ', metadata' : ''} FROM events WHERE position > ? ORDER BY position LIMIT 1000`);
   select.setReturnArrays(true);
   let count = 0;
   let checksum = 0;
@@ -204,7 +206,7 @@ const rawPagedSelect = (path, { parse }) => {
     if (parse) {
       for (const row of rows) {
         checksum += JSON.parse(row[8]).n;
-        JSON.parse(row[9]);
+        if (metadata) JSON.parse(row[9]);
       }
     }
     after = rows[rows.length - 1][0];
@@ -353,7 +355,7 @@ export const run = async () => {
       opened.push(now() - openStarted);
       await reopened.close();
     }
-    progress('replay: readAll pages and raw pages + JSON.parse, interleaved; readAllIterator, raw SELECT');
+    progress('replay: readAll pages and raw pages + JSON.parse, interleaved; the same without metadata; readAllIterator, raw SELECT');
     const readStore = await SqliteEventStore.open(replayPath);
     // Store and raw passes take turns, so that both meet the same moments of a noisy machine.
     const pagedPasses = [];
@@ -364,10 +366,21 @@ export const run = async () => {
       gc();
       rawPagesParsedPasses.push(rawPagedSelect(replayPath, { parse: true }));
     }
+    // The same, as projections replay (events without metadata), against the raw read of the same columns.
+    const projectedPasses = [];
+    const rawProjectedPasses = [];
+    for (let pass = 0; pass < 3; pass++) {
+      gc();
+      projectedPasses.push(await replay(readStore, { metadata: false }));
+      gc();
+      rawProjectedPasses.push(rawPagedSelect(replayPath, { parse: true, metadata: false }));
+    }
     const fastest = (passes) => passes.reduce((a, b) => (b.perSecond > a.perSecond ? b : a));
     const passList = (passes) => passes.map((p) => fmt(p.perSecond)).join(' / ');
     const paged = fastest(pagedPasses);
     const rawPagesParsed = fastest(rawPagesParsedPasses);
+    const projected = fastest(projectedPasses);
+    const rawProjected = fastest(rawProjectedPasses);
     const best = async (measure) => {
       gc();
       const first = await measure();
@@ -380,12 +393,19 @@ export const run = async () => {
     const rawParsed = await best(() => rawSelect(replayPath, { parse: true }));
     const rawBare = await best(() => rawSelect(replayPath, { parse: false }));
     const rawPages = await best(() => rawPagedSelect(replayPath, { parse: false }));
-    if (paged.count !== REPLAY_EVENTS || iterated.checksum !== paged.checksum || rawParsed.checksum !== paged.checksum || rawPagesParsed.checksum !== paged.checksum) {
+    if (paged.count !== REPLAY_EVENTS || iterated.checksum !== paged.checksum || rawParsed.checksum !== paged.checksum || rawPagesParsed.checksum !== paged.checksum || projected.checksum !== paged.checksum || rawProjected.checksum !== paged.checksum) {
       throw new Error(`replay mismatch: ${paged.count}/${iterated.count}/${rawParsed.count} events`);
     }
     const sizeMb = (statSync(replayPath).size / 2 ** 20).toFixed(0);
     row(`replay events/s, readAll pages of 1000, best of 3 (${fmt(paged.count)} events, ${sizeMb} MB)`, fmt(paged.perSecond), fmt(rawPagesParsed.perSecond), 'SELECT pages of 1000 (.all) + JSON.parse data, metadata (what readAll does); best of 3, taking turns with readAll');
     row('  each pass, in turn', passList(pagedPasses), passList(rawPagesParsedPasses), '');
+    row(
+      `replay events/s as projections read: readAll({ metadata: false }) pages of 1000, best of 3`,
+      fmt(projected.perSecond),
+      fmt(rawProjected.perSecond),
+      'SELECT pages of 1000 without the metadata column + JSON.parse data; best of 3, taking turns',
+    );
+    row('  each pass, in turn', passList(projectedPasses), passList(rawProjectedPasses), '');
     row('', '', fmt(rawParsed.perSecond), 'SELECT .iterate() + JSON.parse data, metadata');
     row('replay events/s, readAllIterator', fmt(iterated.perSecond), fmt(rawBare.perSecond), 'SELECT .iterate(), no JSON.parse');
     row('', '', fmt(rawPages.perSecond), 'SELECT pages of 1000 (.all), no JSON.parse');
