@@ -1,6 +1,6 @@
 import type { DatabaseSync, StatementSync } from 'node:sqlite';
 import type { StoredEvent } from '@devid/event-store';
-import type { Projection } from '@devid/projections';
+import type { WholeEventProjection } from '@devid/projections';
 import { ChainDiscontinuity } from '../errors';
 import { chainHash, GENESIS_HASH } from './chain-hash';
 
@@ -10,8 +10,10 @@ export type ChainListener = (events: readonly StoredEvent[], head: { position: n
  * Follows the global log like a projection (run it with ProjectionRunner) and stores
  * (position, hash) for every event in `audit_chain`, one transaction per batch.
  */
-export class HashChain implements Projection {
+export class HashChain implements WholeEventProjection {
   readonly name = 'audit-chain';
+  /** It hashes every event whole, metadata included. */
+  readonly needsMetadata = true;
   private headPosition: number;
   private headHash: Buffer;
   private readonly listeners: ChainListener[] = [];

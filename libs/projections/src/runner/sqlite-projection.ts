@@ -1,12 +1,12 @@
 import type { DatabaseSync, StatementSync } from 'node:sqlite';
 import type { ProjectedEvent } from '@devid/event-store';
-import type { Projection } from './projection';
+import type { DataProjection } from './projection';
 
 /**
  * A read model in SQLite: rows and checkpoint change in one transaction, and events at or
  * below the checkpoint are skipped, so at-least-once delivery applies each event once.
  */
-export abstract class SqliteProjection implements Projection {
+export abstract class SqliteProjection implements DataProjection {
   private readonly saveCheckpoint: StatementSync;
   private readonly readCheckpoint: StatementSync;
 
