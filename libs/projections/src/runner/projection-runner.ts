@@ -3,13 +3,25 @@ import type { Projection } from './projection';
 
 export interface ProjectionRunnerOptions {
   batchSize?: number;
+  /** Called once the projection stops on an error (a process warning without it); waitFor then rejects. */
   onError?: (error: unknown) => void;
+}
+
+/** A projection stopped applying events because applying or reading them failed. */
+export class ProjectionStopped extends Error {
+  constructor(
+    readonly projection: string,
+    override readonly cause: unknown,
+  ) {
+    super(`projection ${projection} stopped: ${String((cause as Error | undefined)?.message ?? cause)}`);
+  }
 }
 
 /** Keeps a projection caught up with the store, from its stored checkpoint. */
 export class ProjectionRunner {
   private subscription?: Subscription;
-  private readonly waiters: Array<{ position: number; resolve: () => void }> = [];
+  private readonly waiters: Array<{ position: number; resolve: () => void; reject: (error: Error) => void }> = [];
+  private failure?: ProjectionStopped;
 
   constructor(
     private readonly store: EventStore,
@@ -19,25 +31,45 @@ export class ProjectionRunner {
 
   start(): void {
     if (this.subscription) return;
-    this.subscription = this.store.subscribeToAll(
-      (events) => {
-        this.projection.apply(events);
-        this.release();
-      },
-      {
-        // Projections fold data, never metadata: the store neither reads nor parses it.
-        metadata: false,
-        after: this.projection.checkpoint(),
-        batchSize: this.options.batchSize ?? 1000,
-        onError: this.options.onError ?? (() => undefined),
-      },
-    );
+    const projection = this.projection;
+    this.failure = undefined;
+    const options = {
+      after: projection.checkpoint(),
+      batchSize: this.options.batchSize ?? 1000,
+      onError: (error: unknown) => this.fail(error),
+    };
+    this.subscription = projection.needsMetadata
+      ? this.store.subscribeToAll((events) => {
+          projection.apply(events);
+          this.release();
+        }, options)
+      : // Data projections never read metadata: the store neither reads nor parses it.
+        this.store.subscribeToAll(
+          (events) => {
+            projection.apply(events);
+            this.release();
+          },
+          { ...options, metadata: false },
+        );
   }
 
-  /** Resolves once the projection has applied every event up to `position`. */
+  /**
+   * Resolves once the projection has applied every event up to `position`; rejects with
+   * ProjectionStopped if it stopped on an error before (it is started again by start()).
+   */
   waitFor(position: number): Promise<void> {
     if (this.projection.checkpoint() >= position) return Promise.resolve();
-    return new Promise((resolve) => this.waiters.push({ position, resolve }));
+    if (this.failure) return Promise.reject(this.failure);
+    return new Promise((resolve, reject) => this.waiters.push({ position, resolve, reject }));
+  }
+
+  /** The subscription stopped on an error: nothing more is applied, so nobody waits in vain. */
+  private fail(error: unknown): void {
+    this.subscription = undefined;
+    this.failure = new ProjectionStopped(this.projection.name, error);
+    if (this.options.onError) this.options.onError(error);
+    else process.emitWarning(this.failure.message, { code: 'DEVID_PROJECTION_STOPPED' });
+    for (const waiter of this.waiters.splice(0)) waiter.reject(this.failure);
   }
 
   async stop(): Promise<void> {
