@@ -5,7 +5,6 @@ import { LEDGER_CONFIG, type LedgerConfig } from '../config/config';
 import { Authorities } from '../pki/authorities';
 import { RENEWAL_TIMER, renewalDelay } from '../pki/renewal-delay';
 
-
 /**
  * Keeps every active CA's delegated OCSP signer valid while the ledger runs: a signer is
  * replaced once less than OCSP_SIGNER_RENEW_SECONDS of its life remains. Its certificate
@@ -37,8 +36,12 @@ export class OcspSignerRenewal implements OnApplicationShutdown {
     await this.running;
   }
 
-  /** When the CA's signer is due for renewal (ms since the epoch; 0 when it has none). */
-  private dueAt(ca: CaRow): number {
+  /**
+   * When the CA's signer is due for renewal (ms since the epoch; 0 when it has none), or
+   * Infinity when it is not renewed: the CA is revoked, or its own certificate has expired.
+   */
+  private dueAt(ca: CaRow, now: number): number {
+    if (ca.status !== 'active' || Date.parse(ca.certificate.notAfter) <= now) return Infinity;
     if (!ca.ocspSigner) return 0;
     return Date.parse(ca.ocspSigner.certificate.notAfter) - this.config.OCSP_SIGNER_RENEW_SECONDS * 1000;
   }
@@ -56,7 +59,7 @@ export class OcspSignerRenewal implements OnApplicationShutdown {
     let failed = false;
     for (const ca of this.cas.list()) {
       if (!this.started) break;
-      if (ca.status !== 'active' || this.dueAt(ca) > Date.now()) continue;
+      if (this.dueAt(ca, Date.now()) > Date.now()) continue;
       const old = ca.ocspSigner?.certificate.serialNumber ?? 'none';
       try {
         // The same id in every process renewing this signer: the ledger records one new signer.
@@ -75,7 +78,7 @@ export class OcspSignerRenewal implements OnApplicationShutdown {
     clearTimeout(this.timer);
     if (!this.started) return;
     const now = Date.now();
-    const next = Math.min(...this.cas.list().filter((ca) => ca.status === 'active').map((ca) => this.dueAt(ca)), now + RENEWAL_TIMER.maxMs);
+    const next = Math.min(...this.cas.list().map((ca) => this.dueAt(ca, now)), now + RENEWAL_TIMER.maxMs);
     this.timer = setTimeout(() => void this.run(), renewalDelay(next, now, lastFailed));
     this.timer.unref();
   }
