@@ -132,6 +132,11 @@ it("renews a CA's OCSP signer from the command line: the responder then signs wi
     expect(first.out).toMatch(/Response verify OK/);
     expect(first.signer).toBe(before.serialNumber);
 
+    const notAfterLines = async () =>
+      (await (await fetch(`${ledger.url}/metrics`)).text()).split('\n').filter((line) => line.startsWith('devid_certificate_not_after_seconds{'));
+    const rootSignerLines = (lines: string[]) => lines.filter((line) => line.includes('ca="devid-root"') && line.includes('kind="ocsp-signer"'));
+    expect(rootSignerLines(await notAfterLines())).toEqual([expect.stringContaining(`serial="${before.serialNumber}"`)]);
+
     const keysBefore = keys();
     const renewed = await devid('ca', 'renew-ocsp-signer', 'devid-root');
     expect(renewed.code).toBe(0);
@@ -139,6 +144,13 @@ it("renews a CA's OCSP signer from the command line: the responder then signs wi
     expect(after.serialNumber).not.toBe(before.serialNumber);
     expect(await signerOf('devid-root')).toEqual(after);
     expect(keys()).toHaveLength(keysBefore.length + 1);
+
+    // /metrics reports the signer in use, with its expiry, and no longer the replaced one.
+    const lines = await notAfterLines();
+    const signerLines = rootSignerLines(lines);
+    expect(signerLines).toEqual([expect.stringContaining(`serial="${after.serialNumber}"`)]);
+    expect(Number(signerLines[0]!.split(' ').at(-1))).toBe(Date.parse(after.notAfter) / 1000);
+    expect(lines.filter((line) => line.includes('ca="devid-issuing"') && line.includes('kind="est-tls"'))).toHaveLength(1);
 
     const second = await ask();
     expect(second.out).toMatch(/devid-issuing\.pem: good/);

@@ -41,6 +41,28 @@ export class LedgerMetrics {
         for (const [name, checkpoint] of Object.entries(readModels.checkpoints())) this.set({ projection: name }, head - checkpoint);
       },
     });
+    new Gauge({
+      name: 'devid_certificate_not_after_seconds',
+      help:
+        "When the certificates the ledger itself depends on expire (Unix time): each active CA's, its OCSP signer's, and the newest good certificate of each of the ledger's services. Alert on it minus time(): the ledger renews the signer and the EST certificate by itself, not the CAs",
+      labelNames: ['ca', 'kind', 'serial'],
+      registers: [this.registry],
+      collect() {
+        // Renewed certificates leave the gauge: only what is in use now is reported.
+        this.reset();
+        const at = (notAfter: string) => Date.parse(notAfter) / 1000;
+        for (const ca of readModels.cas.list()) {
+          if (ca.status !== 'active') continue;
+          this.set({ ca: ca.caId, kind: 'ca', serial: ca.certificate.serialNumber }, at(ca.certificate.notAfter));
+          if (ca.ocspSigner) this.set({ ca: ca.caId, kind: 'ocsp-signer', serial: ca.ocspSigner.certificate.serialNumber }, at(ca.ocspSigner.certificate.notAfter));
+          const newest = new Map<string, { serial: string; notAfter: string }>();
+          for (const issued of readModels.cas.serverCertificates(ca.caId)) {
+            if (issued.status === 'good') newest.set(issued.purpose, { serial: issued.certificate.serialNumber, notAfter: issued.certificate.notAfter });
+          }
+          for (const [purpose, { serial, notAfter }] of newest) this.set({ ca: ca.caId, kind: purpose, serial }, at(notAfter));
+        }
+      },
+    });
     const commitStats = commitStatsOf(store);
     if (commitStats) {
       this.countersGauge('devid_event_store_group_commit', 'Group commit counters since start (appends, commits, events)', () => {
