@@ -4,7 +4,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Response } from 'express';
 import { SqliteEventStore } from '@devid/event-store';
-import type { ReadModels } from '../store/read-models';
+import { openReadModelDb } from '@devid/projections';
+import { ReadModels } from '../store/read-models';
 import { HealthController } from './health.controller';
 
 // The event store's test fault hooks, loaded by its writer thread (a file path, not an import).
@@ -26,7 +27,7 @@ describe('GET /health', () => {
   it('answers 503 once the store has lost its writer thread, although it still reads', async () => {
     const path = join(dir, 'events.db');
     const store = await SqliteEventStore.open(path, { faultModule: FAULTS });
-    const controller = new HealthController(store, { checkpoints: () => ({ registry: 1 }) } as unknown as ReadModels);
+    const controller = new HealthController(store, { checkpoints: () => ({ registry: 1 }), stopped: () => [] } as unknown as ReadModels);
     const response = { statusCode: 200, status(code: number) { this.statusCode = code; return this; } };
     try {
       await store.append('device-1', [newEvent()], { expectedRevision: 'no_stream' });
@@ -48,10 +49,33 @@ describe('GET /health', () => {
     }
   });
 
+  it('answers 503 naming the read model that stopped on an event it cannot apply (one of a newer release), and rejects waiting for it', async () => {
+    const store = await SqliteEventStore.open(join(dir, 'events.db'));
+    const db = openReadModelDb(join(dir, 'read-models.db'));
+    const readModels = new ReadModels(store, db);
+    const controller = new HealthController(store, readModels);
+    const response = { statusCode: 200, status(code: number) { this.statusCode = code; return this; } };
+    try {
+      readModels.start();
+      await store.append('note-1', [newEvent()], { expectedRevision: 'any' });
+      await readModels.waitFor(1);
+      expect(await controller.health(response as unknown as Response)).toMatchObject({ status: 'ok' });
+
+      const future = await store.append('device-00000000-0000-4000-8000-000000000001', [{ ...newEvent(), type: 'DeviceManufactured', version: 99 }], { expectedRevision: 'any' });
+      await expect(readModels.waitFor(future.events[0]!.position)).rejects.toThrow(/^projection device-registry stopped: /);
+      expect(await controller.health(response as unknown as Response)).toEqual({ status: 'unavailable', error: expect.stringMatching(/^projection device-registry stopped: .+/) });
+      expect(response.statusCode).toBe(503);
+    } finally {
+      await readModels.stop();
+      db.close();
+      await store.close();
+    }
+  });
+
   it('stays 200 when the index thread dies: a new one takes over and the next flush indexes what waited', async () => {
     const path = join(dir, 'events.db');
     const store = await SqliteEventStore.open(path, { faultModule: FAULTS, indexFlushIntervalMs: 0 });
-    const controller = new HealthController(store, { checkpoints: () => ({}) } as unknown as ReadModels);
+    const controller = new HealthController(store, { checkpoints: () => ({}), stopped: () => [] } as unknown as ReadModels);
     const response = { statusCode: 200, status(code: number) { this.statusCode = code; return this; } };
     try {
       await store.append('device-1', [newEvent(), newEvent()], { expectedRevision: 'no_stream' });

@@ -15,14 +15,18 @@ export class HealthController {
   ) {}
 
   /**
-   * 200 when the store answers and can write; read-model lag and the store's index (events not
-   * in the index file yet; why its thread cannot run, if so) are reported, not fatal.
+   * 200 when the store answers and can write and every read model is applying events;
+   * read-model lag and the store's index (events not in the index file yet; why its thread
+   * cannot run, if so) are reported, not fatal. A read model that stopped (an event it cannot
+   * apply, e.g. of a newer release) never catches up again: 503, so this replica is taken out.
    */
   @Get()
   async health(@Res({ passthrough: true }) res: Response) {
     try {
       const cannotWrite = this.store.writeFailure?.();
       if (cannotWrite !== undefined) throw new Error(`the event store cannot write: ${cannotWrite}`);
+      const stopped = this.readModels.stopped();
+      if (stopped.length > 0) throw new Error(stopped.join('; '));
       const head = await this.store.headPosition();
       const projections = Object.fromEntries(
         Object.entries(this.readModels.checkpoints()).map(([name, checkpoint]) => [name, { checkpoint, lag: head - checkpoint }]),

@@ -33,6 +33,11 @@ export class ReadModels {
     await Promise.all(this.runners.map((r) => r.waitFor(position)));
   }
 
+  /** Why read models stopped applying events (one line each): they will not catch up until a restart. */
+  stopped(): string[] {
+    return this.runners.flatMap((r) => (r.stopped ? [r.stopped.message] : []));
+  }
+
   /** The lowest checkpoint: everything up to it is visible in every read model. */
   checkpoint(): number {
     return Math.min(...this.runners.map((r) => r.projection.checkpoint()));

@@ -53,6 +53,11 @@ export class ProjectionRunner {
         );
   }
 
+  /** Why the projection stopped applying events, until start() runs it again; undefined while it runs. */
+  get stopped(): ProjectionStopped | undefined {
+    return this.failure;
+  }
+
   /**
    * Resolves once the projection has applied every event up to `position`; rejects with
    * ProjectionStopped if it stopped on an error before (it is started again by start()).
