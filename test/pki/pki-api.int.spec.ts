@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { loadConfig } from '../../apps/ledger/src/config/config';
 import { startLedger, type RunningLedger } from '../../apps/ledger/src/ledger';
+import { Authorities } from '../../apps/ledger/src/pki/authorities';
 import { request } from '../support/http';
 import { deviceCsr, openssl } from '../support/openssl';
 import { hsmEnv } from '../support/hsm';
@@ -126,6 +127,11 @@ describe.each(variants)('PKI through the API with %s', (_name, env) => {
     const after = (renewed.body.ocspSigner as { serialNumber: string }).serialNumber;
     expect(after).not.toBe(before);
     // Software: one more encrypted key file. SoftHSM2: the new key is on the token, none in the data dir.
+    expect(issuingOcspKeyFiles()).toBe(filesBefore + (env.CA_KEY_BACKEND === 'pkcs11' ? 0 : 1));
+    // Another process's timer that still saw the old signer renews nothing and makes no key.
+    const late = await ledger.app.get(Authorities).renewOcspSigner('devid-issuing', 'system:ocsp', { replacing: before });
+    expect(late.status !== 'unknown' && late.ocspSigner?.certificate.serialNumber).toBe(after);
+    expect(((await api('GET', '/cas/devid-issuing')).body.ocspSigner as { serialNumber: string }).serialNumber).toBe(after);
     expect(issuingOcspKeyFiles()).toBe(filesBefore + (env.CA_KEY_BACKEND === 'pkcs11' ? 0 : 1));
     if (env.CA_KEY_BACKEND === 'pkcs11') {
       const objects = await run('pkcs11-tool', ['--module', env.PKCS11_MODULE!, '--token-label', env.HSM_TOKEN_LABEL!, '--login', '--pin', env.HSM_PIN!, '--list-objects', '--type', 'privkey'], {

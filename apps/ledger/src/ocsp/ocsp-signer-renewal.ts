@@ -60,15 +60,18 @@ export class OcspSignerRenewal implements OnApplicationShutdown {
     for (const ca of this.cas.list()) {
       if (!this.started) break;
       if (this.dueAt(ca, Date.now()) > Date.now()) continue;
-      const old = ca.ocspSigner?.certificate.serialNumber ?? 'none';
+      const old = ca.ocspSigner?.certificate.serialNumber;
       try {
-        // The same id in every process renewing this signer: the ledger records one new signer.
-        await this.authorities.renewOcspSigner(ca.caId, 'system:ocsp', uuidV5(`ocsp-signer-renewal:${ca.caId}:${old}`, EVENT_ID_NAMESPACE));
+        // Only if `old` is still the signer, and with the same id in every process renewing it: the ledger records one new signer.
+        await this.authorities.renewOcspSigner(ca.caId, 'system:ocsp', {
+          commandId: uuidV5(`ocsp-signer-renewal:${ca.caId}:${old ?? 'none'}`, EVENT_ID_NAMESPACE),
+          ...(old === undefined ? {} : { replacing: old }),
+        });
         // As recorded (the read model has caught up): another process may have renewed it first.
-        this.logger.log(`OCSP signer of ${ca.caId} renewed: ${this.cas.get(ca.caId)?.ocspSigner?.certificate.serialNumber ?? '?'} in place of ${old}`);
+        this.logger.log(`OCSP signer of ${ca.caId} renewed: ${this.cas.get(ca.caId)?.ocspSigner?.certificate.serialNumber ?? '?'} in place of ${old ?? 'none'}`);
       } catch (error) {
         failed = true;
-        this.logger.error(`the OCSP signer ${old} of ${ca.caId} could not be renewed (tried again in ${RENEWAL_TIMER.retryMs / 1000} s): ${String((error as Error)?.message ?? error)}`);
+        this.logger.error(`the OCSP signer ${old ?? '(none)'} of ${ca.caId} could not be renewed (tried again in ${RENEWAL_TIMER.retryMs / 1000} s): ${String((error as Error)?.message ?? error)}`);
       }
     }
     return failed;

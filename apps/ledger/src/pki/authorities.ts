@@ -149,11 +149,15 @@ export class Authorities {
    * Replaces the delegated OCSP signer of an active CA: a new key (the CA's algorithm, on the
    * CA's key backend) and a certificate the CA signs, recorded (`OcspSignerIssued`) before the
    * responder uses it. The old signer carries id-pkix-ocsp-nocheck, so it is never revoked: it
-   * expires. Processes renewing the same signer pass the same `commandId` and record one.
+   * expires. With `replacing`, nothing is done unless that serial is still the CA's signer in
+   * the ledger (another process renewed it first); processes renewing the same signer also pass
+   * the same `commandId`, so that two renewals racing past that check record one signer.
    */
-  async renewOcspSigner(caId: string, actor: string, commandId: string = randomUUID()): Promise<CaState> {
+  async renewOcspSigner(caId: string, actor: string, options: { commandId?: string; replacing?: string } = {}): Promise<CaState> {
     const { state } = await loadCa(this.store, caId);
     if (state.status === 'unknown') throw new CaNotFound(caId);
+    if (options.replacing !== undefined && state.ocspSigner?.certificate.serialNumber !== options.replacing) return state;
+    const commandId = options.commandId ?? randomUUID();
     // Checked here too, not only by the decider, so that a refused renewal makes no key.
     if (state.status !== 'active') throw new IllegalTransition(state.status, 'IssueOcspSigner', 'certificate authority');
     const now = new Date(Math.floor(Date.now() / 1000) * 1000);
