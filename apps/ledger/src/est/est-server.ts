@@ -1,4 +1,4 @@
-import { randomBytes, X509Certificate } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:https';
 import type { IncomingMessage, ServerResponse } from 'node:http';
@@ -9,7 +9,7 @@ import { EVENT_ID_NAMESPACE, uuidV5 } from '@devid/event-store';
 import { CaDirectory, CertificateInventory } from '@devid/projections';
 import { LEDGER_CONFIG, type LedgerConfig } from '../config/config';
 import { problemType, TITLES } from '../http/problem';
-import { Authorities, describeCertificate } from '../pki/authorities';
+import { Authorities } from '../pki/authorities';
 import { ExecuteCaCommand } from '../pki/execute-ca-command';
 import { RENEWAL_TIMER, renewalDelay } from '../pki/renewal-delay';
 import { certsOnly, base64Lines } from './certs-only';
@@ -153,7 +153,7 @@ export class EstServer implements OnApplicationShutdown {
     if (!issuing) return undefined;
     const hostnames = [...new Set(['localhost', '127.0.0.1', '::1', ...(['0.0.0.0', '::'].includes(this.config.HOST) ? [] : [this.config.HOST])])];
     const { caId } = issuing;
-    const material = await demoTlsMaterial(
+    const { certificate, ...material } = await demoTlsMaterial(
       this.config.DATA_DIR,
       await this.authorities.authority(caId),
       this.authorities.baseUrl,
@@ -178,8 +178,7 @@ export class EstServer implements OnApplicationShutdown {
       new Date(),
       this.config.EST_TLS_RENEW_SECONDS * 1000,
     );
-    const served = new X509Certificate(material.cert);
-    this.serving = { caId, serialNumber: describeCertificate(new Uint8Array(served.raw)).serialNumber, notAfter: new Date(served.validTo).getTime() };
+    this.serving = { caId, serialNumber: certificate.serialNumber, notAfter: Date.parse(certificate.notAfter) };
     return material;
   }
 

@@ -80,7 +80,8 @@ export interface ServerCertificateRecord {
  * CA changed or the ledger revoked it.
  * Like every certificate a CA of the ledger signs, it is in the ledger before it is used: a new
  * one is recorded before its files are written, and one found on disk that the ledger does not
- * hold yet (written by an older version) is recorded before it is served.
+ * hold yet (written by an older version) is recorded before it is served. Returns the PEM
+ * material and the served certificate as the ledger records it (serial, expiry).
  */
 export async function demoTlsMaterial(
   dataDir: string,
@@ -90,7 +91,7 @@ export async function demoTlsMaterial(
   ledger: ServerCertificateRecord,
   now = new Date(),
   renewBeforeMs = RENEW_BEFORE_MS,
-): Promise<TlsMaterial> {
+): Promise<TlsMaterial & { certificate: CaCertificate }> {
   const dir = join(dataDir, 'est');
   const certFile = join(dir, 'tls.crt.pem');
   const keyFile = join(dir, 'tls.key.pem');
@@ -100,7 +101,7 @@ export async function demoTlsMaterial(
       const kept = describeCertificate(new Uint8Array(new X509Certificate(cert).raw));
       if (!ledger.revoked(kept.serialNumber)) {
         if (!ledger.has(kept.serialNumber)) await ledger.record(kept);
-        return { cert, key: readFileSync(keyFile, 'utf8') };
+        return { cert, key: readFileSync(keyFile, 'utf8'), certificate: kept };
       }
     }
   }
@@ -114,10 +115,11 @@ export async function demoTlsMaterial(
     now,
     baseUrl,
   });
-  await ledger.record(describeCertificate(issued.der));
+  const certificate = describeCertificate(issued.der);
+  await ledger.record(certificate);
   const material = { cert: issued.pem + toPem('CERTIFICATE', authority.certificateDer), key: privateKey.export({ type: 'pkcs8', format: 'pem' }).toString() };
   mkdirSync(dir, { recursive: true, mode: 0o700 });
   writeFileSync(keyFile, material.key, { mode: 0o600 });
   writeFileSync(certFile, material.cert);
-  return material;
+  return { ...material, certificate };
 }
