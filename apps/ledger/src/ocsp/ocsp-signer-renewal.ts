@@ -59,7 +59,8 @@ export class OcspSignerRenewal implements OnApplicationShutdown {
     let failed = false;
     for (const ca of this.cas.list()) {
       if (!this.started) break;
-      if (this.dueAt(ca, Date.now()) > Date.now()) continue;
+      const now = Date.now();
+      if (this.dueAt(ca, now) > now) continue;
       const old = ca.ocspSigner?.certificate.serialNumber;
       try {
         // Only if `old` is still the signer, and with the same id in every process renewing it: the ledger records one new signer.
