@@ -24,6 +24,7 @@ import { join } from 'node:path';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { Worker } from 'node:worker_threads';
+import { cpuSharesSince, cpuTicks, formatHandoff, formatShares, handoffRoundTrip } from './lib/machine.mjs';
 import { printFigures } from './lib/table.mjs';
 
 const require = createRequire(import.meta.url);
@@ -434,7 +435,9 @@ export const run = async () => {
     const e2eStarted = now();
     const e2eCpu = cpuMeter();
     const threadsBefore = threadCpuByName();
+    const machineBefore = cpuTicks();
     const e2e = await enrollAll(core, devices, ca.issuing, 4096);
+    const e2eMachine = cpuSharesSince(machineBefore);
     const e2eSeconds = (now() - e2eStarted) / 1000;
     const e2eMainUs = e2eCpu.mainMicros() / count;
     const e2eProcessUs = e2eCpu.processMicros() / count;
@@ -472,6 +475,13 @@ export const run = async () => {
       row('  the rest by thread name, CPU µs per enrollment', others.map(([name, micros]) => `${name} ${fmt(micros / count)}`).join(' · ') || '0', '', '');
       row('  busy share of the wall clock: main thread / crypto worker', `${fmt((100 * (e2eThreads.get('MainThread') ?? 0)) / (e2eSeconds * 1e6))}% / ${fmt((100 * crypto) / (e2eSeconds * 1e6))}%`, '', '');
     }
+    row('  the machine during the timed run (/proc/stat, both cores)', formatShares(e2eMachine), '', 'CPU time the hypervisor gave other guests, and time no thread ran');
+    row(
+      '  thread hand-off: postMessage to a worker and back, p50 / p90',
+      '',
+      formatHandoff(await handoffRoundTrip()),
+      'each enrollment crosses to the crypto worker and the store\'s writer thread and back; an idle vCPU here halts and wakes slowly',
+    );
     row(`  enrollments/s the process's CPU per enrollment allows on ${cores} cores (${cores} × 10⁶ / process µs)`, fmt((cores * 1e6) / e2eProcessUs), fmt(rawCryptoAllCores), `the crypto alone on ${cores} threads (row above)`);
     row('  breakdown: checkCsr/s (PEM parse + PoP verify + key/subject policy), sync', fmt(checkPerSecond), fmt(rawVerifyPerSecond), 'verify P-256, one thread');
     row(`  breakdown: checkCsrAsync/s (as the issuer runs it: key import + verify on a worker thread, ${IN_FLIGHT} in flight)`, fmt(checkAsyncPerSecond), '', '');

@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
+import { cpuSharesSince, cpuTicks, formatHandoff, formatShares, handoffRoundTrip } from './lib/machine.mjs';
 import { printFigures } from './lib/table.mjs';
 
 const require = createRequire(import.meta.url);
@@ -238,8 +239,9 @@ export const run = async () => {
       progress(`group commit: 64 writers × 1 event/append to random streams of ${fmt(RANDOM_STREAMS)}, ${SECONDS}s, then raw 64-row transactions (pass ${pass + 1} of ${PASSES})`);
       gc();
       const store = await SqliteEventStore.open(join(dir, `random-${pass}.sqlite`), RANDOM_STORE_OPTIONS);
-      const [thread0, process0] = [process.threadCpuUsage(), process.cpuUsage()];
+      const [thread0, process0, machine0] = [process.threadCpuUsage(), process.cpuUsage(), cpuTicks()];
       const result = await driveRandom(store, { writers: 64, streams: RANDOM_STREAMS, seconds: SECONDS });
+      const machine = cpuSharesSince(machine0);
       const stats = store.stats();
       const index = store.indexStats();
       const closeStarted = now();
@@ -249,8 +251,9 @@ export const run = async () => {
       const cpu = { thread: cpuMicros(process.threadCpuUsage(thread0)), process: cpuMicros(process.cpuUsage(process0)) };
       result.withClosePerSecond = result.events / (result.events / result.eventsPerSecond + closeMs / 1000);
       gc();
+      const rawMachine0 = cpuTicks();
       const raw = rawInserts(join(dir, `raw-random-none-${pass}.sqlite`), { rowsPerTx: 64, seconds: RAW_SECONDS, workload: randomWorkload, schema: 'none' });
-      randomPasses.push({ random: result, cpu, stats, index, closeMs, raw });
+      randomPasses.push({ random: result, cpu, stats, index, closeMs, raw, machine, rawMachine: cpuSharesSince(rawMachine0) });
     }
     const { random, cpu: randomCpu, stats: randomStats, index: randomIndex, closeMs, raw: rawRandomNone } = randomPasses.reduce((a, b) => (b.random.eventsPerSecond > a.random.eventsPerSecond ? b : a));
     const rawRandomBest = Math.max(...randomPasses.map((p) => p.raw.rowsPerSecond));
@@ -265,6 +268,15 @@ export const run = async () => {
       `64-row txn, log only, no secondary index (ceiling); best of ${PASSES}, taking turns with the store`,
     );
     row('  each pass, in turn', randomPasses.map((p) => fmt(p.random.eventsPerSecond)).join(' / '), randomPasses.map((p) => fmt(p.raw.rowsPerSecond)).join(' / '), '');
+    // CPU time the hypervisor gave other guests moves these figures more than any change to the code.
+    randomPasses.forEach((p, k) => row(`  the machine during pass ${k + 1} (/proc/stat, both cores)`, formatShares(p.machine), formatShares(p.rawMachine), 'during the raw twin of that pass'));
+    progress('thread hand-off round trips');
+    row(
+      '  thread hand-off: postMessage to a worker and back, p50 / p90',
+      '',
+      formatHandoff(await handoffRoundTrip()),
+      'the store and its writer thread hand each group over twice; an idle vCPU here halts and wakes slowly',
+    );
     row(
       '  the same counting the final index flush at close in the time: events ÷ (run + close)',
       randomPasses.map((p) => fmt(p.random.withClosePerSecond)).join(' / '),
