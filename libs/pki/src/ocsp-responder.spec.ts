@@ -8,7 +8,9 @@ import { newSerialNumber } from './serial-number';
 import { SoftwareKeyProvider } from './software-key-provider';
 import { BASE_URL, createTestHierarchy } from './testing/hierarchy';
 import { OCSPRequest, TBSRequest, Request, CertID } from '@peculiar/asn1-ocsp';
-import { AlgorithmIdentifier, SubjectPublicKeyInfo } from '@peculiar/asn1-x509';
+import { AlgorithmIdentifier, Extension, GeneralName, SubjectPublicKeyInfo } from '@peculiar/asn1-x509';
+import { id_pkix_ocsp_nonce } from '@peculiar/asn1-ocsp';
+import { readCanonicalOcspRequest } from './ocsp-request-der';
 import { OctetString } from '@peculiar/asn1-schema';
 import { createHash } from 'node:crypto';
 import { authorityDetails } from './certificate-authority';
@@ -89,6 +91,30 @@ describe('OcspResponder', () => {
     expect(lookups).toBe(before);
     await responder.respond(request(serial), new Date(now.getTime() + 1_800_000));
     expect(lookups).toBe(before + 1);
+  });
+
+  it('answers a request in a form the hand-written reader leaves to the library (a requestor name) as it answers the common form', async () => {
+    const serial = [...statuses.keys()][0]!;
+    const nonce = Uint8Array.of(0x04, 0x04, 1, 2, 3, 4);
+    const variant = (extra: Partial<TBSRequest>) => {
+      const parsed = AsnConvert.parse(request(serial), OCSPRequest);
+      Object.assign(parsed.tbsRequest, { requestExtensions: [new Extension({ extnID: id_pkix_ocsp_nonce, extnValue: new OctetString(nonce) })] }, extra);
+      return new Uint8Array(AsnConvert.serialize(parsed));
+    };
+    const common = variant({});
+    const other = variant({ requestorName: new GeneralName({ dNSName: 'client.example' }) });
+    expect(readCanonicalOcspRequest(common)).toBeDefined();
+    expect(readCanonicalOcspRequest(other)).toBeUndefined();
+    const hex = (bytes: ArrayBuffer | Uint8Array) => Buffer.from(bytes as Uint8Array).toString('hex');
+    const answers = await Promise.all(
+      [common, other].map(async (der) => {
+        const response = AsnConvert.parse(await responder.respond(der, now), OCSPResponse);
+        const data = AsnConvert.parse(response.responseBytes!.response, BasicOCSPResponse).tbsResponseData;
+        return { certId: hex(AsnConvert.serialize(data.responses[0]!.certID)), status: statusOf(await responder.respond(der, now)).certStatus, nonce: hex(data.responseExtensions![0]!.extnValue.buffer) };
+      }),
+    );
+    expect(answers[1]).toEqual(answers[0]);
+    expect(answers[0]).toEqual({ certId: hex(AsnConvert.serialize(AsnConvert.parse(request(serial), OCSPRequest).tbsRequest.requestList[0]!.reqCert)), status: 'good', nonce: hex(nonce) });
   });
 
   it('answers unknown for a serial it never issued', async () => {

@@ -1,25 +1,14 @@
 import { createHash } from 'node:crypto';
-import { AsnConvert, OctetString } from '@peculiar/asn1-schema';
-import {
-  CertID,
-  CertStatus,
-  OCSPRequest,
-  OCSPResponse,
-  OCSPResponseStatus,
-  ResponderID,
-  ResponseData,
-  RevokedInfo,
-  SingleResponse,
-  id_pkix_ocsp_nonce,
-} from '@peculiar/asn1-ocsp';
-import { AlgorithmIdentifier, CRLReason, Extension, SubjectPublicKeyInfo } from '@peculiar/asn1-x509';
+import { AsnConvert } from '@peculiar/asn1-schema';
+import { OCSPResponse, OCSPResponseStatus } from '@peculiar/asn1-ocsp';
+import { SubjectPublicKeyInfo } from '@peculiar/asn1-x509';
 import { authorityDetails, assertKeyMatchesCertificate, type CertificateAuthority } from './certificate-authority';
 import { keyIdentifier } from './fingerprints';
-import { encodeSuccessfulOcspResponse } from './ocsp-response-der';
+import { readCanonicalOcspRequest, readOcspRequestWithLibrary, type ParsedOcspRequest, type RequestedCertificate } from './ocsp-request-der';
+import { encodeCertId, encodeResponseData, encodeSuccessfulOcspResponse, type SingleResponseFields } from './ocsp-response-der';
 import { signatureAlgorithmIdentifier } from './key-provider';
-import { REVOCATION_REASON_CODES, type RevocationReason } from './revocation-reason';
+import { type RevocationReason } from './revocation-reason';
 import { integerToSerialNumber, normalizeSerialNumber, serialNumberToInteger } from './serial-number';
-import { toArrayBuffer } from './sign-certificate';
 
 export type CertificateStatus = { status: 'good' } | { status: 'revoked'; revokedAt: Date; reason?: RevocationReason } | { status: 'unknown' };
 
@@ -45,7 +34,8 @@ interface Authority {
   signer: CertificateAuthority;
   /** DER AlgorithmIdentifier of the signer's signatures. */
   signatureAlgorithmDer: Uint8Array;
-  responderId: ResponderID;
+  /** SHA-1 of the signer's public key: the ResponderID byKey. */
+  responderKeyHash: Uint8Array;
   /** `${hashAlgorithmOid}:${issuerNameHash}:${issuerKeyHash}` for every supported hash. */
   certIdKeys: Set<string>;
   sha1NameHash: Uint8Array;
@@ -65,6 +55,8 @@ const HASHES: Readonly<Record<string, string>> = {
   '2.16.840.1.101.3.4.2.3': 'sha512',
 };
 const MAX_NONCE_BYTES = 128;
+/** The OBJECT IDENTIFIER TLV of SHA-1, for the CertIDs of pre-signed answers. */
+const SHA1_OID_DER = Uint8Array.of(0x06, 0x05, 0x2b, 0x0e, 0x03, 0x02, 0x1a);
 const SHA1 = '1.3.14.3.2.26';
 
 /**
@@ -93,19 +85,18 @@ export class OcspResponder {
   async respond(requestDer: Uint8Array, now: Date): Promise<Uint8Array> {
     const request = this.#parse(requestDer);
     if (!request) return statusOnly(OCSPResponseStatus.malformedRequest);
-    const requests = request.tbsRequest.requestList;
-    const nonce = request.tbsRequest.requestExtensions?.find((extension) => extension.extnID === id_pkix_ocsp_nonce);
-    if (nonce && (nonce.extnValue.byteLength === 0 || nonce.extnValue.byteLength > MAX_NONCE_BYTES)) return statusOnly(OCSPResponseStatus.malformedRequest);
-    const authority = this.#authorityFor(requests[0]!.reqCert);
+    const { certificates, nonce } = request;
+    if (nonce && (nonce.byteLength === 0 || nonce.byteLength > MAX_NONCE_BYTES)) return statusOnly(OCSPResponseStatus.malformedRequest);
+    const authority = this.#authorityFor(certificates[0]!);
     if (!authority) return statusOnly(OCSPResponseStatus.unauthorized);
     try {
-      return await this.#answer(authority, requests.map(({ reqCert }) => reqCert), nonce, now);
+      return await this.#answer(authority, certificates, nonce, now);
     } catch {
       return statusOnly(OCSPResponseStatus.internalError);
     }
   }
 
-  async #answer(authority: Authority, certIds: CertID[], nonce: Extension | undefined, now: Date): Promise<Uint8Array> {
+  async #answer(authority: Authority, certIds: RequestedCertificate[], nonce: Uint8Array | undefined, now: Date): Promise<Uint8Array> {
     // Only single, nonce-less requests are answered from the cache; a nonce asks for a fresh signature.
     const cacheKey = certIds.length === 1 && !nonce ? cacheKeyOf(authority.caId, certIds[0]!) : undefined;
     if (cacheKey) {
@@ -131,12 +122,14 @@ export class OcspResponder {
   async presign(caId: string, serialNumber: string, now: Date): Promise<void> {
     const authority = this.#authorities.find((candidate) => candidate.caId === caId);
     if (!authority) return;
-    const certId = new CertID({
-      hashAlgorithm: new AlgorithmIdentifier({ algorithm: SHA1, parameters: null }),
-      issuerNameHash: new OctetString(authority.sha1NameHash),
-      issuerKeyHash: new OctetString(authority.sha1KeyHash),
-      serialNumber: toArrayBuffer(serialNumberToInteger(serialNumber)),
-    });
+    const serial = serialNumberToInteger(serialNumber);
+    const certId: RequestedCertificate = {
+      der: encodeCertId(SHA1_OID_DER, authority.sha1NameHash, authority.sha1KeyHash, serial),
+      hashAlgorithm: SHA1,
+      issuerNameHash: authority.sha1NameHash,
+      issuerKeyHash: authority.sha1KeyHash,
+      serialNumber: serial,
+    };
     await this.#answer(authority, [certId], undefined, now);
   }
 
@@ -146,45 +139,36 @@ export class OcspResponder {
     await this.presign(caId, serialNumber, now);
   }
 
-  #parse(requestDer: Uint8Array): OCSPRequest | undefined {
+  #parse(requestDer: Uint8Array): ParsedOcspRequest | undefined {
     if (requestDer.byteLength === 0 || requestDer.byteLength > this.#maxRequestBytes) return undefined;
+    let request: ParsedOcspRequest;
     try {
-      const request = AsnConvert.parse(requestDer, OCSPRequest);
-      const count = request.tbsRequest.requestList.length;
-      if (count === 0 || count > this.#maxCertificates) return undefined;
-      for (const { reqCert } of request.tbsRequest.requestList) {
-        if (!HASHES[reqCert.hashAlgorithm.algorithm] || reqCert.serialNumber.byteLength === 0) return undefined;
-      }
-      return request;
+      // The common form by hand; any other through the library, as every request was before.
+      request = readCanonicalOcspRequest(requestDer) ?? readOcspRequestWithLibrary(requestDer);
     } catch {
       return undefined;
     }
+    const count = request.certificates.length;
+    if (count === 0 || count > this.#maxCertificates) return undefined;
+    for (const certificate of request.certificates) {
+      if (!HASHES[certificate.hashAlgorithm] || certificate.serialNumber.byteLength === 0) return undefined;
+    }
+    return request;
   }
 
-  #authorityFor(certId: CertID): Authority | undefined {
+  #authorityFor(certId: RequestedCertificate): Authority | undefined {
     const key = certIdKey(certId);
     return this.#authorities.find((authority) => authority.certIdKeys.has(key));
   }
 
-  async #singleResponse(authority: Authority, certId: CertID, now: Date): Promise<SingleResponse> {
+  async #singleResponse(authority: Authority, certId: RequestedCertificate, now: Date): Promise<SingleResponseFields> {
     // A certificate of another CA in the same request: this signer cannot vouch for it.
     const status: CertificateStatus = this.#authorityFor(certId) === authority ? await this.#lookup(authority.caId, integerToSerialNumber(certId.serialNumber)) : { status: 'unknown' };
-    return new SingleResponse({
-      certID: certId,
-      certStatus: toCertStatus(status),
-      thisUpdate: now,
-      nextUpdate: new Date(now.getTime() + this.#validityMs),
-    });
+    return { certIdDer: certId.der, status, thisUpdate: now, nextUpdate: new Date(now.getTime() + this.#validityMs) };
   }
 
-  async #sign(authority: Authority, responses: SingleResponse[], nonce: Extension | undefined, now: Date): Promise<Uint8Array> {
-    const tbsResponseData = new ResponseData({
-      responderID: authority.responderId,
-      producedAt: now,
-      responses,
-      ...(nonce ? { responseExtensions: [new Extension({ extnID: id_pkix_ocsp_nonce, critical: false, extnValue: nonce.extnValue })] } : {}),
-    });
-    const tbs = new Uint8Array(AsnConvert.serialize(tbsResponseData));
+  async #sign(authority: Authority, responses: SingleResponseFields[], nonce: Uint8Array | undefined, now: Date): Promise<Uint8Array> {
+    const tbs = encodeResponseData({ responderKeyHash: authority.responderKeyHash, producedAt: now, responses, ...(nonce === undefined ? {} : { nonce }) });
     const signature = await authority.signer.key.sign(tbs);
     return encodeSuccessfulOcspResponse(tbs, authority.signatureAlgorithmDer, signature, authority.signer.certificateDer);
   }
@@ -215,31 +199,20 @@ function prepareAuthority(ca: CertificateAuthority, signer: CertificateAuthority
     caId: ca.caId,
     signer,
     signatureAlgorithmDer: new Uint8Array(AsnConvert.serialize(signatureAlgorithmIdentifier(signer.key.algorithm))),
-    responderId: new ResponderID({ byKey: new OctetString(keyIdentifier(signer.key.subjectPublicKeyInfo)) }),
+    responderKeyHash: keyIdentifier(signer.key.subjectPublicKeyInfo),
     certIdKeys,
     sha1NameHash: createHash('sha1').update(details.nameDer).digest(),
     sha1KeyHash: createHash('sha1').update(keyBits).digest(),
   };
 }
 
-function certIdKey(certId: CertID): string {
-  const hex = (octets: OctetString): string => Buffer.from(octets.buffer).toString('hex');
-  return `${certId.hashAlgorithm.algorithm}:${hex(certId.issuerNameHash)}:${hex(certId.issuerKeyHash)}`;
+function certIdKey(certId: RequestedCertificate): string {
+  const hex = (octets: Uint8Array): string => Buffer.from(octets.buffer, octets.byteOffset, octets.byteLength).toString('hex');
+  return `${certId.hashAlgorithm}:${hex(certId.issuerNameHash)}:${hex(certId.issuerKeyHash)}`;
 }
 
-function cacheKeyOf(caId: string, certId: CertID): string {
+function cacheKeyOf(caId: string, certId: RequestedCertificate): string {
   return `${caId}:${certIdKey(certId)}:${integerToSerialNumber(certId.serialNumber)}`;
-}
-
-function toCertStatus(status: CertificateStatus): CertStatus {
-  if (status.status === 'good') return new CertStatus({ good: null });
-  if (status.status === 'unknown') return new CertStatus({ unknown: null });
-  return new CertStatus({
-    revoked: new RevokedInfo({
-      revocationTime: status.revokedAt,
-      ...(status.reason === undefined ? {} : { revocationReason: new CRLReason(REVOCATION_REASON_CODES[status.reason]) }),
-    }),
-  });
 }
 
 function statusOnly(responseStatus: OCSPResponseStatus): Uint8Array {
