@@ -75,12 +75,24 @@ const toServerCertificateRow = (r: ServerCertificateSqlRow): ServerCertificateRo
   reason: r.reason,
 });
 
+/** The rows list() hands out are shared between its callers: none may change them. */
+const deepFreeze = <T>(value: T): T => {
+  if (typeof value === 'object' && value !== null && !Object.isFrozen(value)) {
+    Object.freeze(value);
+    for (const member of Object.values(value)) deepFreeze(member);
+  }
+  return value;
+};
+
 /** The certificate authorities (ca-<id> streams): chain building, CRL/OCSP signers. */
 export class CaDirectory extends SqliteProjection {
   private readonly insert: StatementSync;
   private readonly setSigner: StatementSync;
   private readonly revoke: StatementSync;
   private readonly byId: StatementSync;
+  private readonly all: StatementSync;
+  /** list() as read at a checkpoint of this read model, frozen: asked for per OCSP request and per certificate issued. */
+  private listed: { checkpoint: number; rows: readonly CaRow[] } | undefined;
   private readonly insertServerCertificate: StatementSync;
   private readonly serverCertificatesOf: StatementSync;
   private readonly serverCertificateBySerial: StatementSync;
@@ -134,6 +146,7 @@ export class CaDirectory extends SqliteProjection {
     this.setSigner = db.prepare(`UPDATE certificate_authorities SET ocsp_signer = ? WHERE ca_id = ?`);
     this.revoke = db.prepare(`UPDATE certificate_authorities SET status = 'revoked', revoked_at = ? WHERE ca_id = ?`);
     this.byId = db.prepare(`SELECT * FROM certificate_authorities WHERE ca_id = ?`);
+    this.all = db.prepare('SELECT * FROM certificate_authorities ORDER BY seq');
   }
 
   protected tables() {
@@ -183,8 +196,18 @@ export class CaDirectory extends SqliteProjection {
     return row && toRow(row);
   }
 
+  /**
+   * Every CA, oldest first. Read and parsed again only when the checkpoint of this read model
+   * has moved (it moves in the transaction that changes rows, in whichever process applies
+   * it): one indexed read otherwise, instead of every CA's certificate parsed per call.
+   */
   list(): CaRow[] {
-    return (this.db.prepare('SELECT * FROM certificate_authorities ORDER BY seq').all() as unknown as SqlRow[]).map(toRow);
+    const checkpoint = this.checkpoint();
+    if (this.listed?.checkpoint !== checkpoint) {
+      const rows = (this.all.all() as unknown as SqlRow[]).map((row) => deepFreeze(toRow(row)));
+      this.listed = { checkpoint, rows };
+    }
+    return [...this.listed.rows];
   }
 
   /** The CA and its parents up to the root, nearest first. */

@@ -1,0 +1,86 @@
+// The CA directory's list(), which the OCSP responder and every issuance ask for, is kept parsed
+// between calls: on a real SQLite file shared by two connections (two processes of the ledger),
+// what one applies shows in the other's list at once.
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { DatabaseSync } from 'node:sqlite';
+import type { ProjectedEvent } from '@devid/event-store';
+import { openReadModelDb } from '../read-model-db';
+import { CaDirectory } from './ca-directory';
+
+const certificate = (serialNumber: string) => ({
+  der: 'MAA=',
+  serialNumber,
+  subject: `CN=${serialNumber}`,
+  notBefore: '2026-11-01T00:00:00.000Z',
+  notAfter: '2036-11-01T00:00:00.000Z',
+  spkiSha256: 'a'.repeat(64),
+  fingerprintSha256: 'b'.repeat(64),
+});
+const keyRef = 'software:k';
+
+let position = 0;
+const event = (caId: string, type: string, data: unknown): ProjectedEvent => ({
+  id: `00000000-0000-4000-8000-${String(++position).padStart(12, '0')}`,
+  type,
+  version: 1,
+  streamId: `ca-${caId}`,
+  revision: position,
+  position,
+  occurredAt: '2026-11-30T00:00:00.000Z',
+  recordedAt: '2026-11-30T00:00:00.000Z',
+  data,
+});
+const created = (caId: string, role: string, parentId: string | null) =>
+  event(caId, 'CertificateAuthorityCreated', { caId, role, parentId, algorithm: 'ECDSA-P256', certificate: certificate(`${caId}-1`), keyRef, createdAt: '2026-11-30T00:00:00.000Z' });
+
+describe('CaDirectory.list() on a file two connections share', () => {
+  let dir: string;
+  let dbs: DatabaseSync[];
+  beforeEach(() => {
+    dir = mkdtempSync(join(tmpdir(), 'devid-ca-directory-'));
+    position = 0;
+  });
+  afterEach(() => {
+    for (const db of dbs) db.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it("shows at once what the other connection applied: a new CA, a new OCSP signer, a revocation", () => {
+    dbs = [openReadModelDb(join(dir, 'read-models.db')), openReadModelDb(join(dir, 'read-models.db'))];
+    const [writer, reader] = dbs.map((db) => new CaDirectory(db)) as [CaDirectory, CaDirectory];
+    const view = () => reader.list().map((ca) => [ca.caId, ca.status, ca.ocspSigner?.certificate.serialNumber ?? null]);
+
+    writer.apply([created('root', 'root', null)]);
+    expect(view()).toEqual([['root', 'active', null]]);
+    writer.apply([created('issuing-1', 'issuing', 'root')]);
+    expect(view()).toEqual([
+      ['root', 'active', null],
+      ['issuing-1', 'active', null],
+    ]);
+    writer.apply([event('issuing-1', 'OcspSignerIssued', { caId: 'issuing-1', certificate: certificate('signer-2'), keyRef, issuedAt: '2026-11-30T00:00:00.000Z' })]);
+    expect(view()).toEqual([
+      ['root', 'active', null],
+      ['issuing-1', 'active', 'signer-2'],
+    ]);
+    writer.apply([event('issuing-1', 'CertificateAuthorityRevoked', { caId: 'issuing-1', reason: 'cessationOfOperation', revokedAt: '2026-11-30T02:00:00.000Z' })]);
+    expect(view()).toEqual([
+      ['root', 'active', null],
+      ['issuing-1', 'revoked', 'signer-2'],
+    ]);
+    // And emptied for a rebuild in the other connection, it empties the list the reader gives.
+    writer.reset();
+    expect(view()).toEqual([]);
+  });
+
+  it('hands out rows nobody can change (they are shared between callers)', () => {
+    dbs = [openReadModelDb(join(dir, 'read-models.db'))];
+    const directory = new CaDirectory(dbs[0]!);
+    directory.apply([created('root', 'root', null)]);
+    const [root] = directory.list();
+    expect(() => Object.assign(root!, { status: 'revoked' })).toThrow(TypeError);
+    expect(() => Object.assign(root!.certificate, { serialNumber: '00' })).toThrow(TypeError);
+    expect(directory.list()[0]).toMatchObject({ status: 'active', certificate: { serialNumber: 'root-1' } });
+  });
+});
