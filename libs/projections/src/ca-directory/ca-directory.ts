@@ -89,9 +89,8 @@ export class CaDirectory extends SqliteProjection {
   private readonly insert: StatementSync;
   private readonly setSigner: StatementSync;
   private readonly revoke: StatementSync;
-  private readonly byId: StatementSync;
   private readonly all: StatementSync;
-  /** list() as read at a checkpoint of this read model, frozen: asked for per OCSP request and per certificate issued. */
+  /** Every CA as read at a checkpoint of this read model, frozen: list() and get() are asked for per OCSP request and per certificate issued. */
   private listed: { checkpoint: number; rows: readonly CaRow[] } | undefined;
   private readonly insertServerCertificate: StatementSync;
   private readonly serverCertificatesOf: StatementSync;
@@ -145,7 +144,6 @@ export class CaDirectory extends SqliteProjection {
     );
     this.setSigner = db.prepare(`UPDATE certificate_authorities SET ocsp_signer = ? WHERE ca_id = ?`);
     this.revoke = db.prepare(`UPDATE certificate_authorities SET status = 'revoked', revoked_at = ? WHERE ca_id = ?`);
-    this.byId = db.prepare(`SELECT * FROM certificate_authorities WHERE ca_id = ?`);
     this.all = db.prepare('SELECT * FROM certificate_authorities ORDER BY seq');
   }
 
@@ -191,9 +189,9 @@ export class CaDirectory extends SqliteProjection {
     return row && toServerCertificateRow(row);
   }
 
+  /** The CA, from list()'s rows (frozen). */
   get(caId: string): CaRow | undefined {
-    const row = this.byId.get(caId) as SqlRow | undefined;
-    return row && toRow(row);
+    return this.rows().find((ca) => ca.caId === caId);
   }
 
   /**
@@ -202,12 +200,16 @@ export class CaDirectory extends SqliteProjection {
    * it): one indexed read otherwise, instead of every CA's certificate parsed per call.
    */
   list(): CaRow[] {
+    return [...this.rows()];
+  }
+
+  private rows(): readonly CaRow[] {
     const checkpoint = this.checkpoint();
     if (this.listed?.checkpoint !== checkpoint) {
       const rows = (this.all.all() as unknown as SqlRow[]).map((row) => deepFreeze(toRow(row)));
       this.listed = { checkpoint, rows };
     }
-    return [...this.listed.rows];
+    return this.listed.rows;
   }
 
   /** The CA and its parents up to the root, nearest first. */
