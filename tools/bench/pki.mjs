@@ -1,6 +1,7 @@
 // PKI figures (issue 4), each beside the raw machine limit measured in the same run:
 //  1. LDevIDs issued/s end to end: the path of POST /devices/{id}/enroll minus HTTP — the
-//     ledger's own ExecuteDeviceCommandHandler + CertificateIssuer (idempotency check, load
+//     ledger's own ExecuteDeviceCommandHandler + CertificateIssuer + Authorities over the CA
+//     directory read model (CA lookup per enrollment; only the key store is a stand-in) (idempotency check, load
 //     stream, decide, checkCsrAsync + issueCertificate (PoP check and CA sign on a worker thread), decide, append DeviceEnrolled +
 //     CertificateIssued) on a real SqliteEventStore file, BENCH_IN_FLIGHT (64) requests in
 //     flight (group commit). CSRs (P-256 device keys) are made beforehand, untimed. Beside it:
@@ -35,6 +36,8 @@ const { CertificateInventory, openReadModelDb, ProjectionRunner } = require('../
 const { ExecuteDeviceCommand, ExecuteDeviceCommandHandler } = require('../../apps/ledger/dist/devices/execute-device-command.js');
 const { DeviceRepository } = require('../../apps/ledger/dist/devices/device-repository.js');
 const { CertificateIssuer } = require('../../apps/ledger/dist/pki/certificate-issuer.js');
+const { Authorities, describeCertificate } = require('../../apps/ledger/dist/pki/authorities.js');
+const { PublicUrl } = require('../../apps/ledger/dist/pki/public-url.js');
 const { OcspService } = require('../../apps/ledger/dist/ocsp/ocsp.service.js');
 const { ReadModels } = require('../../apps/ledger/dist/store/read-models.js');
 const { AsnConvert, OctetString } = require('@peculiar/asn1-schema');
@@ -224,11 +227,20 @@ const ledgerFor = async (path, ca, { readModels }) => {
   // Opened as `npm start` opens read-models.db (WAL): a rollback-journal file locks and re-reads its header on every query.
   const db = openReadModelDb(`${path}.read.sqlite`);
   const models = new ReadModels(store, db);
+  // The CA as the ledger records it (ca-<id> stream), in the CA directory the issuer reads per enrollment.
+  const createdAt = new Date().toISOString();
+  await store.append(`ca-${ca.caId}`, [{
+    id: randomUUID(), type: 'CertificateAuthorityCreated', version: 1, occurredAt: createdAt,
+    data: { caId: ca.caId, role: 'issuing', parentId: 'root', algorithm: ca.key.algorithm, certificate: describeCertificate(ca.certificateDer), keyRef: `bench:${ca.caId}`, createdAt },
+    metadata: { actor: 'bench', causationId: randomUUID(), commandId: randomUUID(), correlationId: randomUUID() },
+  }], { expectedRevision: 'no_stream' });
   if (readModels) models.start();
+  else models.cas.apply(await store.readAll({ metadata: false }));
   const config = { READ_MODEL_WAIT_MS: readModels ? 2000 : 0, LDEVID_VALIDITY_DAYS: 365 };
   const handler = new ExecuteDeviceCommandHandler(store, new DeviceRepository(store), models, config);
-  // Authorities (Nest provider over the CA directory and the key store) narrowed to what the issuer asks of it.
-  const authorities = { baseUrl: BASE_URL, caFor: () => ({ caId: ca.caId }), authority: () => Promise.resolve(ca) };
+  // The ledger's Authorities over that CA directory (caFor and authority per enrollment); the key store holds the one key.
+  const keyStore = { get: (keyRef) => (keyRef === `bench:${ca.caId}` ? Promise.resolve(ca.key) : Promise.reject(new Error(`no key ${keyRef}`))) };
+  const authorities = new Authorities(store, models.cas, keyStore, undefined, new PublicUrl(BASE_URL), config);
   const issuer = new CertificateIssuer(authorities, models.inventory, config);
   const command = (type, deviceId, data) => ({ type, deviceId, data, commandId: randomUUID(), now: new Date().toISOString(), actor: 'bench' });
   const options = (body) => ({ fingerprint: createHash('sha256').update(body).digest('base64url'), correlationId: randomUUID() });
