@@ -15,8 +15,13 @@
 //     the raw sign time of the same TBS bytes, and the DER size.
 //  3. OCSP responses/s through the ledger's OcspService (DER request in, DER response out),
 //     pre-signed (no nonce) and fresh-signed (nonce), beside raw sign/s.
+//  4. OCSP over HTTP: a ledger started as `npm start` runs it (demo CAs, embedded SQLite), one
+//     device enrolled through the API, then POST /ocsp from 64 keep-alive clients in this process
+//     (which shares the machine's cores with the ledger), beside the CPU the ledger used per answer.
 // Env: BENCH_SECONDS (3), BENCH_IN_FLIGHT (64), BENCH_DEVICES (sized to ~BENCH_SECONDS), BENCH_CRL_SIZES
 // (100000,1000000), BENCH_OTHER_CA (ECDSA-P384,Ed25519). Fresh temp files; removed at the end.
+import { spawn } from 'node:child_process';
+import http from 'node:http';
 import { createHash, createPublicKey, generateKeyPairSync, randomBytes, randomUUID, sign, verify, X509Certificate } from 'node:crypto';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -349,6 +354,47 @@ const splitSigned = (der) => {
   return { tbs: der.subarray(tbs.start, tbs.end), signature: der.subarray(bits.content + 1, bits.end) };
 };
 
+/** Starts `node apps/ledger/dist/main.js` on ephemeral ports in `dataDir`; resolves with its URL once its banner is out. */
+const startLedger = (dataDir, adminKey) =>
+  new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [new URL('../../apps/ledger/dist/main.js', import.meta.url).pathname], {
+      env: { ...process.env, DATA_DIR: dataDir, PORT: '0', ADMIN_API_KEY: adminKey, LOG_LEVEL: 'warn' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let out = '';
+    const onData = (chunk) => {
+      out += chunk.toString();
+      const up = /DevID Ledger is up: (http:\/\/[\d.]+:\d+)/.exec(out);
+      if (up) resolve({ child, url: up[1] });
+    };
+    child.stdout.on('data', onData);
+    child.stderr.on('data', onData);
+    child.once('exit', (code) => reject(new Error(`the ledger exited with ${code} before it was up:\n${out}`)));
+  });
+
+/** POSTs `body` with a keep-alive agent; resolves with the status and the body. */
+const httpRequest = (agent, url, { method = 'POST', headers = {}, body } = {}) =>
+  new Promise((resolve, reject) => {
+    const request = http.request(url, { method, agent, headers: body === undefined ? headers : { ...headers, 'content-length': Buffer.byteLength(body) } }, (response) => {
+      const chunks = [];
+      response.on('data', (chunk) => chunks.push(chunk));
+      response.on('end', () => resolve({ status: response.statusCode, body: Buffer.concat(chunks) }));
+    });
+    request.on('error', reject);
+    request.end(body);
+  });
+
+/** CPU µs a process has used so far (Linux /proc/<pid>/stat; undefined elsewhere). */
+const processCpuMicros = (pid) => {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return ((Number(fields[11]) + Number(fields[12])) * 1e6) / 100;
+  } catch {
+    return undefined;
+  }
+};
+
 const ocspStatusOf = (der) => {
   const response = AsnConvert.parse(der, OCSPResponse);
   if (!response.responseBytes) return `status ${response.responseStatus}`;
@@ -571,6 +617,52 @@ export const run = async () => {
     row(`OCSP responses/s, pre-signed (no nonce; ${fmt(plain.length)} certificates, cache warm)`, fmt(cachedPerSecond), fmt(rawOcspSign), `sign P-256, ${IN_FLIGHT} in flight`);
     row('OCSP responses/s, first answer per certificate (lookup + sign + cache)', fmt(presignPerSecond), fmt(rawOcspSignSync), 'sign P-256, one thread');
     row('OCSP responses/s, fresh-signed (16-byte nonce)', fmt(noncePerSecond), '', '');
+
+    // ---- 4. OCSP over HTTP ----
+    progress('OCSP over HTTP: starting a ledger as npm start does');
+    const adminKey = randomBytes(24).toString('base64url');
+    const ledger = await startLedger(join(dir, 'http-ledger'), adminKey);
+    const agent = new http.Agent({ keepAlive: true, maxSockets: IN_FLIGHT });
+    try {
+      const api = async (path, body) => {
+        const response = await httpRequest(agent, `${ledger.url}${path}`, { headers: { authorization: `Bearer ${adminKey}`, 'content-type': 'application/json' }, body: JSON.stringify(body) });
+        if (response.status >= 300) throw new Error(`${path}: ${response.status} ${response.body}`);
+        return JSON.parse(response.body.toString());
+      };
+      const { deviceId } = await api('/devices', { serialNumber: 'SN-OCSP-1', model: 'gw-7', factoryId: 'devid-factory-1' });
+      await api(`/devices/${deviceId}/ship`, { owner: 'acme' });
+      const enrolled = await api(`/devices/${deviceId}/enroll`, { csr: csrFor(deviceId) });
+      const issuingPem = (await httpRequest(agent, `${ledger.url}/cas/devid-issuing/certificate`, { method: 'GET' })).body.toString();
+      const issuing = { certificateDer: new Uint8Array(new X509Certificate(issuingPem).raw) };
+      const serial = enrolled.certificate.serialNumber;
+      const plainHttp = Buffer.from(ocspRequest(issuing, serial, false));
+      // Each nonced request different, made beforehand (the client's own ASN.1 work is not timed).
+      const noncedHttp = Array.from({ length: 4096 }, () => Buffer.from(ocspRequest(issuing, serial, true)));
+      const post = (body) => httpRequest(agent, `${ledger.url}/ocsp`, { headers: { 'content-type': 'application/ocsp-request' }, body });
+      const first = await post(plainHttp);
+      if (first.status !== 200 || ocspStatusOf(first.body) !== 'good') throw new Error(`OCSP over HTTP did not answer good: ${first.status}`);
+      await forSeconds(SECONDS / 3, IN_FLIGHT, () => post(plainHttp)); // warm-up
+      const measure = async (body) => {
+        const [cpu0, machine0, answers0] = [processCpuMicros(ledger.child.pid), cpuTicks(), { n: 0 }];
+        const perSecond = await forSeconds(SECONDS / 2, IN_FLIGHT, async (i) => {
+          const answer = await post(body(i));
+          if (answer.status !== 200 || answer.body[0] !== 0x30) throw new Error(`OCSP over HTTP: status ${answer.status}`);
+          answers0.n++;
+        });
+        const cpu = processCpuMicros(ledger.child.pid);
+        return { perSecond, ledgerMicros: cpu === undefined || cpu0 === undefined ? undefined : (cpu - cpu0) / answers0.n, machine: cpuSharesSince(machine0) };
+      };
+      const plainOverHttp = await measure(() => plainHttp);
+      const noncedOverHttp = await measure((i) => noncedHttp[i % noncedHttp.length]);
+      const cpuNote = (m) => (m.ledgerMicros === undefined ? '' : `; the ledger used ${fmt(m.ledgerMicros)} µs CPU per answer`);
+      row(`OCSP over HTTP POST, pre-signed, ${IN_FLIGHT} keep-alive clients in this process`, fmt(plainOverHttp.perSecond), fmt(cachedPerSecond), `the same through OcspService alone${cpuNote(plainOverHttp)}; ${formatShares(plainOverHttp.machine)}`);
+      row(`OCSP over HTTP POST, fresh-signed (nonce), ${IN_FLIGHT} keep-alive clients in this process`, fmt(noncedOverHttp.perSecond), fmt(noncePerSecond), `the same through OcspService alone${cpuNote(noncedOverHttp)}; ${formatShares(noncedOverHttp.machine)}`);
+    } finally {
+      agent.destroy();
+      const exited = new Promise((resolve) => ledger.child.once('exit', resolve));
+      ledger.child.kill('SIGTERM');
+      await exited;
+    }
 
     printFigures(['figure', 'DevID', 'raw', 'raw setup'], rows);
     console.log(`\n(rates per second of wall clock; bench took ${((now() - started) / 1000).toFixed(0)} s)`);
