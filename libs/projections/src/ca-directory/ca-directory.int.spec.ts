@@ -35,7 +35,7 @@ const event = (caId: string, type: string, data: unknown): ProjectedEvent => ({
 const created = (caId: string, role: string, parentId: string | null) =>
   event(caId, 'CertificateAuthorityCreated', { caId, role, parentId, algorithm: 'ECDSA-P256', certificate: certificate(`${caId}-1`), keyRef, createdAt: '2026-11-30T00:00:00.000Z' });
 
-describe('CaDirectory.list() and get() on a file two connections share', () => {
+describe('CaDirectory.list(), get() and chain() on a file two connections share', () => {
   let dir: string;
   let dbs: DatabaseSync[];
   beforeEach(() => {
@@ -65,6 +65,7 @@ describe('CaDirectory.list() and get() on a file two connections share', () => {
       ['issuing-1', 'active', 'signer-2'],
     ]);
     expect(reader.get('issuing-1')?.ocspSigner?.certificate.serialNumber).toBe('signer-2');
+    expect(reader.chain('issuing-1').map((ca) => ca.caId)).toEqual(['issuing-1', 'root']);
     writer.apply([event('issuing-1', 'CertificateAuthorityRevoked', { caId: 'issuing-1', reason: 'cessationOfOperation', revokedAt: '2026-11-30T02:00:00.000Z' })]);
     expect(view()).toEqual([
       ['root', 'active', null],
@@ -72,6 +73,10 @@ describe('CaDirectory.list() and get() on a file two connections share', () => {
     ]);
     expect(reader.get('issuing-1')).toMatchObject({ status: 'revoked', revokedAt: '2026-11-30T02:00:00.000Z', parentId: 'root' });
     expect(reader.get('issuing-2')).toBeUndefined();
+    expect(reader.chain('issuing-1').map((ca) => [ca.caId, ca.status])).toEqual([
+      ['issuing-1', 'revoked'],
+      ['root', 'active'],
+    ]);
     // And emptied for a rebuild in the other connection, it empties the list the reader gives.
     writer.reset();
     expect(view()).toEqual([]);

@@ -214,8 +214,10 @@ export class CaDirectory extends SqliteProjection {
 
   /** The CA and its parents up to the root, nearest first. */
   chain(caId: string): CaRow[] {
+    const rows = this.rows();
+    const byId = (id: string) => rows.find((ca) => ca.caId === id);
     const chain: CaRow[] = [];
-    for (let ca = this.get(caId); ca && chain.length < 8; ca = ca.parentId ? this.get(ca.parentId) : undefined) chain.push(ca);
+    for (let ca = byId(caId); ca && chain.length < 8; ca = ca.parentId ? byId(ca.parentId) : undefined) chain.push(ca);
     return chain;
   }
 }
