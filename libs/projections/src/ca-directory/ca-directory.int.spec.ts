@@ -83,6 +83,18 @@ describe('CaDirectory.list(), get() and chain() on a file two connections share'
     expect(reader.get('root')).toBeUndefined();
   });
 
+  it('keeps the checkpoint where the process ahead left it when one behind applies an older batch', () => {
+    dbs = [openReadModelDb(join(dir, 'read-models.db')), openReadModelDb(join(dir, 'read-models.db'))];
+    const [ahead, behind] = dbs.map((db) => new CaDirectory(db)) as [CaDirectory, CaDirectory];
+    const events = [created('root', 'root', null), created('issuing-1', 'issuing', 'root'), created('factory-1', 'factory', 'root')];
+    ahead.apply(events);
+    expect(behind.checkpoint()).toBe(3);
+    // The other process's subscription was still at its first batch.
+    behind.apply(events.slice(0, 2));
+    expect([ahead.checkpoint(), behind.checkpoint()]).toEqual([3, 3]);
+    expect(behind.list().map((ca) => ca.caId)).toEqual(['root', 'issuing-1', 'factory-1']);
+  });
+
   it('hands out rows nobody can change (they are shared between callers)', () => {
     dbs = [openReadModelDb(join(dir, 'read-models.db'))];
     const directory = new CaDirectory(dbs[0]!);

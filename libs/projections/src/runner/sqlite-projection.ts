@@ -47,8 +47,10 @@ export abstract class SqliteProjection implements DataProjection {
     this.db.exec('BEGIN IMMEDIATE');
     try {
       const from = this.checkpoint();
+      const last = events[events.length - 1].position;
       for (const stored of events) if (stored.position > from) this.applyOne(stored);
-      this.saveCheckpoint.run(this.name, events[events.length - 1].position);
+      // Another process on this file may have applied further already: the checkpoint never moves back.
+      if (last > from) this.saveCheckpoint.run(this.name, last);
       this.db.exec('COMMIT');
     } catch (e) {
       this.db.exec('ROLLBACK');
