@@ -5,17 +5,15 @@
 //  2. revoke latency: a signed command produced to Kafka → OCSP answers `revoked`, p50/p99
 //     over BENCH_REVOKES (200) commands, one at a time, through a built ledger child process.
 // Fresh topics (random prefix) and temp dirs; removed at the end (topics stay on the broker).
-import { spawn } from 'node:child_process';
 import { generateKeyPairSync, randomBytes, randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
+import { startLedger } from './lib/ledger.mjs';
 
 const require = createRequire(import.meta.url);
 require('reflect-metadata'); // @peculiar/x509 (tsyringe) needs it before it loads
-const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const { SqliteEventStore } = require('../../libs/event-store/dist/index.js');
 const { KafkaMessageBus, Relay, RelayCheckpoint, toLifecycleMessage } = require('../../libs/messaging/dist/index.js');
 const { openReadModelDb } = require('../../libs/projections/dist/index.js');
@@ -137,28 +135,11 @@ const relayBench = async (prefix) => {
   }
 };
 
-const startLedger = (env) =>
-  new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [join(ROOT, 'apps', 'ledger', 'dist', 'main.js')], {
-      cwd: ROOT,
-      env: { ...process.env, PORT: '0', LOG_LEVEL: 'warn', READ_MODEL_WAIT_MS: '0', ...env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let out = '';
-    const onData = (chunk) => {
-      out += chunk.toString();
-      const m = /DevID Ledger is up: (http:\/\/[\d.]+:\d+)/.exec(out);
-      if (m) resolve({ child, url: m[1] });
-    };
-    child.stdout.on('data', onData);
-    child.stderr.on('data', onData);
-    child.on('exit', (code) => reject(new Error(`ledger exited ${code}:\n${out}`)));
-  });
 
 const revokeBench = async (prefix) => {
   const dir = mkdtempSync(join(tmpdir(), 'devid-bench-ledger-'));
   const key = 'bench-admin-key-0123456789';
-  const ledger = await startLedger({ DATA_DIR: dir, ADMIN_API_KEY: key, KAFKA_BROKERS: BROKERS.join(','), KAFKA_TOPIC_PREFIX: prefix, RELAY_ENABLED: 'false' });
+  const ledger = await startLedger({ READ_MODEL_WAIT_MS: '0', DATA_DIR: dir, ADMIN_API_KEY: key, KAFKA_BROKERS: BROKERS.join(','), KAFKA_TOPIC_PREFIX: prefix, RELAY_ENABLED: 'false' });
   const api = async (method, path, body) => {
     const res = await fetch(`${ledger.url}${path}`, { method, headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' }, body: body && JSON.stringify(body) });
     const json = await res.json();

@@ -20,7 +20,6 @@
 //     (which shares the machine's cores with the ledger), beside the CPU the ledger used per answer.
 // Env: BENCH_SECONDS (3), BENCH_IN_FLIGHT (64), BENCH_DEVICES (sized to ~BENCH_SECONDS), BENCH_CRL_SIZES
 // (100000,1000000), BENCH_OTHER_CA (ECDSA-P384,Ed25519). Fresh temp files; removed at the end.
-import { spawn } from 'node:child_process';
 import http from 'node:http';
 import { createHash, createPublicKey, generateKeyPairSync, randomBytes, randomUUID, sign, verify, X509Certificate } from 'node:crypto';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
@@ -31,6 +30,7 @@ import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { Worker } from 'node:worker_threads';
 import { cpuSharesSince, cpuTicks, formatHandoff, formatShares, handoffRoundTrip } from './lib/machine.mjs';
+import { startLedger } from './lib/ledger.mjs';
 import { printFigures } from './lib/table.mjs';
 
 const require = createRequire(import.meta.url);
@@ -354,24 +354,6 @@ const splitSigned = (der) => {
   return { tbs: der.subarray(tbs.start, tbs.end), signature: der.subarray(bits.content + 1, bits.end) };
 };
 
-/** Starts `node apps/ledger/dist/main.js` on ephemeral ports in `dataDir`; resolves with its URL once its banner is out. */
-const startLedger = (dataDir, adminKey) =>
-  new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [new URL('../../apps/ledger/dist/main.js', import.meta.url).pathname], {
-      env: { ...process.env, DATA_DIR: dataDir, PORT: '0', ADMIN_API_KEY: adminKey, LOG_LEVEL: 'warn' },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let out = '';
-    const onData = (chunk) => {
-      out += chunk.toString();
-      const up = /DevID Ledger is up: (http:\/\/[\d.]+:\d+)/.exec(out);
-      if (up) resolve({ child, url: up[1] });
-    };
-    child.stdout.on('data', onData);
-    child.stderr.on('data', onData);
-    child.once('exit', (code) => reject(new Error(`the ledger exited with ${code} before it was up:\n${out}`)));
-  });
-
 /** POSTs `body` with a keep-alive agent; resolves with the status and the body. */
 const httpRequest = (agent, url, { method = 'POST', headers = {}, body } = {}) =>
   new Promise((resolve, reject) => {
@@ -621,7 +603,7 @@ export const run = async () => {
     // ---- 4. OCSP over HTTP ----
     progress('OCSP over HTTP: starting a ledger as npm start does');
     const adminKey = randomBytes(24).toString('base64url');
-    const ledger = await startLedger(join(dir, 'http-ledger'), adminKey);
+    const ledger = await startLedger({ DATA_DIR: join(dir, 'http-ledger'), ADMIN_API_KEY: adminKey });
     const agent = new http.Agent({ keepAlive: true, maxSockets: IN_FLIGHT });
     try {
       const api = async (path, body) => {
