@@ -3,7 +3,7 @@ import { CertID, OCSPRequest, id_pkix_ocsp_nonce } from '@peculiar/asn1-ocsp';
 import { equalBytes, isPlainOid, readTlv } from './der';
 
 // Hand-written reading of an OCSP request (RFC 6960 §4.1.1) in the form clients send (openssl,
-// browsers, embedded stacks): strict DER, no version, requestor name, per-certificate
+// browsers, embedded stacks): strict DER; no version, requestor name, per-certificate
 // extensions or signature. That is the responder's hot path: @peculiar/asn1-schema takes
 // ~110 µs to parse one request, more than the signature of a fresh answer (tools/bench/pki.mjs).
 // Anything else goes through @peculiar/asn1-ocsp as before; ocsp-request-der.spec.ts checks
@@ -40,7 +40,8 @@ const DER_NULL = hex('0500');
 
 /**
  * The request's certificates and nonce if it is in the common form above; undefined for
- * anything else (which is not necessarily malformed: readOcspRequest decides).
+ * anything else, which is not necessarily malformed: the responder then reads it with
+ * readOcspRequestWithLibrary, which reads it or throws.
  */
 export function readCanonicalOcspRequest(der: Uint8Array): ParsedOcspRequest | undefined {
   const outer = readTlv(der, 0, der.length);
