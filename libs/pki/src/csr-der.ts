@@ -1,4 +1,4 @@
-import { equalBytes, isPlainOid, readTlv } from './der';
+import { equalBytes, hexBytes, isPlainOid, readTlv } from './der';
 import type { KeyAlgorithm } from './key-provider';
 
 // Hand-written reading of a PKCS#10 CSR in the form devices actually send (strict DER, a
@@ -22,24 +22,24 @@ export interface CanonicalCsr {
 
 const SPKI_PREFIXES: readonly { prefix: Uint8Array; length: number; keyAlgorithm: KeyAlgorithm }[] = [
   // SEQUENCE { SEQUENCE { id-ecPublicKey, prime256v1 }, BIT STRING { 0x04 || X || Y } }
-  { prefix: hex('3059301306072a8648ce3d020106082a8648ce3d030107034200 04'), length: 91, keyAlgorithm: 'ECDSA-P256' },
+  { prefix: hexBytes('3059301306072a8648ce3d020106082a8648ce3d030107034200 04'), length: 91, keyAlgorithm: 'ECDSA-P256' },
   // SEQUENCE { SEQUENCE { id-ecPublicKey, secp384r1 }, BIT STRING { 0x04 || X || Y } }
-  { prefix: hex('3076301006072a8648ce3d020106052b81040022036200 04'), length: 120, keyAlgorithm: 'ECDSA-P384' },
+  { prefix: hexBytes('3076301006072a8648ce3d020106052b81040022036200 04'), length: 120, keyAlgorithm: 'ECDSA-P384' },
   // SEQUENCE { SEQUENCE { id-Ed25519 }, BIT STRING { A } }
-  { prefix: hex('302a300506032b6570032100'), length: 44, keyAlgorithm: 'Ed25519' },
+  { prefix: hexBytes('302a300506032b6570032100'), length: 44, keyAlgorithm: 'Ed25519' },
 ];
 
 const SIGNATURE_ALGORITHMS: readonly { der: Uint8Array; family: 'ec' | 'ed25519'; digest: CanonicalCsr['digest'] }[] = [
-  { der: hex('300a06082a8648ce3d040302'), family: 'ec', digest: 'sha256' },
-  { der: hex('300a06082a8648ce3d040303'), family: 'ec', digest: 'sha384' },
-  { der: hex('300a06082a8648ce3d040304'), family: 'ec', digest: 'sha512' },
-  { der: hex('300506032b6570'), family: 'ed25519', digest: null },
+  { der: hexBytes('300a06082a8648ce3d040302'), family: 'ec', digest: 'sha256' },
+  { der: hexBytes('300a06082a8648ce3d040303'), family: 'ec', digest: 'sha384' },
+  { der: hexBytes('300a06082a8648ce3d040304'), family: 'ec', digest: 'sha512' },
+  { der: hexBytes('300506032b6570'), family: 'ed25519', digest: null },
 ];
 
-const VERSION_0 = hex('020100');
-const EMPTY_ATTRIBUTES = hex('a000');
-const OID_CN = hex('550403');
-const OID_SERIAL_NUMBER = hex('550405');
+const VERSION_0 = hexBytes('020100');
+const EMPTY_ATTRIBUTES = hexBytes('a000');
+const OID_CN = hexBytes('550403');
+const OID_SERIAL_NUMBER = hexBytes('550405');
 const TAG_UTF8_STRING = 0x0c;
 const TAG_PRINTABLE_STRING = 0x13;
 const TAG_IA5_STRING = 0x16;
@@ -125,8 +125,4 @@ function decodeString(octets: Uint8Array, tag: number): string | undefined {
   } catch {
     return undefined;
   }
-}
-
-function hex(text: string): Uint8Array {
-  return new Uint8Array(Buffer.from(text.replace(/\s+/g, ''), 'hex'));
 }

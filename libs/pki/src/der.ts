@@ -2,6 +2,11 @@
 // tools/bench/pki.mjs). Everything built with them is compared byte for byte with
 // @peculiar/asn1-schema's output in the specs (STYLE.md §8).
 
+/** Bytes from hex text (whitespace ignored), for the fixed DER pieces the hand-written readers compare against. */
+export function hexBytes(text: string): Uint8Array {
+  return new Uint8Array(Buffer.from(text.replace(/\s+/g, ''), 'hex'));
+}
+
 /** One TLV: `tag`, its content in [contentStart, end). */
 export interface Tlv {
   tag: number;

@@ -1,6 +1,6 @@
 import { AsnConvert } from '@peculiar/asn1-schema';
 import { CertID, OCSPRequest, id_pkix_ocsp_nonce } from '@peculiar/asn1-ocsp';
-import { equalBytes, isPlainOid, readTlv } from './der';
+import { equalBytes, hexBytes, isPlainOid, readTlv } from './der';
 
 // Hand-written reading of an OCSP request (RFC 6960 §4.1.1) in the form clients send (openssl,
 // browsers, embedded stacks): strict DER; no version, requestor name, per-certificate
@@ -29,14 +29,14 @@ export interface ParsedOcspRequest {
 
 /** Hash OIDs a CertID may name, by their content octets. */
 const HASH_OIDS: readonly { octets: Uint8Array; oid: string }[] = [
-  { octets: hex('2b0e03021a'), oid: '1.3.14.3.2.26' },
-  { octets: hex('608648016503040201'), oid: '2.16.840.1.101.3.4.2.1' },
-  { octets: hex('608648016503040202'), oid: '2.16.840.1.101.3.4.2.2' },
-  { octets: hex('608648016503040203'), oid: '2.16.840.1.101.3.4.2.3' },
+  { octets: hexBytes('2b0e03021a'), oid: '1.3.14.3.2.26' },
+  { octets: hexBytes('608648016503040201'), oid: '2.16.840.1.101.3.4.2.1' },
+  { octets: hexBytes('608648016503040202'), oid: '2.16.840.1.101.3.4.2.2' },
+  { octets: hexBytes('608648016503040203'), oid: '2.16.840.1.101.3.4.2.3' },
 ];
 /** id-pkix-ocsp-nonce, 1.3.6.1.5.5.7.48.1.2. */
-const NONCE_OID = hex('2b0601050507300102');
-const DER_NULL = hex('0500');
+const NONCE_OID = hexBytes('2b0601050507300102');
+const DER_NULL = hexBytes('0500');
 
 /**
  * The request's certificates and nonce if it is in the common form above; undefined for
@@ -133,8 +133,4 @@ function requestedCertificate(certId: CertID): RequestedCertificate {
     issuerKeyHash: new Uint8Array(certId.issuerKeyHash.buffer),
     serialNumber: new Uint8Array(certId.serialNumber),
   };
-}
-
-function hex(text: string): Uint8Array {
-  return new Uint8Array(Buffer.from(text, 'hex'));
 }
