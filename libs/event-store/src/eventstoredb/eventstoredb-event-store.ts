@@ -389,7 +389,15 @@ export class EventStoreDbEventStore implements EventStore {
       return; // counted all the same (every reader counts it); reading it answers ForeignEvent
     }
     this.recent.set(event.id, event);
-    if (this.recent.size > RECENT_EVENTS) this.recent.delete(this.recent.keys().next().value!);
+    // Oldest out a sixteenth at a time: deleting one per call would rescan the holes deleted
+    // keys leave at the front of a Map until it rehashes (thousands per call).
+    if (this.recent.size > RECENT_EVENTS + (RECENT_EVENTS >> 4)) {
+      let excess = this.recent.size - RECENT_EVENTS;
+      for (const id of this.recent.keys()) {
+        if (excess-- <= 0) break;
+        this.recent.delete(id);
+      }
+    }
   }
 
   private async lastRevision(streamId: string): Promise<number | 'no_stream'> {
