@@ -149,6 +149,8 @@ export class SqliteEventStore implements EventStore {
   private head = 0;
   /** Position of the last event known committed: what reads may return. */
   private committedHead = 0;
+  /** The log's head was probed in this task of the event loop (catchUpIfMoved); a microtask clears it. */
+  private headProbed = false;
   /** Groups sent to the writer thread, oldest first; replies come back in this order. */
   private readonly inFlight: InFlightGroup[] = [];
   /** The events of the groups in flight, by position (an append repeating one is answered from here). */
@@ -663,11 +665,25 @@ export class SqliteEventStore implements EventStore {
     this.committedHead = this.head;
   }
 
-  /** Another process may have appended since we last looked: one probe of the log's last rowid. */
+  /**
+   * Another process may have appended since we last looked: one probe of the log's last rowid,
+   * not repeated until the microtasks queued before it have run, all in the same task of the
+   * event loop. What another process acknowledged before a request reached this one was
+   * committed before the task that reads for it began, so a probe made earlier in that task has
+   * seen it. (A connection writing synchronously on this very thread would be seen a task
+   * later; the ledger has none.)
+   */
   private catchUpIfMoved(): void {
     // With groups in flight the file's head may be ours, committed before its reply arrived.
-    if (this.inFlight.length === 0 && this.readHead() !== this.head) this.catchUp();
+    if (this.inFlight.length !== 0 || this.headProbed) return;
+    if (this.readHead() !== this.head) this.catchUp();
+    this.headProbed = true;
+    queueMicrotask(this.endHeadProbe);
   }
+
+  private readonly endHeadProbe = (): void => {
+    this.headProbed = false;
+  };
 
   private positionOfId(eventId: string, key: number): number | undefined {
     const position = this.tail.positionOf(eventId, key);
