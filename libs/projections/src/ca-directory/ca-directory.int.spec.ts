@@ -1,6 +1,7 @@
 // The CA directory's list(), which the OCSP responder and every issuance ask for, is kept parsed
 // between calls: on a real SQLite file shared by two connections (two processes of the ledger),
-// what one applies shows in the other's list at once.
+// what one applies shows in the other's list from the next task of the event loop on (a request
+// reaches a process in a task of its own), and in its own list at once.
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -19,6 +20,8 @@ const certificate = (serialNumber: string) => ({
   fingerprintSha256: 'b'.repeat(64),
 });
 const keyRef = 'software:k';
+/** Resolves in a later task of the event loop (after the microtasks queued now). */
+const nextTask = () => new Promise<void>((resolve) => setImmediate(resolve));
 
 let position = 0;
 const event = (caId: string, type: string, data: unknown): ProjectedEvent => ({
@@ -47,26 +50,35 @@ describe('CaDirectory.list(), get() and chain() on a file two connections share'
     rmSync(dir, { recursive: true, force: true });
   });
 
-  it("shows at once what the other connection applied: a new CA, a new OCSP signer, a revocation", () => {
+  it('shows from the next task what the other connection applied: a new CA, a new OCSP signer, a revocation', async () => {
     dbs = [openReadModelDb(join(dir, 'read-models.db')), openReadModelDb(join(dir, 'read-models.db'))];
     const [writer, reader] = dbs.map((db) => new CaDirectory(db)) as [CaDirectory, CaDirectory];
     const view = () => reader.list().map((ca) => [ca.caId, ca.status, ca.ocspSigner?.certificate.serialNumber ?? null]);
+    // As another process would: it applies, and what it did reaches this one in a later task.
+    const applyElsewhere = async (apply: () => void) => {
+      apply();
+      await nextTask();
+    };
 
-    writer.apply([created('root', 'root', null)]);
+    await applyElsewhere(() => writer.apply([created('root', 'root', null)]));
     expect(view()).toEqual([['root', 'active', null]]);
+    // A connection's own apply shows in its own list at once, even in a task that listed before.
+    expect(writer.list().map((ca) => ca.caId)).toEqual(['root']);
     writer.apply([created('issuing-1', 'issuing', 'root')]);
+    expect(writer.list().map((ca) => ca.caId)).toEqual(['root', 'issuing-1']);
+    await nextTask();
     expect(view()).toEqual([
       ['root', 'active', null],
       ['issuing-1', 'active', null],
     ]);
-    writer.apply([event('issuing-1', 'OcspSignerIssued', { caId: 'issuing-1', certificate: certificate('signer-2'), keyRef, issuedAt: '2026-11-30T00:00:00.000Z' })]);
+    await applyElsewhere(() => writer.apply([event('issuing-1', 'OcspSignerIssued', { caId: 'issuing-1', certificate: certificate('signer-2'), keyRef, issuedAt: '2026-11-30T00:00:00.000Z' })]));
     expect(view()).toEqual([
       ['root', 'active', null],
       ['issuing-1', 'active', 'signer-2'],
     ]);
     expect(reader.get('issuing-1')?.ocspSigner?.certificate.serialNumber).toBe('signer-2');
     expect(reader.chain('issuing-1').map((ca) => ca.caId)).toEqual(['issuing-1', 'root']);
-    writer.apply([event('issuing-1', 'CertificateAuthorityRevoked', { caId: 'issuing-1', reason: 'cessationOfOperation', revokedAt: '2026-11-30T02:00:00.000Z' })]);
+    await applyElsewhere(() => writer.apply([event('issuing-1', 'CertificateAuthorityRevoked', { caId: 'issuing-1', reason: 'cessationOfOperation', revokedAt: '2026-11-30T02:00:00.000Z' })]));
     expect(view()).toEqual([
       ['root', 'active', null],
       ['issuing-1', 'revoked', 'signer-2'],
@@ -78,7 +90,7 @@ describe('CaDirectory.list(), get() and chain() on a file two connections share'
       ['root', 'active'],
     ]);
     // And emptied for a rebuild in the other connection, it empties the list the reader gives.
-    writer.reset();
+    await applyElsewhere(() => writer.reset());
     expect(view()).toEqual([]);
     expect(reader.get('root')).toBeUndefined();
   });

@@ -92,6 +92,15 @@ export class CaDirectory extends SqliteProjection {
   private readonly all: StatementSync;
   /** Every CA as read at a checkpoint of this read model, frozen: list() and get() are asked for per OCSP request and per certificate issued. */
   private listed: { checkpoint: number; rows: readonly CaRow[] } | undefined;
+  /**
+   * `listed` was checked against the checkpoint in this task of the event loop: not checked
+   * again until the microtasks queued before have run, nor after apply() or reset() here. A
+   * change applied by another process is seen from the next task on.
+   */
+  private checkedInTask = false;
+  private readonly endTask = (): void => {
+    this.checkedInTask = false;
+  };
   private readonly insertServerCertificate: StatementSync;
   private readonly serverCertificatesOf: StatementSync;
   private readonly serverCertificateBySerial: StatementSync;
@@ -203,12 +212,31 @@ export class CaDirectory extends SqliteProjection {
     return [...this.rows()];
   }
 
+  override apply(events: readonly ProjectedEvent[]): void {
+    try {
+      super.apply(events);
+    } finally {
+      this.checkedInTask = false;
+    }
+  }
+
+  override reset(): void {
+    try {
+      super.reset();
+    } finally {
+      this.checkedInTask = false;
+    }
+  }
+
   private rows(): readonly CaRow[] {
+    if (this.checkedInTask && this.listed !== undefined) return this.listed.rows;
     const checkpoint = this.checkpoint();
     if (this.listed?.checkpoint !== checkpoint) {
       const rows = (this.all.all() as unknown as SqlRow[]).map((row) => deepFreeze(toRow(row)));
       this.listed = { checkpoint, rows };
     }
+    this.checkedInTask = true;
+    queueMicrotask(this.endTask);
     return this.listed.rows;
   }
 
