@@ -182,6 +182,47 @@ describe('SqliteEventStore', () => {
     }
   });
 
+  it("keeps its reads in step within one task: once a read of the file finds another writer's event, stream reads find it too", async () => {
+    const path = freshPath();
+    const store = await open({}, path);
+    const other = new DatabaseSync(path);
+    const insert = other.prepare('INSERT INTO events (position, id, stream_id, revision, type, version, occurred_at, recorded_at, data, metadata) VALUES (?, ?, ?, ?, ?, 1, ?, ?, ?, ?)');
+    // Another writer's append, committed while this process is inside one task (the ledger's own writers commit between tasks).
+    const appendElsewhere = (position: number, revision: number) => {
+      const event = newEvent();
+      insert.run(position, event.id, 'device-1', revision, event.type, event.occurredAt, event.occurredAt, JSON.stringify(event.data), JSON.stringify(event.metadata));
+    };
+    try {
+      await store.append('device-1', [newEvent()], { expectedRevision: 'no_stream' });
+      await new Promise((resolve) => setImmediate(resolve));
+
+      // Each read is made at once, one after the other, as requests handled in one task are.
+      const before = store.readStream('device-1');
+      appendElsewhere(2, 1);
+      const all = store.readAll();
+      const after = store.readStream('device-1');
+      expect((await before).map((event) => event.position)).toEqual([1]);
+      expect((await all).map((event) => event.position)).toEqual([1, 2]);
+      expect((await after).map((event) => event.position)).toEqual([1, 2]);
+
+      const revisionBefore = store.streamRevision('device-1');
+      appendElsewhere(3, 2);
+      const head = store.headPosition();
+      const revisionAfter = store.streamRevision('device-1');
+      expect([await revisionBefore, await head, await revisionAfter]).toEqual([1, 3, 2]);
+
+      const stream = store.readStream('device-1');
+      appendElsewhere(4, 3);
+      const iterated = [...store.readAllIterator({ after: 3 })];
+      const streamAfter = store.readStream('device-1');
+      expect([(await stream).length, iterated.map((event) => event.position), (await streamAfter).length]).toEqual([3, [4], 4]);
+      await expect(store.append('device-1', [newEvent()], { expectedRevision: 3 })).resolves.toMatchObject({ events: [expect.objectContaining({ position: 5, revision: 4 })] });
+    } finally {
+      other.close();
+      await store.close();
+    }
+  });
+
   it('two stores appending to one file at once: every acknowledged event is stored once, at its answered place', async () => {
     const path = freshPath();
     const stores = [await open({}, path), await open({}, path)];

@@ -285,8 +285,9 @@ export class SqliteEventStore implements EventStore {
     this.assertReadable();
     const after = nonNegative('after', options.after);
     const limit = pageSize(options.maxCount);
-    if (options.metadata === false) return (this.selectAllProjected.all(after, limit) as unknown as SQLOutputValue[][]).map(rowToProjectedEvent) as EventsWith<M>[];
-    return this.rows(this.selectAll.all(after, limit)) as EventsWith<M>[];
+    const rows = (options.metadata === false ? this.selectAllProjected : this.selectAll).all(after, limit) as unknown as SQLOutputValue[][];
+    if (rows.length > 0) this.sawPosition(rows[rows.length - 1]![0] as number);
+    return rows.map(options.metadata === false ? rowToProjectedEvent : rowToEvent) as EventsWith<M>[];
   }
 
   /**
@@ -313,7 +314,9 @@ export class SqliteEventStore implements EventStore {
 
   async headPosition(): Promise<number> {
     this.assertReadable();
-    return this.readHead();
+    const head = this.readHead();
+    this.sawPosition(head);
+    return head;
   }
 
   /** From memory (every stream's last revision, groups in flight included), after catching up with other processes. */
@@ -394,6 +397,7 @@ export class SqliteEventStore implements EventStore {
     for (;;) {
       this.assertReadable();
       const rows = this.selectAll.all(after, limit) as unknown as SQLOutputValue[][];
+      if (rows.length > 0) this.sawPosition(rows[rows.length - 1]![0] as number);
       for (const row of rows) yield toEvent(row);
       if (rows.length < limit) return;
       after = rows[rows.length - 1]![0] as number;
@@ -684,6 +688,14 @@ export class SqliteEventStore implements EventStore {
   private readonly endHeadProbe = (): void => {
     this.headProbed = false;
   };
+
+  /**
+   * A read of the file itself found the log at `position`: past what this process knows, the
+   * next read probes again even in this task, so that no read in it lags behind another.
+   */
+  private sawPosition(position: number): void {
+    if (position > this.head) this.headProbed = false;
+  }
 
   private positionOfId(eventId: string, key: number): number | undefined {
     const position = this.tail.positionOf(eventId, key);
