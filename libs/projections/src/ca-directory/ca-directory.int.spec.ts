@@ -89,6 +89,13 @@ describe('CaDirectory.list(), get() and chain() on a file two connections share'
       ['issuing-1', 'revoked'],
       ['root', 'active'],
     ]);
+    // In one task: once the reader has read the checkpoint the other connection moved (as a
+    // read-your-writes wait does), its list shows the change too.
+    const listedBefore = view();
+    writer.apply([created('factory-1', 'factory', 'root')]);
+    expect(reader.checkpoint()).toBe(position);
+    expect([listedBefore.length, view().map(([caId]) => caId)]).toEqual([2, ['root', 'issuing-1', 'factory-1']]);
+    await nextTask();
     // And emptied for a rebuild in the other connection, it empties the list the reader gives.
     await applyElsewhere(() => writer.reset());
     expect(view()).toEqual([]);

@@ -94,8 +94,9 @@ export class CaDirectory extends SqliteProjection {
   private listed: { checkpoint: number; rows: readonly CaRow[] } | undefined;
   /**
    * `listed` was checked against the checkpoint in this task of the event loop: not checked
-   * again until the microtasks queued before have run, nor after apply() or reset() here. A
-   * change applied by another process is seen from the next task on.
+   * again until the microtasks queued before have run, unless apply() or reset() ran here or
+   * checkpoint() found it moved. A change applied by another process is seen from the next task
+   * on, or once this process has read the checkpoint it moved (as a read-your-writes wait does).
    */
   private checkedInTask = false;
   private readonly endTask = (): void => {
@@ -212,6 +213,13 @@ export class CaDirectory extends SqliteProjection {
     return [...this.rows()];
   }
 
+  /** Read anew (a read-your-writes wait reads it): once it has moved past `listed`, rows() reads again, in this task too. */
+  override checkpoint(): number {
+    const checkpoint = super.checkpoint();
+    if (checkpoint !== this.listed?.checkpoint) this.checkedInTask = false;
+    return checkpoint;
+  }
+
   override apply(events: readonly ProjectedEvent[]): void {
     try {
       super.apply(events);
@@ -230,7 +238,7 @@ export class CaDirectory extends SqliteProjection {
 
   private rows(): readonly CaRow[] {
     if (this.checkedInTask && this.listed !== undefined) return this.listed.rows;
-    const checkpoint = this.checkpoint();
+    const checkpoint = super.checkpoint();
     if (this.listed?.checkpoint !== checkpoint) {
       const rows = (this.all.all() as unknown as SqlRow[]).map((row) => deepFreeze(toRow(row)));
       this.listed = { checkpoint, rows };
