@@ -54,6 +54,25 @@ describe('ProjectionRunner', () => {
     await Promise.all([data.stop(), whole.stop()]);
   });
 
+  it('resolves waitFor for a position another process has applied to a shared read model, before this runner gets there', async () => {
+    const projection = new Counting();
+    const runner = new ProjectionRunner(store, projection);
+    // The checkpoint another process moved on the file both share.
+    projection.checkpoint = () => 4;
+    await expect(runner.waitFor(4)).resolves.toBeUndefined();
+    expect(projection.seen).toEqual([]);
+  });
+
+  it('waits again from the start after a rebuild: rebuild() resolves once every event is applied anew', async () => {
+    const projection = new Counting();
+    const runner = new ProjectionRunner(store, projection, { batchSize: 2 });
+    runner.start();
+    await runner.waitFor(5);
+    await runner.rebuild();
+    expect(projection.seen.map((e) => e.position)).toEqual([1, 2, 3, 4, 5]);
+    await runner.stop();
+  });
+
   it('rejects waitFor with ProjectionStopped when applying fails, instead of leaving callers waiting, and tells onError', async () => {
     const errors: unknown[] = [];
     const runner = new ProjectionRunner(store, new Counting(3), { onError: (error) => errors.push(error) });

@@ -22,6 +22,11 @@ export class ProjectionRunner {
   private subscription?: Subscription;
   private readonly waiters: Array<{ position: number; resolve: () => void; reject: (error: Error) => void }> = [];
   private failure?: ProjectionStopped;
+  /**
+   * The last position this runner has applied (a lower bound of the checkpoint): what waitFor
+   * and the waiters compare with, without a read of the checkpoint per request and per page.
+   */
+  private appliedUpTo = 0;
 
   constructor(
     private readonly store: EventStore,
@@ -33,21 +38,22 @@ export class ProjectionRunner {
     if (this.subscription) return;
     const projection = this.projection;
     this.failure = undefined;
+    this.appliedUpTo = projection.checkpoint();
     const options = {
-      after: projection.checkpoint(),
+      after: this.appliedUpTo,
       batchSize: this.options.batchSize ?? 1000,
       onError: (error: unknown) => this.fail(error),
     };
     this.subscription = projection.needsMetadata
       ? this.store.subscribeToAll((events) => {
           projection.apply(events);
-          this.release();
+          this.release(events);
         }, options)
       : // Data projections never read metadata: the store neither reads nor parses it.
         this.store.subscribeToAll(
           (events) => {
             projection.apply(events);
-            this.release();
+            this.release(events);
           },
           { ...options, metadata: false },
         );
@@ -63,6 +69,8 @@ export class ProjectionRunner {
    * ProjectionStopped if it stopped on an error before (it is started again by start()).
    */
   waitFor(position: number): Promise<void> {
+    if (this.appliedUpTo >= position) return Promise.resolve();
+    // Another process sharing the read model's file may have applied it already.
     if (this.projection.checkpoint() >= position) return Promise.resolve();
     if (this.failure) return Promise.reject(this.failure);
     return new Promise((resolve, reject) => this.waiters.push({ position, resolve, reject }));
@@ -91,8 +99,9 @@ export class ProjectionRunner {
     await this.waitFor(head);
   }
 
-  private release(): void {
-    const at = this.projection.checkpoint();
+  /** After apply(events): the checkpoint is at their last position or, if another process applied further, beyond. */
+  private release(events: readonly { position: number }[]): void {
+    const at = (this.appliedUpTo = Math.max(this.appliedUpTo, events[events.length - 1]!.position));
     for (let i = this.waiters.length - 1; i >= 0; i--) {
       if (this.waiters[i].position <= at) this.waiters.splice(i, 1)[0].resolve();
     }
