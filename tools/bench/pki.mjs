@@ -15,11 +15,14 @@
 //     the raw sign time of the same TBS bytes, and the DER size.
 //  3. OCSP responses/s through the ledger's OcspService (DER request in, DER response out),
 //     pre-signed (no nonce) and fresh-signed (nonce), beside raw sign/s.
-//  4. OCSP over HTTP: a ledger started as `npm start` runs it (demo CAs, embedded SQLite), one
-//     device enrolled through the API, then POST /ocsp from 64 keep-alive clients in this process
-//     (which shares the machine's cores with the ledger), beside the CPU the ledger used per answer.
+//  4. Over HTTP, a ledger started as `npm start` runs it (demo CAs, embedded SQLite, read models,
+//     audit chain, in-process bus): BENCH_HTTP_DEVICES devices manufactured and shipped through
+//     the API (untimed), then enrolled with POST /devices/{id}/enroll, then POST /ocsp, each from
+//     64 keep-alive clients in this process (which shares the machine's cores with the ledger),
+//     beside the CPU the ledger used per request (and its main thread's, for enrollments).
 // Env: BENCH_SECONDS (3), BENCH_IN_FLIGHT (64), BENCH_DEVICES (sized to ~BENCH_SECONDS), BENCH_CRL_SIZES
-// (100000,1000000), BENCH_OTHER_CA (ECDSA-P384,Ed25519). Fresh temp files; removed at the end.
+// (100000,1000000), BENCH_OTHER_CA (ECDSA-P384,Ed25519), BENCH_HTTP_DEVICES (sized to ~BENCH_SECONDS at
+// 1,500/s). Fresh temp files; removed at the end.
 import http from 'node:http';
 import { createHash, createPublicKey, generateKeyPairSync, randomBytes, randomUUID, sign, verify, X509Certificate } from 'node:crypto';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
@@ -611,9 +614,25 @@ export const run = async () => {
         if (response.status >= 300) throw new Error(`${path}: ${response.status} ${response.body}`);
         return JSON.parse(response.body.toString());
       };
-      const { deviceId } = await api('/devices', { serialNumber: 'SN-OCSP-1', model: 'gw-7', factoryId: 'devid-factory-1' });
-      await api(`/devices/${deviceId}/ship`, { owner: 'acme' });
-      const enrolled = await api(`/devices/${deviceId}/enroll`, { csr: csrFor(deviceId) });
+      // Enrollment over HTTP, as a device's owner drives it: manufactured and shipped through the API beforehand (untimed).
+      const httpCount = Number(process.env.BENCH_HTTP_DEVICES ?? Math.max(1000, Math.round((1500 * SECONDS) / 1000) * 1000));
+      progress(`enroll over HTTP: manufacture + ship ${fmt(httpCount)} devices through the API, untimed`);
+      const httpDevices = [];
+      await pool(httpCount, IN_FLIGHT, async (i) => {
+        const { deviceId: id } = await api('/devices', { serialNumber: `SN-HTTP-${i}`, model: 'gw-7', factoryId: 'devid-factory-1' });
+        await api(`/devices/${id}/ship`, { owner: 'acme' });
+        httpDevices[i] = { deviceId: id, csr: csrFor(id) };
+      });
+      progress(`enroll ${fmt(httpCount)} devices over HTTP, timed`);
+      const [enrollCpu0, enrollMain0, enrollMachine0] = [processCpuMicros(ledger.child.pid), processCpuMicros(`${ledger.child.pid}/task/${ledger.child.pid}`), cpuTicks()];
+      let enrolled;
+      const enrollOverHttp = await pool(httpCount, IN_FLIGHT, async (i) => {
+        const answer = await api(`/devices/${httpDevices[i].deviceId}/enroll`, { csr: httpDevices[i].csr });
+        if (answer.certificate?.serialNumber === undefined) throw new Error('enroll over HTTP answered no certificate');
+        enrolled ??= answer;
+      });
+      const enrollMachine = cpuSharesSince(enrollMachine0);
+      const [enrollCpu1, enrollMain1] = [processCpuMicros(ledger.child.pid), processCpuMicros(`${ledger.child.pid}/task/${ledger.child.pid}`)];
       const issuingPem = (await httpRequest(agent, `${ledger.url}/cas/devid-issuing/certificate`, { method: 'GET' })).body.toString();
       const issuing = { certificateDer: new Uint8Array(new X509Certificate(issuingPem).raw) };
       const serial = enrolled.certificate.serialNumber;
@@ -637,6 +656,12 @@ export const run = async () => {
       const plainOverHttp = await measure(() => plainHttp);
       const noncedOverHttp = await measure((i) => noncedHttp[i % noncedHttp.length]);
       const cpuNote = (m) => (m.ledgerMicros === undefined ? '' : `; the ledger used ${fmt(m.ledgerMicros)} µs CPU per answer`);
+      row(
+        `LDevIDs issued/s over HTTP: POST /devices/{id}/enroll (${fmt(httpCount)}), ${IN_FLIGHT} keep-alive clients in this process`,
+        fmt(enrollOverHttp),
+        fmt(e2e.perSecond),
+        `the same path minus HTTP, read models and relay (first row); the ledger used ${fmt((enrollCpu1 - enrollCpu0) / httpCount)} µs CPU per enrollment, its main thread ${fmt((enrollMain1 - enrollMain0) / httpCount)} µs (busy ${fmt((100 * (enrollMain1 - enrollMain0) * enrollOverHttp) / httpCount / 1e6)}%); ${formatShares(enrollMachine)}`,
+      );
       row(`OCSP over HTTP POST, pre-signed, ${IN_FLIGHT} keep-alive clients in this process`, fmt(plainOverHttp.perSecond), fmt(cachedPerSecond), `the same through OcspService alone${cpuNote(plainOverHttp)}; ${formatShares(plainOverHttp.machine)}`);
       row(`OCSP over HTTP POST, fresh-signed (nonce), ${IN_FLIGHT} keep-alive clients in this process`, fmt(noncedOverHttp.perSecond), fmt(noncePerSecond), `the same through OcspService alone${cpuNote(noncedOverHttp)}; ${formatShares(noncedOverHttp.machine)}`);
     } finally {
