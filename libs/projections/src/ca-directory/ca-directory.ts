@@ -207,7 +207,8 @@ export class CaDirectory extends SqliteProjection {
   /**
    * Every CA, oldest first. Read and parsed again only when the checkpoint of this read model
    * has moved (it moves in the transaction that changes rows, in whichever process applies
-   * it): one indexed read otherwise, instead of every CA's certificate parsed per call.
+   * it): otherwise one indexed read of the checkpoint, at most once per task (see checkedInTask),
+   * instead of every CA's certificate parsed per call.
    */
   list(): CaRow[] {
     return [...this.rows()];
