@@ -216,7 +216,18 @@ describe('SqliteEventStore', () => {
       const iterated = [...store.readAllIterator({ after: 3 })];
       const streamAfter = store.readStream('device-1');
       expect([(await stream).length, iterated.map((event) => event.position), (await streamAfter).length]).toEqual([3, [4], 4]);
-      await expect(store.append('device-1', [newEvent()], { expectedRevision: 3 })).resolves.toMatchObject({ events: [expect.objectContaining({ position: 5, revision: 4 })] });
+      // Two readers of one page in one task (subscriptions woken by one commit): equal events, each its own objects.
+      const [first, second] = await Promise.all([store.readAll({ after: 2 }), store.readAll({ after: 2 })]);
+      expect(second).toEqual(first);
+      first[0]!.data = 'changed by the first reader';
+      expect(second[0]!.data).not.toEqual('changed by the first reader');
+
+      const pageBefore = store.readAll({ after: 3 });
+      appendElsewhere(5, 4);
+      const headNow = store.headPosition();
+      const pageAfter = store.readAll({ after: 3 });
+      expect([(await pageBefore).length, await headNow, (await pageAfter).map((event) => event.position)]).toEqual([1, 5, [4, 5]]);
+      await expect(store.append('device-1', [newEvent()], { expectedRevision: 4 })).resolves.toMatchObject({ events: [expect.objectContaining({ position: 6, revision: 5 })] });
     } finally {
       other.close();
       await store.close();

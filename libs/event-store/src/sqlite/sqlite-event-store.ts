@@ -151,6 +151,8 @@ export class SqliteEventStore implements EventStore {
   private committedHead = 0;
   /** The log's head was probed in this task of the event loop (catchUpIfMoved); a microtask clears it. */
   private headProbed = false;
+  /** Pages of the log read in this task (logPage); a microtask clears them. */
+  private keptPages: { projected: boolean; after: number; limit: number; rows: SQLOutputValue[][] }[] | undefined;
   /** Groups sent to the writer thread, oldest first; replies come back in this order. */
   private readonly inFlight: InFlightGroup[] = [];
   /** The events of the groups in flight, by position (an append repeating one is answered from here). */
@@ -285,9 +287,9 @@ export class SqliteEventStore implements EventStore {
     this.assertReadable();
     const after = nonNegative('after', options.after);
     const limit = pageSize(options.maxCount);
-    const rows = (options.metadata === false ? this.selectAllProjected : this.selectAll).all(after, limit) as unknown as SQLOutputValue[][];
-    if (rows.length > 0) this.sawPosition(rows[rows.length - 1]![0] as number);
-    return rows.map(options.metadata === false ? rowToProjectedEvent : rowToEvent) as EventsWith<M>[];
+    const projected = options.metadata === false;
+    const rows = this.logPage(projected, after, limit);
+    return rows.map(projected ? rowToProjectedEvent : rowToEvent) as EventsWith<M>[];
   }
 
   /**
@@ -659,6 +661,7 @@ export class SqliteEventStore implements EventStore {
   /** Reads the events after `head` (appended by another process, or before a crash) into memory. Nothing may be in flight. */
   private catchUp(): void {
     const rows = this.selectAfter.all(this.head) as unknown as [number, string, string, number][];
+    if (rows.length > 0) this.keptPages = undefined; // another process moved the log past the pages read in this task
     for (const [position, id, streamId, revision] of rows) {
       const key = idKey(id);
       this.tail.add(streamId, revision, id, position, key);
@@ -690,11 +693,37 @@ export class SqliteEventStore implements EventStore {
   };
 
   /**
+   * The rows of one page of the log. The subscriptions a commit wakes (read models, audit
+   * chain, relay) ask for the same page in the same task: its rows are read once and kept
+   * until the microtasks queued meanwhile have run; each caller still makes its own events
+   * from them. Another process's later commit is then read a task later, as with the head probe.
+   */
+  private logPage(projected: boolean, after: number, limit: number): SQLOutputValue[][] {
+    const kept = this.keptPages?.find((page) => page.projected === projected && page.after === after && page.limit === limit);
+    if (kept !== undefined) return kept.rows;
+    const rows = (projected ? this.selectAllProjected : this.selectAll).all(after, limit) as unknown as SQLOutputValue[][];
+    if (rows.length > 0) this.sawPosition(rows[rows.length - 1]![0] as number);
+    if (this.keptPages === undefined) {
+      this.keptPages = [];
+      queueMicrotask(this.forgetPages);
+    }
+    this.keptPages.push({ projected, after, limit, rows });
+    return rows;
+  }
+
+  private readonly forgetPages = (): void => {
+    this.keptPages = undefined;
+  };
+
+  /**
    * A read of the file itself found the log at `position`: past what this process knows, the
-   * next read probes again even in this task, so that no read in it lags behind another.
+   * next read probes again even in this task and pages kept in it are read again, so that no
+   * read in it lags behind another.
    */
   private sawPosition(position: number): void {
-    if (position > this.head) this.headProbed = false;
+    if (position <= this.head) return;
+    this.headProbed = false;
+    this.keptPages = undefined; // behind the log now
   }
 
   private positionOfId(eventId: string, key: number): number | undefined {
