@@ -1,4 +1,4 @@
-import { equalBytes, hexBytes, isPlainOid, readTlv } from './der';
+import { equalBytes, hexBytes, readOidAndValue, readTlv } from './der';
 import type { KeyAlgorithm } from './key-provider';
 
 // Hand-written reading of a PKCS#10 CSR in the form devices actually send (strict DER, a
@@ -95,12 +95,9 @@ function readName(der: Uint8Array, start: number, end: number, commonNames: stri
     const rdn = readTlv(der, at, end);
     if (!rdn || rdn.tag !== 0x31 || rdn.contentStart === rdn.end) return false;
     for (let inner = rdn.contentStart; inner < rdn.end; ) {
-      const attribute = readTlv(der, inner, rdn.end);
-      if (!attribute || attribute.tag !== 0x30) return false;
-      const type = readTlv(der, attribute.contentStart, attribute.end);
-      if (!type || type.tag !== 0x06 || !isPlainOid(der, type.contentStart, type.end)) return false;
-      const value = readTlv(der, type.end, attribute.end);
-      if (!value || value.end !== attribute.end) return false;
+      const attribute = readOidAndValue(der, inner, rdn.end);
+      if (!attribute) return false;
+      const { oid: type, value } = attribute;
       if (value.tag !== TAG_UTF8_STRING && value.tag !== TAG_PRINTABLE_STRING && value.tag !== TAG_IA5_STRING) return false;
       const typeLength = type.end - type.contentStart;
       const target =

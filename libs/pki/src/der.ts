@@ -54,6 +54,20 @@ export function isPlainOid(bytes: Uint8Array, start: number, end: number): boole
   return true;
 }
 
+/**
+ * SEQUENCE { OBJECT IDENTIFIER, value } at `at` (an attribute, an extension without its
+ * `critical` flag): the plain OID and the one TLV after it, which must end the SEQUENCE.
+ */
+export function readOidAndValue(bytes: Uint8Array, at: number, limit: number): { oid: Tlv; value: Tlv; end: number } | undefined {
+  const sequence = readTlv(bytes, at, limit);
+  if (!sequence || sequence.tag !== 0x30) return undefined;
+  const oid = readTlv(bytes, sequence.contentStart, sequence.end);
+  if (!oid || oid.tag !== 0x06 || !isPlainOid(bytes, oid.contentStart, oid.end)) return undefined;
+  const value = readTlv(bytes, oid.end, sequence.end);
+  if (!value || value.end !== sequence.end) return undefined;
+  return { oid, value, end: sequence.end };
+}
+
 export function equalBytes(bytes: Uint8Array, start: number, expected: Uint8Array): boolean {
   if (start + expected.length > bytes.length) return false;
   for (let index = 0; index < expected.length; index++) if (bytes[start + index] !== expected[index]) return false;

@@ -1,6 +1,6 @@
 import { AsnConvert } from '@peculiar/asn1-schema';
 import { CertID, OCSPRequest, id_pkix_ocsp_nonce } from '@peculiar/asn1-ocsp';
-import { equalBytes, hexBytes, isPlainOid, readTlv } from './der';
+import { equalBytes, hexBytes, readOidAndValue, readTlv } from './der';
 
 // Hand-written reading of an OCSP request (RFC 6960 §4.1.1) in the form clients send (openssl,
 // browsers, embedded stacks): strict DER; no version, requestor name, per-certificate
@@ -69,13 +69,10 @@ export function readCanonicalOcspRequest(der: Uint8Array): ParsedOcspRequest | u
   if (!sequence || sequence.tag !== 0x30 || sequence.end !== extensions.end || sequence.contentStart === sequence.end) return undefined;
   let nonce: Uint8Array | undefined;
   for (let at = sequence.contentStart; at < sequence.end; ) {
-    const extension = readTlv(der, at, sequence.end);
-    if (!extension || extension.tag !== 0x30) return undefined;
-    const oid = readTlv(der, extension.contentStart, extension.end);
-    if (!oid || oid.tag !== 0x06 || !isPlainOid(der, oid.contentStart, oid.end)) return undefined;
-    // A `critical` BOOLEAN between them is left to the library.
-    const value = readTlv(der, oid.end, extension.end);
-    if (!value || value.tag !== 0x04 || value.end !== extension.end) return undefined;
+    // A `critical` BOOLEAN between the OID and the value is left to the library.
+    const extension = readOidAndValue(der, at, sequence.end);
+    if (!extension || extension.value.tag !== 0x04) return undefined;
+    const { oid, value } = extension;
     if (nonce === undefined && oid.end - oid.contentStart === NONCE_OID.length && equalBytes(der, oid.contentStart, NONCE_OID)) {
       nonce = der.subarray(value.contentStart, value.end);
     }
