@@ -111,6 +111,9 @@ describe('issueCertificate writes the bytes the ASN.1 library writes', () => {
     expect(tbsOf(issued.der).toString('hex')).toBe(tbsOf(await libraryCertificate(input)).toString('hex'));
     const issuer = new X509Certificate(Buffer.from(ecdsa.issuing.certificateDer));
     expect(new X509Certificate(Buffer.from(issued.der)).verify(issuer.publicKey)).toBe(true);
+    // The PEM, framed when asked for, is the same certificate.
+    expect(new X509Certificate(issued.pem).raw.equals(Buffer.from(issued.der))).toBe(true);
+    expect(issued.pem).toMatch(/^-----BEGIN CERTIFICATE-----\n[A-Za-z0-9+/=\n]+-----END CERTIFICATE-----\n$/);
   });
 
   it('keeps the per-CA extensions apart when one CA is used with two base URLs, and two CAs with one', async () => {
