@@ -7,3 +7,4 @@ export { EventStoreDbEventStore, type EventStoreDbEventStoreOptions } from './ev
 export { ForeignEvent } from './eventstoredb/event-envelope';
 export { inCanonicalOrder, WALK } from './canonical-order';
 export { BOUND_LIMIT } from './sqlite/bound-limit';
+export { trimLeastRecentlyUsed } from './recently-used';

@@ -1,6 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { deviceStreamId, fold, initialState, upcast, type DeviceState } from '@devid/domain';
-import type { EventStore, StoredEvent } from '@devid/event-store';
+import { trimLeastRecentlyUsed, type EventStore, type StoredEvent } from '@devid/event-store';
 import { EVENT_STORE } from '../store/tokens';
 
 export interface LoadedDevice {
@@ -22,7 +22,6 @@ export interface CurrentDevice {
  * sixteenth more between two evictions, which drop that sixteenth at once.
  */
 export const DEVICE_STATE_CACHE_SIZE = 10_000;
-const EVICTION_BATCH = DEVICE_STATE_CACHE_SIZE >> 4;
 
 /**
  * Loads a device by folding its stream (upcasting old events on the way). For commands it also
@@ -62,20 +61,7 @@ export class DeviceRepository {
     if (kept !== undefined && kept.revision > revision) return; // a later write is already known
     this.states.delete(deviceId);
     this.states.set(deviceId, { state, revision });
-    if (this.states.size > DEVICE_STATE_CACHE_SIZE + EVICTION_BATCH) this.evictLeastRecentlyUsed();
-  }
-
-  /**
-   * Down to DEVICE_STATE_CACHE_SIZE in one pass. One at a time would cost far more: a Map
-   * leaves a hole where a key was deleted until it next rehashes, and an iterator starts over
-   * the holes left at the front (a scan of thousands per eviction, measured 10 µs per remember).
-   */
-  private evictLeastRecentlyUsed(): void {
-    let excess = this.states.size - DEVICE_STATE_CACHE_SIZE;
-    for (const deviceId of this.states.keys()) {
-      if (excess-- <= 0) break;
-      this.states.delete(deviceId);
-    }
+    trimLeastRecentlyUsed(this.states, DEVICE_STATE_CACHE_SIZE);
   }
 
   async load(deviceId: string, untilRevision = Number.MAX_SAFE_INTEGER): Promise<LoadedDevice> {

@@ -19,6 +19,7 @@ import type {
 } from '../event-store';
 import { matchEarlierAppend } from '../idempotency';
 import { nonNegative, pageSize } from '../read-limits';
+import { trimLeastRecentlyUsed } from '../recently-used';
 import { fromEventStoreDbRecord, toEventStoreDbEvent, type EventStoreDbRecord } from './event-envelope';
 import { loadKurrent, type Kurrent } from './kurrent-client';
 import type { LogPosition } from './log-position';
@@ -389,15 +390,7 @@ export class EventStoreDbEventStore implements EventStore {
       return; // counted all the same (every reader counts it); reading it answers ForeignEvent
     }
     this.recent.set(event.id, event);
-    // Oldest out a sixteenth at a time: deleting one per call would rescan the holes deleted
-    // keys leave at the front of a Map until it rehashes (thousands per call).
-    if (this.recent.size > RECENT_EVENTS + (RECENT_EVENTS >> 4)) {
-      let excess = this.recent.size - RECENT_EVENTS;
-      for (const id of this.recent.keys()) {
-        if (excess-- <= 0) break;
-        this.recent.delete(id);
-      }
-    }
+    trimLeastRecentlyUsed(this.recent, RECENT_EVENTS);
   }
 
   private async lastRevision(streamId: string): Promise<number | 'no_stream'> {
