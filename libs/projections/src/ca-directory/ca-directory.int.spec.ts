@@ -102,6 +102,29 @@ describe('CaDirectory.list(), get() and chain() on a file two connections share'
     expect(reader.get('root')).toBeUndefined();
   });
 
+  it('parses the rows again when a CA changed, not for each event of the log (device events under write load)', async () => {
+    dbs = [openReadModelDb(join(dir, 'read-models.db')), openReadModelDb(join(dir, 'read-models.db'))];
+    const [writer, reader] = dbs.map((db) => new CaDirectory(db)) as [CaDirectory, CaDirectory];
+    writer.apply([created('root', 'root', null)]);
+    await nextTask();
+    const [root] = reader.list();
+    // Enrollments move the checkpoint with every commit; the CAs stay what they were.
+    const deviceEvent = (): ProjectedEvent => ({ ...event('unused', 'DeviceManufactured', { serialNumber: 'SN-1' }), streamId: `device-${position}` });
+    for (let k = 0; k < 3; k++) {
+      writer.apply([deviceEvent(), deviceEvent()]);
+      await nextTask();
+      expect(reader.list()[0]).toBe(root);
+      expect(reader.checkpoint()).toBe(position);
+    }
+    expect(reader.get('root')).toBe(root);
+    // A CA event among device events: parsed again, in the next task.
+    writer.apply([deviceEvent(), event('root', 'OcspSignerIssued', { caId: 'root', certificate: certificate('signer-1'), keyRef, issuedAt: '2026-11-30T00:00:00.000Z' }), deviceEvent()]);
+    await nextTask();
+    const [again] = reader.list();
+    expect(again).not.toBe(root);
+    expect(again?.ocspSigner?.certificate.serialNumber).toBe('signer-1');
+  });
+
   it('keeps the checkpoint where the process ahead left it when one behind applies an older batch', () => {
     dbs = [openReadModelDb(join(dir, 'read-models.db')), openReadModelDb(join(dir, 'read-models.db'))];
     const [ahead, behind] = dbs.map((db) => new CaDirectory(db)) as [CaDirectory, CaDirectory];

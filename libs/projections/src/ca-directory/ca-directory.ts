@@ -90,10 +90,16 @@ export class CaDirectory extends SqliteProjection {
   private readonly setSigner: StatementSync;
   private readonly revoke: StatementSync;
   private readonly all: StatementSync;
-  /** Every CA as read at a checkpoint of this read model, frozen: list() and get() are asked for per OCSP request and per certificate issued. */
-  private listed: { checkpoint: number; rows: readonly CaRow[] } | undefined;
+  private readonly readGeneration: StatementSync;
+  private readonly raiseGeneration: StatementSync;
   /**
-   * `listed` was checked against the checkpoint in this task of the event loop: not checked
+   * Every CA as read at a generation of the rows, frozen: list() and get() are asked for per
+   * OCSP request and per certificate issued. `checkpoint` is this read model's checkpoint when
+   * the generation was last read (see checkpoint()).
+   */
+  private listed: { generation: number; checkpoint: number; rows: readonly CaRow[] } | undefined;
+  /**
+   * `listed` was checked against the generation in this task of the event loop: not checked
    * again until the microtasks queued before have run, unless apply() or reset() ran here or
    * checkpoint() found it moved. A change applied by another process is seen from the next task
    * on, or once this process has read the checkpoint it moved (as a read-your-writes wait does).
@@ -124,6 +130,15 @@ export class CaDirectory extends SqliteProjection {
         created_at TEXT NOT NULL,
         revoked_at TEXT
       );
+      -- Raised in the transaction that changes certificate_authorities (and by reset): list()
+      -- parses the rows again only when it moved. The checkpoint moves with every event of the
+      -- log, device events too, and would have them parsed again per request under write load.
+      -- Never emptied: a generation is not used twice for different rows.
+      CREATE TABLE IF NOT EXISTS ca_directory_generation (
+        singleton INTEGER PRIMARY KEY CHECK (singleton = 1),
+        generation INTEGER NOT NULL
+      );
+      INSERT INTO ca_directory_generation (singleton, generation) VALUES (1, 0) ON CONFLICT DO NOTHING;
       CREATE TABLE IF NOT EXISTS ca_server_certificates (
         seq INTEGER PRIMARY KEY,        -- position of ServerCertificateIssued
         ca_id TEXT NOT NULL,
@@ -155,6 +170,11 @@ export class CaDirectory extends SqliteProjection {
     this.setSigner = db.prepare(`UPDATE certificate_authorities SET ocsp_signer = ? WHERE ca_id = ?`);
     this.revoke = db.prepare(`UPDATE certificate_authorities SET status = 'revoked', revoked_at = ? WHERE ca_id = ?`);
     this.all = db.prepare('SELECT * FROM certificate_authorities ORDER BY seq');
+    this.readGeneration = db.prepare(
+      `SELECT (SELECT generation FROM ca_directory_generation WHERE singleton = 1), (SELECT position FROM projection_checkpoints WHERE name = 'ca-directory')`,
+      { returnArrays: true },
+    );
+    this.raiseGeneration = db.prepare('UPDATE ca_directory_generation SET generation = generation + 1 WHERE singleton = 1');
   }
 
   protected tables() {
@@ -168,10 +188,12 @@ export class CaDirectory extends SqliteProjection {
       case 'CertificateAuthorityCreated': {
         const d = event.data;
         this.insert.run(stored.position, d.caId, d.role, d.parentId, d.algorithm, JSON.stringify(d.certificate), d.keyRef, d.createdAt);
+        this.raiseGeneration.run();
         return;
       }
       case 'OcspSignerIssued':
         this.setSigner.run(JSON.stringify({ certificate: event.data.certificate, keyRef: event.data.keyRef }), event.data.caId);
+        this.raiseGeneration.run();
         return;
       case 'ServerCertificateIssued': {
         const d = event.data;
@@ -185,6 +207,7 @@ export class CaDirectory extends SqliteProjection {
       }
       case 'CertificateAuthorityRevoked':
         this.revoke.run(event.data.revokedAt, event.data.caId);
+        this.raiseGeneration.run();
         return;
     }
   }
@@ -205,10 +228,10 @@ export class CaDirectory extends SqliteProjection {
   }
 
   /**
-   * Every CA, oldest first. Read and parsed again only when the checkpoint of this read model
-   * has moved (it moves in the transaction that changes rows, in whichever process applies
-   * it): otherwise one indexed read of the checkpoint, at most once per task (see checkedInTask),
-   * instead of every CA's certificate parsed per call.
+   * Every CA, oldest first. Read and parsed again only when the rows' generation has moved (it
+   * moves in the transaction that changes them, in whichever process applies it): otherwise one
+   * read of the generation, at most once per task (see checkedInTask), instead of every CA's
+   * certificate parsed per call.
    */
   list(): CaRow[] {
     return [...this.rows()];
@@ -232,6 +255,8 @@ export class CaDirectory extends SqliteProjection {
   override reset(): void {
     try {
       super.reset();
+      // Emptied rows are a new generation (the table is not among those reset empties).
+      this.raiseGeneration.run();
     } finally {
       this.checkedInTask = false;
     }
@@ -239,11 +264,12 @@ export class CaDirectory extends SqliteProjection {
 
   private rows(): readonly CaRow[] {
     if (this.checkedInTask && this.listed !== undefined) return this.listed.rows;
-    const checkpoint = super.checkpoint();
-    if (this.listed?.checkpoint !== checkpoint) {
+    // The generation before the rows: rows newer than their generation are read again next time, never the reverse.
+    const [generation, checkpoint] = this.readGeneration.get() as unknown as [number, number | null];
+    if (this.listed?.generation !== generation) {
       const rows = (this.all.all() as unknown as SqlRow[]).map((row) => deepFreeze(toRow(row)));
-      this.listed = { checkpoint, rows };
-    }
+      this.listed = { generation, checkpoint: checkpoint ?? 0, rows };
+    } else this.listed.checkpoint = checkpoint ?? 0;
     this.checkedInTask = true;
     queueMicrotask(this.endTask);
     return this.listed.rows;
