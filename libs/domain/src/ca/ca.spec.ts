@@ -42,11 +42,44 @@ describe('certificate authority decider', () => {
     const next = { ...cert, serialNumber: '02' };
     const renew = (certificate: typeof cert): CaCommand => ({ type: 'IssueOcspSigner', caId: 'root', ...ctx, data: { certificate, keyRef: 'file:root-ocsp-2' } });
     expect(decideCa(renew(next), root)).toEqual([{ type: 'OcspSignerIssued', version: 1, data: { caId: 'root', certificate: next, keyRef: 'file:root-ocsp-2', issuedAt: ctx.now } }]);
-    expect(apply(root, renew(next))).toEqual({ ...root, ocspSigner: { certificate: next, keyRef: 'file:root-ocsp-2' } });
+    // The signer it replaced is retired, its key not destroyed yet.
+    expect(apply(root, renew(next))).toEqual({
+      ...root,
+      ocspSigner: { certificate: next, keyRef: 'file:root-ocsp-2' },
+      retiredOcspSigners: { '01': { keyRef: 'file:root-ocsp', retiredAt: ctx.now } },
+    });
     expect(() => decideCa(renew(cert), root)).toThrow(InvalidCommand);
     const revoked = apply(root, { type: 'RevokeCertificateAuthority', caId: 'root', ...ctx, data: { reason: 'cACompromise' } });
     expect(() => decideCa(renew(next), revoked)).toThrow(IllegalTransition);
     expect(() => decideCa(renew(next), initialCaState)).toThrow(IllegalTransition);
+  });
+
+  it("records a replaced signer's key destroyed once, and refuses it for the signer in use, an unknown serial or a key the CA still uses", () => {
+    const renew = (serialNumber: string, keyRef: string): CaCommand => ({ type: 'IssueOcspSigner', caId: 'root', ...ctx, data: { certificate: { ...cert, serialNumber }, keyRef } });
+    const destroyed = (serialNumber: string): CaCommand => ({ type: 'RecordOcspSignerKeyDestroyed', caId: 'root', ...ctx, now: '2026-01-02T00:00:00.000Z', data: { serialNumber } });
+    const renewed = apply(apply(root, renew('0A', 'file:root-ocsp-2')), renew('0b', 'file:root-ocsp-3'));
+    expect(renewed).toMatchObject({ retiredOcspSigners: { '01': { keyRef: 'file:root-ocsp' }, '0a': { keyRef: 'file:root-ocsp-2' } } });
+    // Serial numbers compared as lowercase hex.
+    expect(decideCa(destroyed('0A'), renewed)).toEqual([
+      { type: 'OcspSignerKeyDestroyed', version: 1, data: { caId: 'root', serialNumber: '0a', keyRef: 'file:root-ocsp-2', destroyedAt: '2026-01-02T00:00:00.000Z' } },
+    ]);
+    const after = apply(renewed, destroyed('0a'));
+    expect(after).toMatchObject({
+      ocspSigner: { keyRef: 'file:root-ocsp-3' },
+      retiredOcspSigners: { '01': { keyRef: 'file:root-ocsp', retiredAt: ctx.now }, '0a': { keyRef: 'file:root-ocsp-2', retiredAt: ctx.now, keyDestroyedAt: '2026-01-02T00:00:00.000Z' } },
+    });
+    expect(after.status !== 'unknown' && after.retiredOcspSigners?.['01']?.keyDestroyedAt).toBeUndefined();
+    expect(() => decideCa(destroyed('0a'), after)).toThrow(IllegalTransition);
+    expect(() => decideCa(destroyed('0b'), after)).toThrow(InvalidCommand);
+    expect(() => decideCa(destroyed('ff'), after)).toThrow(InvalidCommand);
+    expect(() => decideCa(destroyed('__proto__'), after)).toThrow(InvalidCommand);
+    expect(() => decideCa(destroyed('01'), initialCaState)).toThrow(CaNotFound);
+    // A signer renewed onto the key of an older one (a mistake elsewhere): that key is not destroyed.
+    const reused = apply(root, renew('0c', 'file:root-ocsp'));
+    expect(() => decideCa(destroyed('01'), reused)).toThrow(InvalidCommand);
+    // A revoked CA's replaced signers' keys are destroyed too.
+    const revoked = apply(renewed, { type: 'RevokeCertificateAuthority', caId: 'root', ...ctx, data: { reason: 'cessationOfOperation' } });
+    expect(decideCa(destroyed('01'), revoked)).toHaveLength(1);
   });
 
   it('records a server certificate issued by an active issuing CA, and refuses it from a root, a revoked CA or with no host', () => {

@@ -45,6 +45,8 @@ export type CaEvent =
       };
     }
   | { type: 'OcspSignerIssued'; version: 1; data: { caId: string; certificate: CaCertificate; keyRef: KeyRef; issuedAt: string } }
+  /** The private key of a replaced OCSP signer was destroyed (after the key store had done it). */
+  | { type: 'OcspSignerKeyDestroyed'; version: 1; data: { caId: string; serialNumber: string; keyRef: KeyRef; destroyedAt: string } }
   | {
       type: 'ServerCertificateIssued';
       version: 1;
@@ -52,6 +54,13 @@ export type CaEvent =
     }
   | { type: 'ServerCertificateRevoked'; version: 1; data: { caId: string; serialNumber: string; reason: RevocationReason; revokedAt: string } }
   | { type: 'CertificateAuthorityRevoked'; version: 1; data: { caId: string; reason: RevocationReason; revokedAt: string } };
+
+/** A CA's OCSP signer that a newer one replaced. */
+export interface RetiredOcspSigner {
+  keyRef: KeyRef;
+  retiredAt: string;
+  keyDestroyedAt?: string;
+}
 
 /** What became of a certificate the CA issued to one of the ledger's services. */
 export type ServerCertificateStatus = 'good' | 'revoked';
@@ -67,6 +76,12 @@ export type CaState =
       certificate: CaCertificate;
       keyRef: KeyRef;
       ocspSigner?: { certificate: CaCertificate; keyRef: KeyRef };
+      /**
+       * The signers it replaced, by serial number (lowercase hex): since when, and whether their
+       * key is destroyed yet. Their answers stay verifiable (they carry the certificate); the
+       * key is needed no more.
+       */
+      retiredOcspSigners?: Readonly<Record<string, RetiredOcspSigner>>;
       createdAt: string;
       revocation?: { reason: RevocationReason; revokedAt: string };
       /** The certificates it issued to the ledger's services, by serial number (lowercase hex). */
@@ -88,6 +103,8 @@ export type CaCommand =
       };
     })
   | (CommandContext & { type: 'IssueOcspSigner'; caId: string; data: { certificate: CaCertificate; keyRef: KeyRef } })
+  /** Records that the key store destroyed the key of a replaced signer (the handler destroys it first). */
+  | (CommandContext & { type: 'RecordOcspSignerKeyDestroyed'; caId: string; data: { serialNumber: string } })
   | (CommandContext & {
       type: 'IssueServerCertificate';
       caId: string;
@@ -102,6 +119,7 @@ export const caIdOfStream = (streamId: string) => (streamId.startsWith(CA_STREAM
 export const CA_EVENT_VERSIONS = {
   CertificateAuthorityCreated: 1,
   OcspSignerIssued: 1,
+  OcspSignerKeyDestroyed: 1,
   ServerCertificateIssued: 1,
   ServerCertificateRevoked: 1,
   CertificateAuthorityRevoked: 1,
@@ -178,6 +196,21 @@ export const decideCa = (command: CaCommand, state: CaState): CaEvent[] => {
         throw new InvalidCommand(`OCSP signer ${command.data.certificate.serialNumber} is already the one of ${command.caId}`, 'certificate');
       }
       return [{ type: 'OcspSignerIssued', version: 1, data: { caId: command.caId, ...command.data, issuedAt: command.now } }];
+    case 'RecordOcspSignerKeyDestroyed': {
+      if (state.status === 'unknown') throw new CaNotFound(command.caId);
+      const serial = typeof command.data.serialNumber === 'string' ? command.data.serialNumber.toLowerCase() : '';
+      if (state.ocspSigner?.certificate.serialNumber.toLowerCase() === serial) {
+        throw new InvalidCommand(`OCSP signer ${serial} is the one ${command.caId} signs with: only a replaced signer's key is destroyed`, 'serialNumber');
+      }
+      const retired = Object.hasOwn(state.retiredOcspSigners ?? {}, serial) ? state.retiredOcspSigners![serial] : undefined;
+      if (retired === undefined) throw new InvalidCommand(`${command.caId} has no replaced OCSP signer ${String(command.data.serialNumber)}`, 'serialNumber');
+      if (retired.keyDestroyedAt !== undefined) throw new IllegalTransition('key destroyed', command.type, `OCSP signer ${serial}`);
+      // Never a key the CA still uses under another name (its own, or its signer's).
+      if (retired.keyRef === state.keyRef || retired.keyRef === state.ocspSigner?.keyRef) {
+        throw new InvalidCommand(`the key of OCSP signer ${serial} is still in use by ${command.caId}`, 'serialNumber');
+      }
+      return [{ type: 'OcspSignerKeyDestroyed', version: 1, data: { caId: command.caId, serialNumber: serial, keyRef: retired.keyRef, destroyedAt: command.now } }];
+    }
     case 'IssueServerCertificate': {
       if (state.status !== 'active') throw new IllegalTransition(state.status, command.type, 'certificate authority');
       // Services are certified like devices' operational certificates: by an issuing CA.
@@ -215,8 +248,18 @@ export const evolveCa = (state: CaState, event: CaEvent): CaState => {
   }
   if (state.status === 'unknown') return state;
   switch (event.type) {
-    case 'OcspSignerIssued':
-      return { ...state, ocspSigner: { certificate: event.data.certificate, keyRef: event.data.keyRef } };
+    case 'OcspSignerIssued': {
+      const replaced = state.ocspSigner;
+      const signer = { certificate: event.data.certificate, keyRef: event.data.keyRef };
+      if (replaced === undefined) return { ...state, ocspSigner: signer };
+      const retired: RetiredOcspSigner = { keyRef: replaced.keyRef, retiredAt: event.data.issuedAt };
+      return { ...state, ocspSigner: signer, retiredOcspSigners: { ...state.retiredOcspSigners, [replaced.certificate.serialNumber.toLowerCase()]: retired } };
+    }
+    case 'OcspSignerKeyDestroyed': {
+      const retired = Object.hasOwn(state.retiredOcspSigners ?? {}, event.data.serialNumber) ? state.retiredOcspSigners![event.data.serialNumber] : undefined;
+      if (retired === undefined) return state;
+      return { ...state, retiredOcspSigners: { ...state.retiredOcspSigners, [event.data.serialNumber]: { ...retired, keyDestroyedAt: event.data.destroyedAt } } };
+    }
     case 'ServerCertificateIssued':
     case 'ServerCertificateRevoked': {
       const serial = event.type === 'ServerCertificateIssued' ? event.data.certificate.serialNumber.toLowerCase() : event.data.serialNumber;
