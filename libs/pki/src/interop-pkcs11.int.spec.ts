@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import { createPublicKey, randomUUID, verify } from 'node:crypto';
 import { Pkcs11Token } from './pkcs11-key-provider';
 import { interopSuite } from './testing/interop-suite';
@@ -37,6 +38,23 @@ describeHsm('PKCS#11 key provider (SoftHSM2)', () => {
     const signatures = await Promise.all(jobs.map(({ key, data }) => key.sign(data)));
     const verified = jobs.map(({ key, data }, n) => verify('sha256', data, createPublicKey({ key: Buffer.from(key.subjectPublicKeyInfo), format: 'der', type: 'spki' }), signatures[n]!));
     expect(verified).toEqual(jobs.map(() => true));
+  });
+
+  it('destroys a key pair on the token by its label, and no other (pkcs11-tool lists what is left)', async () => {
+    const [gone, kept] = [`devid-${run}-destroyed`, `devid-${run}-kept`];
+    await token.generateKey(gone, 'ECDSA-P256');
+    const keep = await token.generateKey(kept, 'ECDSA-P256');
+    expect(await token.destroyKey(gone)).toBe(2); // the private and the public key object
+    await expect(token.findKey(gone)).rejects.toMatchObject({ code: 'key-not-found' });
+    // Repeated (after a crash between destroying and recording it): nothing left, no error.
+    expect(await token.destroyKey(gone)).toBe(0);
+    const data = Buffer.from('still signs');
+    const publicKey = createPublicKey({ key: Buffer.from(keep.subjectPublicKeyInfo), format: 'der', type: 'spki' });
+    expect(verify('sha256', data, publicKey, await (await token.findKey(kept)).sign(data))).toBe(true);
+    // An independent PKCS#11 client (OpenSC) on the same token.
+    const listed = execFileSync('pkcs11-tool', ['--module', env.module!, '--token-label', env.tokenLabel!, '--login', '--pin', env.pin!, '--list-objects'], { encoding: 'utf8' });
+    const labels = [...listed.matchAll(/label:\s*(\S+)/g)].map((m) => m[1]);
+    expect([labels.filter((label) => label === gone).length, labels.filter((label) => label === kept).length]).toEqual([0, 2]);
   });
 
   it('reports a missing label as key-not-found', async () => {

@@ -101,6 +101,27 @@ export class Pkcs11Token {
     return this.provider(label, algorithmOfKey(found.privateKey), found.privateKey, found.publicKey);
   }
 
+  /**
+   * Destroys the key pair stored under `label` (C_DestroyObject on each of its objects); answers
+   * how many objects went. None is not an error: a destruction repeated after a crash finds none.
+   */
+  async destroyKey(label: string): Promise<number> {
+    try {
+      return await this.queue.run(async () => {
+        let destroyed = 0;
+        for (const index of await this.crypto.keyStorage.keys()) {
+          const key = await this.crypto.keyStorage.getItem(index);
+          if ((key.algorithm as { label?: string }).label !== label) continue;
+          await this.crypto.keyStorage.removeItem(index);
+          destroyed++;
+        }
+        return destroyed;
+      });
+    } catch (error) {
+      throw new KeyProviderError('key-store-unavailable', `PKCS#11 destruction of the key "${label}" failed`, { cause: error });
+    }
+  }
+
   close(): void {
     this.session.logout();
     this.session.close();
