@@ -1,10 +1,13 @@
 // The ledger renews each CA's delegated OCSP signer by itself while it runs, once less than
 // OCSP_SIGNER_RENEW_SECONDS of the signer's 365 days remain. Here that is 3 s after issuance,
 // so that renewals happen during the test: each new signer is in the ledger (GET /cas) before
-// the responder signs with it, and openssl verifies the answers it signs.
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+// the responder signs with it, and openssl verifies the answers it signs. A replaced signer's
+// key is destroyed OCSP_SIGNER_KEY_RETENTION_SECONDS (here 1 s) after its replacement, then recorded.
+import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { caStreamId } from '@devid/domain';
+import { SqliteEventStore } from '@devid/event-store';
 import { ensureBuilt, NO_AUDIT_CHECKPOINTS, startLedgerProcess, stopLedgerProcess, type LedgerProcess } from '../support/ledger-process';
 import { openssl } from '../support/openssl';
 
@@ -25,10 +28,11 @@ beforeAll(async () => {
     CA_KEY_PASSPHRASE: 'test-passphrase-0123',
     EST_PORT: 'off',
     OCSP_SIGNER_RENEW_SECONDS: String(365 * 86_400 - 3),
+    OCSP_SIGNER_KEY_RETENTION_SECONDS: '1',
   });
 });
 afterAll(async () => {
-  if (ledger) await stopLedgerProcess(ledger);
+  if (ledger?.child.exitCode === null) await stopLedgerProcess(ledger);
   rmSync(dataDir, { recursive: true, force: true });
   rmSync(work, { recursive: true, force: true });
 });
@@ -64,4 +68,52 @@ it('replaces a signer that is due without a restart, records it first, and signs
   expect([listedBefore, listedAfter]).toContain(answer.signer);
   expect(answer.signer).not.toBe(first);
   expect(ledger.output()).not.toMatch(/could not be renewed/);
+});
+
+/** The OCSP signer key files of a CA in DATA_DIR/ca-keys (its first signer's is `<caId>-ocsp.p8.pem`). */
+const signerKeyFiles = (caId: string) => readdirSync(join(dataDir, 'ca-keys')).filter((name) => name.startsWith(`${caId}-ocsp`) && name.endsWith('.p8.pem'));
+
+it("destroys each replaced signer's key after the retention, records it, and keeps the CA's key and the signer in use", async () => {
+  const cas = ['devid-root', 'devid-issuing', 'devid-factory-1'];
+  // The first signers were replaced in the test above: their keys go 1 s later.
+  for (const deadline = Date.now() + 30_000; cas.some((caId) => existsSync(join(dataDir, 'ca-keys', `${caId}-ocsp.p8.pem`))) && Date.now() < deadline; ) {
+    await new Promise((resolve) => setTimeout(resolve, 250));
+  }
+  expect(cas.filter((caId) => existsSync(join(dataDir, 'ca-keys', `${caId}-ocsp.p8.pem`)))).toEqual([]);
+  // Renewed every 3 s, destroyed 1 s after: at no time more than the signer in use and the one it replaced.
+  for (let k = 0; k < 12; k++) {
+    for (const caId of cas) expect(signerKeyFiles(caId).length).toBeGreaterThanOrEqual(1);
+    for (const caId of cas) expect(signerKeyFiles(caId).length).toBeLessThanOrEqual(2);
+    await new Promise((resolve) => setTimeout(resolve, 500));
+  }
+  const answer = await ask();
+  expect(answer.out).toMatch(/Response verify OK/);
+  const inUse = await Promise.all(cas.map(signerOf));
+  expect(ledger.output()).not.toMatch(/could not be (renewed|destroyed)/);
+  await stopLedgerProcess(ledger);
+
+  // The ledger says which keys went, each after the signer that replaced it was recorded.
+  const store = await SqliteEventStore.open(join(dataDir, 'events.db'));
+  try {
+    for (const [k, caId] of cas.entries()) {
+      const events = await store.readStream(caStreamId(caId));
+      const issued = events.filter((e) => e.type === 'OcspSignerIssued').map((e) => (e.data as { certificate: { serialNumber: string }; keyRef: string }));
+      const destroyed = events.filter((e) => e.type === 'OcspSignerKeyDestroyed').map((e) => e.data as { serialNumber: string; keyRef: string });
+      expect(issued.length).toBeGreaterThanOrEqual(3);
+      expect(destroyed.length).toBeGreaterThanOrEqual(1);
+      expect(issued[issued.length - 1]!.certificate.serialNumber).toBe(inUse[k]);
+      expect(destroyed.map((d) => d.serialNumber)).not.toContain(inUse[k]);
+      expect(new Set(destroyed.map((d) => d.serialNumber)).size).toBe(destroyed.length);
+      for (const { serialNumber, keyRef } of destroyed) {
+        const at = issued.findIndex((signer) => signer.certificate.serialNumber === serialNumber);
+        expect([at >= 0 && at < issued.length - 1, issued[at]?.keyRef]).toEqual([true, keyRef]);
+        expect(existsSync(join(dataDir, 'ca-keys', `${keyRef.slice('file:'.length)}.p8.pem`))).toBe(false);
+      }
+      // Every key still on disk is the signer in use or one replaced less than the retention before the stop.
+      expect(signerKeyFiles(caId).length).toBeLessThanOrEqual(2);
+      expect(existsSync(join(dataDir, 'ca-keys', `${caId}.p8.pem`))).toBe(true);
+    }
+  } finally {
+    await store.close();
+  }
 });

@@ -9,6 +9,8 @@ import { promisify } from 'node:util';
 import { loadConfig } from '../../apps/ledger/src/config/config';
 import { startLedger, type RunningLedger } from '../../apps/ledger/src/ledger';
 import { Authorities } from '../../apps/ledger/src/pki/authorities';
+import { loadCa } from '../../apps/ledger/src/pki/execute-ca-command';
+import { EVENT_STORE } from '../../apps/ledger/src/store/tokens';
 import { request } from '../support/http';
 import { deviceCsr, openssl } from '../support/openssl';
 import { hsmEnv } from '../support/hsm';
@@ -138,6 +140,27 @@ describe.each(variants)('PKI through the API with %s', (_name, env) => {
         env: { ...process.env, SOFTHSM2_CONF: env.SOFTHSM2_CONF! },
       });
       expect(objects.stdout).toMatch(/label:\s+devid-issuing-ocsp-\d+-[0-9a-f]{8}/);
+    }
+    // Once its retention is over (here: now), the replaced signer's key is destroyed, then recorded; once.
+    const authorities = ledger.app.get(Authorities);
+    expect((await authorities.destroyRetiredOcspSignerKeys('devid-issuing', Date.now(), 'test')).destroyed).toEqual([before]);
+    expect((await authorities.destroyRetiredOcspSignerKeys('devid-issuing', Date.now(), 'test')).destroyed).toEqual([]);
+    const { state } = await loadCa(ledger.app.get(EVENT_STORE), 'devid-issuing');
+    expect(state.status !== 'unknown' && state.retiredOcspSigners?.[before]?.keyDestroyedAt).toEqual(expect.any(String));
+    if (env.CA_KEY_BACKEND === 'pkcs11') {
+      const objects = await run('pkcs11-tool', ['--module', env.PKCS11_MODULE!, '--token-label', env.HSM_TOKEN_LABEL!, '--login', '--pin', env.HSM_PIN!, '--list-objects'], {
+        env: { ...process.env, SOFTHSM2_CONF: env.SOFTHSM2_CONF! },
+      });
+      // The first signer's pair (label devid-issuing-ocsp) is gone; the new one and the CA's own are there.
+      expect(objects.stdout).not.toMatch(/label:\s+devid-issuing-ocsp\s*$/m);
+      expect(objects.stdout).toMatch(/label:\s+devid-issuing-ocsp-\d+-[0-9a-f]{8}/);
+      expect(objects.stdout).toMatch(/label:\s+devid-issuing\s*$/m);
+    } else {
+      expect(readdirSync(join(dataDir, 'ca-keys')).filter((file) => file.startsWith('devid-issuing'))).toEqual(
+        expect.arrayContaining(['devid-issuing.p8.pem', expect.stringMatching(/^devid-issuing-ocsp-\d+-[0-9a-f]{8}\.p8\.pem$/)]),
+      );
+      expect(issuingOcspKeyFiles()).toBe(filesBefore);
+      expect(readdirSync(join(dataDir, 'ca-keys'))).not.toContain('devid-issuing-ocsp.p8.pem');
     }
     const signerOf = (out: string) => /Certificate:\s+Data:[\s\S]*?Serial Number:\s*([0-9a-f:]+)/i.exec(out)?.[1]?.replace(/:/g, '').toLowerCase();
     const good = await ocsp(n, ['-resp_text']);

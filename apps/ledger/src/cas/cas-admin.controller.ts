@@ -8,6 +8,7 @@ import { KEY_ALGORITHMS } from '@devid/pki';
 import { CaDirectory } from '@devid/projections';
 import { AdminGuard } from '../http/admin.guard';
 import type { ActorRequest } from '../devices/command-context';
+import { OcspSignerRenewal } from '../ocsp/ocsp-signer-renewal';
 import { Authorities } from '../pki/authorities';
 import { ExecuteCaCommand } from '../pki/execute-ca-command';
 import { caView } from './cas.controller';
@@ -33,6 +34,7 @@ export class CasAdminController {
     private readonly authorities: Authorities,
     private readonly cas: CaDirectory,
     private readonly commands: CommandBus,
+    private readonly renewal: OcspSignerRenewal,
   ) {}
 
   @Post()
@@ -67,6 +69,7 @@ export class CasAdminController {
   async renewOcspSigner(@Req() req: ActorRequest, @Param('caId') caId: string, @Body() body: unknown) {
     renewOcspSignerBody.parse(body ?? {});
     await this.authorities.renewOcspSigner(caId, req.actor ?? 'admin');
+    this.renewal.signerReplaced();
     return caView(this.cas.get(caId)!, this.cas.serverCertificates(caId));
   }
 

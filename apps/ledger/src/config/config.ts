@@ -46,6 +46,12 @@ const schema = z.object({
    * ledger runs, once less than this remains: 30 days by default; at most 365 days less one second.
    */
   OCSP_SIGNER_RENEW_SECONDS: z.coerce.number().int().min(60).max(365 * 86_400 - 1).default(30 * 86_400),
+  /**
+   * A replaced OCSP signer's private key is destroyed this long after its replacement (1 hour by
+   * default): time for every ledger process on the same store to sign with the new one. Its
+   * answers stay verifiable: they carry its certificate.
+   */
+  OCSP_SIGNER_KEY_RETENTION_SECONDS: z.coerce.number().int().min(0).max(365 * 86_400).default(3_600),
   /** EST (RFC 7030) HTTPS port, or `off`; default 8443 (an ephemeral port when PORT=0, as in tests). */
   EST_PORT: z.preprocess((v) => (v === '' ? undefined : v), z.union([z.literal('off'), z.coerce.number().int().min(0).max(65535)]).optional()),
   /** EST server certificate chain and key (PEM files); default: issued by the issuing CA into DATA_DIR/est. */

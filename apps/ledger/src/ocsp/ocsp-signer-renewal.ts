@@ -9,7 +9,8 @@ import { RENEWAL_TIMER, renewalDelay } from '../pki/renewal-delay';
  * Keeps every active CA's delegated OCSP signer valid while the ledger runs: a signer is
  * replaced once less than OCSP_SIGNER_RENEW_SECONDS of its life remains. Its certificate
  * carries id-pkix-ocsp-nocheck, so it has a short life (365 days) and nothing else renews it;
- * without this, every OCSP answer would fail verification from the day it expires.
+ * without this, every OCSP answer would fail verification from the day it expires. The key of
+ * a replaced signer is destroyed OCSP_SIGNER_KEY_RETENTION_SECONDS later (and recorded).
  */
 @Injectable()
 export class OcspSignerRenewal implements OnApplicationShutdown {
@@ -17,6 +18,8 @@ export class OcspSignerRenewal implements OnApplicationShutdown {
   private timer?: NodeJS.Timeout;
   private running?: Promise<void>;
   private started = false;
+  /** When the next replaced signer's key is due for destruction (ms since the epoch), as the last run found. */
+  private nextKeyDestruction = Infinity;
 
   constructor(
     private readonly authorities: Authorities,
@@ -28,6 +31,12 @@ export class OcspSignerRenewal implements OnApplicationShutdown {
   start(): Promise<void> {
     this.started = true;
     return this.run();
+  }
+
+  /** A signer was replaced by hand (not by this timer): its key falls due for destruction after the retention from now. */
+  signerReplaced(): void {
+    this.nextKeyDestruction = Math.min(this.nextKeyDestruction, Date.now() + this.config.OCSP_SIGNER_KEY_RETENTION_SECONDS * 1000);
+    if (this.started && this.running === undefined) this.schedule(false);
   }
 
   async onApplicationShutdown(): Promise<void> {
@@ -54,8 +63,36 @@ export class OcspSignerRenewal implements OnApplicationShutdown {
     return this.running;
   }
 
-  /** Resolves to whether a renewal failed. */
+  /** Resolves to whether a renewal or a key destruction failed. */
   private async renewDue(): Promise<boolean> {
+    const failed = await this.renewSigners();
+    return (await this.destroyRetiredKeys()) || failed;
+  }
+
+  /**
+   * Destroys the keys of signers replaced OCSP_SIGNER_KEY_RETENTION_SECONDS ago or more (every
+   * CA's, revoked ones too) and notes when the next one falls due. Resolves to whether one failed.
+   */
+  private async destroyRetiredKeys(): Promise<boolean> {
+    let failed = false;
+    this.nextKeyDestruction = Infinity;
+    const retentionMs = this.config.OCSP_SIGNER_KEY_RETENTION_SECONDS * 1000;
+    for (const ca of this.cas.list()) {
+      if (!this.started) break;
+      try {
+        const { destroyed, nextRetiredAt } = await this.authorities.destroyRetiredOcspSignerKeys(ca.caId, Date.now() - retentionMs, 'system:ocsp');
+        for (const serialNumber of destroyed) this.logger.log(`the key of ${ca.caId}'s replaced OCSP signer ${serialNumber} is destroyed`);
+        this.nextKeyDestruction = Math.min(this.nextKeyDestruction, nextRetiredAt + retentionMs);
+      } catch (error) {
+        failed = true;
+        this.logger.error(`the replaced OCSP signers' keys of ${ca.caId} could not be destroyed (tried again in ${RENEWAL_TIMER.retryMs / 1000} s): ${String((error as Error)?.message ?? error)}`);
+      }
+    }
+    return failed;
+  }
+
+  /** Resolves to whether a renewal failed. */
+  private async renewSigners(): Promise<boolean> {
     let failed = false;
     for (const ca of this.cas.list()) {
       if (!this.started) break;
@@ -82,7 +119,7 @@ export class OcspSignerRenewal implements OnApplicationShutdown {
     clearTimeout(this.timer);
     if (!this.started) return;
     const now = Date.now();
-    const next = Math.min(...this.cas.list().map((ca) => this.dueAt(ca, now)), now + RENEWAL_TIMER.maxMs);
+    const next = Math.min(...this.cas.list().map((ca) => this.dueAt(ca, now)), this.nextKeyDestruction, now + RENEWAL_TIMER.maxMs);
     this.timer = setTimeout(() => void this.run(), renewalDelay(next, now, lastFailed));
     this.timer.unref();
   }

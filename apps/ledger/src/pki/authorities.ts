@@ -3,7 +3,7 @@ import { Inject, Injectable, Logger } from '@nestjs/common';
 import { CommandBus } from '@nestjs/cqrs';
 import { X509Certificate } from '@peculiar/x509';
 import { CaNotFound, IllegalTransition, InvalidCommand, type CaCertificate, type CaRole, type CaState } from '@devid/domain';
-import type { EventStore } from '@devid/event-store';
+import { EVENT_ID_NAMESPACE, uuidV5, type EventStore } from '@devid/event-store';
 import {
   createOcspSignerCertificate,
   createRootCaCertificate,
@@ -167,6 +167,43 @@ export class Authorities {
     const name = `${caId}-ocsp-${now.getTime() / 1000}-${randomUUID().slice(0, 8)}`;
     const ocspSigner = await this.newOcspSigner(name, await this.authority(caId), commonName, state.algorithm as KeyAlgorithm, backend, now);
     return this.commands.execute(new ExecuteCaCommand({ type: 'IssueOcspSigner', caId, commandId, now: now.toISOString(), actor, data: ocspSigner }));
+  }
+
+  /**
+   * Destroys the keys of the CA's replaced OCSP signers that were replaced at `retiredBefore`
+   * (ms since the epoch) or earlier, each before the ledger records it (`OcspSignerKeyDestroyed`):
+   * a crash in between leaves a key recorded as existing that is gone, and the next run destroys
+   * nothing and records it. Processes doing the same pass the same command id, so the ledger
+   * records each once. Answers the serial numbers whose key it destroyed, and when the next
+   * retained key falls due (its retirement time; Infinity when none is left).
+   */
+  async destroyRetiredOcspSignerKeys(caId: string, retiredBefore: number, actor: string): Promise<{ destroyed: string[]; nextRetiredAt: number }> {
+    const { state } = await loadCa(this.store, caId);
+    if (state.status === 'unknown') throw new CaNotFound(caId);
+    const destroyed: string[] = [];
+    let nextRetiredAt = Infinity;
+    for (const [serialNumber, retired] of Object.entries(state.retiredOcspSigners ?? {})) {
+      if (retired.keyDestroyedAt !== undefined) continue;
+      const retiredAt = Date.parse(retired.retiredAt);
+      if (retiredAt > retiredBefore) {
+        nextRetiredAt = Math.min(nextRetiredAt, retiredAt);
+        continue;
+      }
+      // Checked here too, not only by the decider: a key still in use is never destroyed.
+      if (retired.keyRef === state.keyRef || retired.keyRef === state.ocspSigner?.keyRef) continue;
+      this.signing.delete(`ocsp:${caId}:${serialNumber}`);
+      await this.keys.destroy(retired.keyRef);
+      const now = new Date(Math.floor(Date.now() / 1000) * 1000).toISOString();
+      const commandId = uuidV5(`ocsp-signer-key-destroyed:${caId}:${serialNumber}`, EVENT_ID_NAMESPACE);
+      try {
+        await this.commands.execute(new ExecuteCaCommand({ type: 'RecordOcspSignerKeyDestroyed', caId, commandId, now, actor, data: { serialNumber } }));
+      } catch (error) {
+        // Another process recorded it meanwhile (with this command id, or after its own destruction).
+        if (!(error instanceof IllegalTransition)) throw error;
+      }
+      destroyed.push(serialNumber);
+    }
+    return { destroyed, nextRetiredAt };
   }
 
   /** A key named `keyName` and an OCSP signer certificate for it, signed by `ca`. */

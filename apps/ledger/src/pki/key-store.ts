@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, fstatSync, fsyncSync, mkdirSync, openSync, readFileSync, unlinkSync, writeFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { Logger } from '@nestjs/common';
 import { Pkcs11Token, SoftwareKeyProvider, type KeyAlgorithm, type KeyProvider } from '@devid/pki';
@@ -57,6 +57,40 @@ export class KeyStore {
       this.open.set(keyRef, key);
     }
     return key;
+  }
+
+  /**
+   * Destroys a key that is no longer used (a replaced OCSP signer's): a key file is overwritten,
+   * flushed and removed; a token's key pair is destroyed on the token. A key already gone is
+   * not an error, so that a destruction repeated after a crash completes.
+   */
+  async destroy(keyRef: string): Promise<void> {
+    this.open.delete(keyRef);
+    if (keyRef.startsWith('file:')) {
+      const name = keyRef.slice(5);
+      if (!SAFE_NAME.test(name)) throw new KeyStoreError(`bad key reference ${keyRef}`);
+      const file = join(this.dir, `${name}.p8.pem`);
+      let fd: number;
+      try {
+        fd = openSync(file, 'r+');
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code === 'ENOENT') return;
+        throw new KeyStoreError(`cannot destroy ${keyRef}: ${(error as Error).message}`);
+      }
+      try {
+        // The PKCS#8 is encrypted, but the ciphertext need not outlive the key on this disk either.
+        writeSync(fd, Buffer.alloc(fstatSync(fd).size));
+        fsyncSync(fd);
+      } finally {
+        closeSync(fd);
+      }
+      unlinkSync(file);
+      return;
+    }
+    const m = /^pkcs11:token=([^;]+);object=([^;]+)$/.exec(keyRef);
+    if (!m) throw new KeyStoreError(`unsupported key reference ${keyRef}`);
+    if (decodeURIComponent(m[1]) !== this.config.HSM_TOKEN_LABEL) throw new KeyStoreError(`${keyRef} names another token than HSM_TOKEN_LABEL`);
+    await this.hsm().destroyKey(decodeURIComponent(m[2]));
   }
 
   close(): void {
