@@ -33,7 +33,7 @@ export class OcspSignerRenewal implements OnApplicationShutdown {
     return this.run();
   }
 
-  /** A signer was replaced by hand (not by this timer): its key falls due for destruction after the retention from now. */
+  /** A signer was replaced (by hand, or by this timer): its key falls due for destruction after the retention from now. */
   signerReplaced(): void {
     this.nextKeyDestruction = Math.min(this.nextKeyDestruction, Date.now() + this.config.OCSP_SIGNER_KEY_RETENTION_SECONDS * 1000);
     if (this.started && this.running === undefined) this.schedule(false);
@@ -63,10 +63,14 @@ export class OcspSignerRenewal implements OnApplicationShutdown {
     return this.running;
   }
 
-  /** Resolves to whether a renewal or a key destruction failed. */
+  /**
+   * Resolves to whether a key destruction or a renewal failed. Keys first: a run that comes late
+   * destroys what was due before it replaces more signers, so no more than one replaced signer's
+   * key per CA waits out its retention at a time (with a retention shorter than the renewal period).
+   */
   private async renewDue(): Promise<boolean> {
-    const failed = await this.renewSigners();
-    return (await this.destroyRetiredKeys()) || failed;
+    const failed = await this.destroyRetiredKeys();
+    return (await this.renewSigners()) || failed;
   }
 
   /**
@@ -105,6 +109,8 @@ export class OcspSignerRenewal implements OnApplicationShutdown {
           commandId: uuidV5(`ocsp-signer-renewal:${ca.caId}:${old ?? 'none'}`, EVENT_ID_NAMESPACE),
           ...(old === undefined ? {} : { replacing: old }),
         });
+        // The replaced signer's key (when there was one) falls due after the retention.
+        if (old !== undefined) this.signerReplaced();
         // As recorded (the read model has caught up): another process may have renewed it first.
         this.logger.log(`OCSP signer of ${ca.caId} renewed: ${this.cas.get(ca.caId)?.ocspSigner?.certificate.serialNumber ?? '?'} in place of ${old ?? 'none'}`);
       } catch (error) {
