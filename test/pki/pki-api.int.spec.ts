@@ -10,6 +10,7 @@ import { loadConfig } from '../../apps/ledger/src/config/config';
 import { startLedger, type RunningLedger } from '../../apps/ledger/src/ledger';
 import { Authorities } from '../../apps/ledger/src/pki/authorities';
 import { loadCa } from '../../apps/ledger/src/pki/execute-ca-command';
+import { KeyStore } from '../../apps/ledger/src/pki/key-store';
 import { EVENT_STORE } from '../../apps/ledger/src/store/tokens';
 import { request } from '../support/http';
 import { deviceCsr, openssl } from '../support/openssl';
@@ -119,7 +120,7 @@ describe.each(variants)('PKI through the API with %s', (_name, env) => {
     expect(delta).toMatch(new RegExp(`Serial Number: ${ldevid.toUpperCase()}`));
   });
 
-  it("renews the issuing CA's OCSP signer, its key where the CA's is: answers are then signed by the new signer and still verify", async () => {
+  it("renews the issuing CA's OCSP signer, its key where the CA's is, then destroys the replaced key (recorded only once done): answers are signed by the new signer and still verify", async () => {
     const { n, deviceId } = await enrolledDevice();
     const issuingOcspKeyFiles = () => readdirSync(join(dataDir, 'ca-keys')).filter((file) => file.startsWith('devid-issuing-ocsp')).length;
     const filesBefore = issuingOcspKeyFiles();
@@ -143,6 +144,14 @@ describe.each(variants)('PKI through the API with %s', (_name, env) => {
     }
     // Once its retention is over (here: now), the replaced signer's key is destroyed, then recorded; once.
     const authorities = ledger.app.get(Authorities);
+    // A key store that fails (an HSM away): nothing is recorded, the key stays, the next run does it.
+    const keyStore = ledger.app.get(KeyStore);
+    const destroy = jest.spyOn(keyStore, 'destroy').mockRejectedValueOnce(new Error('token not present'));
+    await expect(authorities.destroyRetiredOcspSignerKeys('devid-issuing', Date.now(), 'test')).rejects.toThrow('token not present');
+    const untouched = (await loadCa(ledger.app.get(EVENT_STORE), 'devid-issuing')).state;
+    expect(untouched.status !== 'unknown' && untouched.retiredOcspSigners?.[before]).toEqual({ keyRef: expect.any(String), retiredAt: expect.any(String) });
+    if (env.CA_KEY_BACKEND !== 'pkcs11') expect(readdirSync(join(dataDir, 'ca-keys'))).toContain('devid-issuing-ocsp.p8.pem');
+    destroy.mockRestore();
     expect((await authorities.destroyRetiredOcspSignerKeys('devid-issuing', Date.now(), 'test')).destroyed).toEqual([before]);
     expect((await authorities.destroyRetiredOcspSignerKeys('devid-issuing', Date.now(), 'test')).destroyed).toEqual([]);
     const { state } = await loadCa(ledger.app.get(EVENT_STORE), 'devid-issuing');
