@@ -89,6 +89,9 @@ it("destroys each replaced signer's key after the retention, records it, and kee
   const answer = await ask();
   expect(answer.out).toMatch(/Response verify OK/);
   const inUse = await Promise.all(cas.map(signerOf));
+  // GET /cas/{caId} lists every signer: the one in use last, the first one's key destroyed.
+  type Listed = { serialNumber: string; retiredAt: string | null; keyDestroyedAt: string | null };
+  const listed = await Promise.all(cas.map(async (caId) => ((await (await fetch(`${ledger.url}/cas/${caId}`)).json()) as { ocspSigners: Listed[] }).ocspSigners));
   expect(ledger.output()).not.toMatch(/could not be (renewed|destroyed)/);
   await stopLedgerProcess(ledger);
 
@@ -109,6 +112,12 @@ it("destroys each replaced signer's key after the retention, records it, and kee
         expect([at >= 0 && at < issued.length - 1, issued[at]?.keyRef]).toEqual([true, keyRef]);
         expect(existsSync(join(dataDir, 'ca-keys', `${keyRef.slice('file:'.length)}.p8.pem`))).toBe(false);
       }
+      // As GET /cas listed them just before the stop (a renewal may have come in between).
+      const signers = listed[k]!;
+      expect(signers[0]?.keyDestroyedAt).toEqual(expect.any(String));
+      expect(signers.filter((s) => s.retiredAt === null).map((s) => s.serialNumber)).toEqual([signers[signers.length - 1]!.serialNumber]);
+      expect(signers.map((s) => s.serialNumber)).toEqual(issued.slice(0, signers.length).map((signer) => signer.certificate.serialNumber));
+      for (const s of signers) expect(s.keyDestroyedAt === null || destroyed.some((d) => d.serialNumber === s.serialNumber)).toBe(true);
       // Every key still on disk is the signer in use or one replaced less than the retention before the stop.
       expect(signerKeyFiles(caId).length).toBeLessThanOrEqual(2);
       expect(existsSync(join(dataDir, 'ca-keys', `${caId}.p8.pem`))).toBe(true);

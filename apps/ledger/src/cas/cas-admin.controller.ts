@@ -44,7 +44,7 @@ export class CasAdminController {
   async create(@Req() req: ActorRequest, @Body() body: unknown) {
     const { keyBackend, role, ...rest } = createCaBody.parse(body);
     await this.authorities.create({ ...rest, role: role as (typeof CA_ROLES)[number], ...(keyBackend ? { backend: keyBackend } : {}) }, req.actor ?? 'admin');
-    return caView(this.cas.get(rest.caId)!);
+    return caView(this.cas.get(rest.caId)!, this.cas);
   }
 
   @Post(':caId/revoke')
@@ -56,7 +56,7 @@ export class CasAdminController {
     await this.commands.execute(
       new ExecuteCaCommand({ type: 'RevokeCertificateAuthority', caId, commandId: randomUUID(), now: new Date().toISOString(), actor: req.actor ?? 'admin', data: { reason: reason as RevocationReason } }),
     );
-    return caView(this.cas.get(caId)!, this.cas.serverCertificates(caId));
+    return caView(this.cas.get(caId)!, this.cas);
   }
 
   @Post(':caId/ocsp-signer/renew')
@@ -70,7 +70,7 @@ export class CasAdminController {
     renewOcspSignerBody.parse(body ?? {});
     await this.authorities.renewOcspSigner(caId, req.actor ?? 'admin');
     this.renewal.signerReplaced();
-    return caView(this.cas.get(caId)!, this.cas.serverCertificates(caId));
+    return caView(this.cas.get(caId)!, this.cas);
   }
 
   @Post(':caId/server-certificates/:serialNumber/revoke')
@@ -92,6 +92,6 @@ export class CasAdminController {
         data: { serialNumber, reason },
       }),
     );
-    return caView(this.cas.get(caId)!, this.cas.serverCertificates(caId));
+    return caView(this.cas.get(caId)!, this.cas);
   }
 }

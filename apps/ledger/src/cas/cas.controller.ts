@@ -20,7 +20,8 @@ const serverCertificateView = (issued: ServerCertificateRow) => ({
   revocationReason: issued.reason,
 });
 
-export const caView = (ca: CaRow, serverCertificates: readonly ServerCertificateRow[] = []) => ({
+/** A CA as the API shows it, with what the directory holds about it: its services' certificates and its OCSP signers. */
+export const caView = (ca: CaRow, directory: CaDirectory) => ({
   caId: ca.caId,
   role: ca.role,
   parentId: ca.parentId,
@@ -33,7 +34,9 @@ export const caView = (ca: CaRow, serverCertificates: readonly ServerCertificate
   fingerprintSha256: ca.certificate.fingerprintSha256,
   certificatePem: pem('CERTIFICATE', ca.certificate.der),
   ocspSigner: ca.ocspSigner ? { serialNumber: ca.ocspSigner.certificate.serialNumber, notAfter: ca.ocspSigner.certificate.notAfter } : null,
-  serverCertificates: serverCertificates.map(serverCertificateView),
+  /** Every signer it has had, oldest first: when each was replaced and its key destroyed (null: not yet). */
+  ocspSigners: directory.ocspSigners(ca.caId),
+  serverCertificates: directory.serverCertificates(ca.caId).map(serverCertificateView),
 });
 
 /** Relying parties build chains from here (and AIA caIssuers points here). */
@@ -45,14 +48,14 @@ export class CasReadController {
   @Get()
   @ApiOperation({ summary: 'Every CA: id, role, parent, status, certificate PEM' })
   list() {
-    return { cas: this.cas.list().map((ca) => caView(ca, this.cas.serverCertificates(ca.caId))) };
+    return { cas: this.cas.list().map((ca) => caView(ca, this.cas)) };
   }
 
   @Get(':caId')
   one(@Param('caId') caId: string) {
     const ca = this.cas.get(caId);
     if (!ca) throw new CaNotFound(caId);
-    return caView(ca, this.cas.serverCertificates(caId));
+    return caView(ca, this.cas);
   }
 
   @Get(':caId/certificate')
