@@ -1,9 +1,10 @@
-import { Body, Controller, HttpCode, Param, Post, Req, UseGuards } from '@nestjs/common';
+import { Body, Controller, HttpCode, Inject, Param, Post, Req, UseGuards } from '@nestjs/common';
 import { CommandBus } from '@nestjs/cqrs';
 import { ApiBearerAuth, ApiBody, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
 import { CA_ROLES, CaNotFound, SERVER_CERTIFICATE_REVOCATION_REASONS, type RevocationReason } from '@devid/domain';
+import type { EventStore } from '@devid/event-store';
 import { KEY_ALGORITHMS } from '@devid/pki';
 import { CaDirectory } from '@devid/projections';
 import { AdminGuard } from '../http/admin.guard';
@@ -11,6 +12,7 @@ import type { ActorRequest } from '../devices/command-context';
 import { OcspSignerRenewal } from '../ocsp/ocsp-signer-renewal';
 import { Authorities } from '../pki/authorities';
 import { ExecuteCaCommand } from '../pki/execute-ca-command';
+import { EVENT_STORE } from '../store/tokens';
 import { caView } from './cas.controller';
 
 export const createCaBody = z.strictObject({
@@ -35,6 +37,7 @@ export class CasAdminController {
     private readonly cas: CaDirectory,
     private readonly commands: CommandBus,
     private readonly renewal: OcspSignerRenewal,
+    @Inject(EVENT_STORE) private readonly store: EventStore,
   ) {}
 
   @Post()
@@ -44,7 +47,7 @@ export class CasAdminController {
   async create(@Req() req: ActorRequest, @Body() body: unknown) {
     const { keyBackend, role, ...rest } = createCaBody.parse(body);
     await this.authorities.create({ ...rest, role: role as (typeof CA_ROLES)[number], ...(keyBackend ? { backend: keyBackend } : {}) }, req.actor ?? 'admin');
-    return caView(this.cas.get(rest.caId)!, this.cas);
+    return caView(this.cas.get(rest.caId)!, this.cas, this.store);
   }
 
   @Post(':caId/revoke')
@@ -56,7 +59,7 @@ export class CasAdminController {
     await this.commands.execute(
       new ExecuteCaCommand({ type: 'RevokeCertificateAuthority', caId, commandId: randomUUID(), now: new Date().toISOString(), actor: req.actor ?? 'admin', data: { reason: reason as RevocationReason } }),
     );
-    return caView(this.cas.get(caId)!, this.cas);
+    return caView(this.cas.get(caId)!, this.cas, this.store);
   }
 
   @Post(':caId/ocsp-signer/renew')
@@ -70,7 +73,7 @@ export class CasAdminController {
     renewOcspSignerBody.parse(body ?? {});
     await this.authorities.renewOcspSigner(caId, req.actor ?? 'admin');
     this.renewal.signerReplaced();
-    return caView(this.cas.get(caId)!, this.cas);
+    return caView(this.cas.get(caId)!, this.cas, this.store);
   }
 
   @Post(':caId/server-certificates/:serialNumber/revoke')
@@ -92,6 +95,6 @@ export class CasAdminController {
         data: { serialNumber, reason },
       }),
     );
-    return caView(this.cas.get(caId)!, this.cas);
+    return caView(this.cas.get(caId)!, this.cas, this.store);
   }
 }

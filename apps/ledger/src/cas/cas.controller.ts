@@ -1,9 +1,12 @@
-import { Controller, Get, Param, Req, Res, StreamableFile } from '@nestjs/common';
+import { Controller, Get, Inject, Param, Req, Res, StreamableFile } from '@nestjs/common';
 import { ApiOperation, ApiTags } from '@nestjs/swagger';
 import type { Request, Response } from 'express';
-import { CaNotFound } from '@devid/domain';
+import { CaNotFound, ocspSignerHistory } from '@devid/domain';
+import type { EventStore } from '@devid/event-store';
 import { CaDirectory, type CaRow, type ServerCertificateRow } from '@devid/projections';
 import { pem, wantsDer } from '../http/pem';
+import { loadCa } from '../pki/execute-ca-command';
+import { EVENT_STORE } from '../store/tokens';
 
 /** A certificate the CA issued to one of the ledger's own services (e.g. the EST port's TLS certificate). */
 const serverCertificateView = (issued: ServerCertificateRow) => ({
@@ -20,8 +23,11 @@ const serverCertificateView = (issued: ServerCertificateRow) => ({
   revocationReason: issued.reason,
 });
 
-/** A CA as the API shows it, with what the directory holds about it: its services' certificates and its OCSP signers. */
-export const caView = (ca: CaRow, directory: CaDirectory) => ({
+/**
+ * A CA as the API shows it: from the directory, with its services' certificates, and every OCSP
+ * signer it has had as its stream tells it (a handful of events per CA).
+ */
+export const caView = async (ca: CaRow, directory: CaDirectory, store: EventStore) => ({
   caId: ca.caId,
   role: ca.role,
   parentId: ca.parentId,
@@ -35,7 +41,7 @@ export const caView = (ca: CaRow, directory: CaDirectory) => ({
   certificatePem: pem('CERTIFICATE', ca.certificate.der),
   ocspSigner: ca.ocspSigner ? { serialNumber: ca.ocspSigner.certificate.serialNumber, notAfter: ca.ocspSigner.certificate.notAfter } : null,
   /** Every signer it has had, oldest first: when each was replaced and its key destroyed (null: not yet). */
-  ocspSigners: directory.ocspSigners(ca.caId),
+  ocspSigners: ocspSignerHistory((await loadCa(store, ca.caId)).events),
   serverCertificates: directory.serverCertificates(ca.caId).map(serverCertificateView),
 });
 
@@ -43,19 +49,22 @@ export const caView = (ca: CaRow, directory: CaDirectory) => ({
 @ApiTags('certificate authorities')
 @Controller('cas')
 export class CasReadController {
-  constructor(private readonly cas: CaDirectory) {}
+  constructor(
+    private readonly cas: CaDirectory,
+    @Inject(EVENT_STORE) private readonly store: EventStore,
+  ) {}
 
   @Get()
   @ApiOperation({ summary: 'Every CA: id, role, parent, status, certificate PEM' })
-  list() {
-    return { cas: this.cas.list().map((ca) => caView(ca, this.cas)) };
+  async list() {
+    return { cas: await Promise.all(this.cas.list().map((ca) => caView(ca, this.cas, this.store))) };
   }
 
   @Get(':caId')
   one(@Param('caId') caId: string) {
     const ca = this.cas.get(caId);
     if (!ca) throw new CaNotFound(caId);
-    return caView(ca, this.cas);
+    return caView(ca, this.cas, this.store);
   }
 
   @Get(':caId/certificate')

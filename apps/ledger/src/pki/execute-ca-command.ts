@@ -1,6 +1,6 @@
 import { Inject } from '@nestjs/common';
 import { CommandHandler, type ICommandHandler } from '@nestjs/cqrs';
-import { caStreamId, decideCa, evolveCa, initialCaState, readCaEvent, type CaCommand, type CaState } from '@devid/domain';
+import { caStreamId, decideCa, evolveCa, initialCaState, readCaEvent, type CaCommand, type CaEvent, type CaState } from '@devid/domain';
 import { deriveEventId, type EventStore } from '@devid/event-store';
 import { EVENT_STORE } from '../store/tokens';
 import { ReadModels } from '../store/read-models';
@@ -37,10 +37,12 @@ export class ExecuteCaCommandHandler implements ICommandHandler<ExecuteCaCommand
   }
 }
 
-export const loadCa = async (store: EventStore, caId: string): Promise<{ state: CaState; revision: number }> => {
-  const events = await store.readStream(caStreamId(caId));
+export const loadCa = async (store: EventStore, caId: string): Promise<{ state: CaState; revision: number; events: CaEvent[] }> => {
+  const stored = await store.readStream(caStreamId(caId));
+  const events = stored.map(readCaEvent);
   return {
-    state: events.map(readCaEvent).reduce(evolveCa, initialCaState),
-    revision: events.length ? events[events.length - 1].revision : -1,
+    state: events.reduce(evolveCa, initialCaState),
+    revision: stored.length ? stored[stored.length - 1].revision : -1,
+    events,
   };
 };

@@ -1,4 +1,4 @@
-import { CaNotFound, decideCa, evolveCa, initialCaState, ServerCertificateNotFound, type CaCommand, type CaState } from './ca';
+import { CaNotFound, decideCa, evolveCa, initialCaState, ocspSignerHistory, ServerCertificateNotFound, type CaCommand, type CaEvent, type CaState } from './ca';
 import { IllegalTransition, InvalidCommand } from '../errors';
 
 const cert = { der: 'MAA=', serialNumber: '01', subject: 'CN=x', notBefore: 't0', notAfter: 't1', spkiSha256: 's', fingerprintSha256: 'f' };
@@ -80,6 +80,26 @@ describe('certificate authority decider', () => {
     // A revoked CA's replaced signers' keys are destroyed too.
     const revoked = apply(renewed, { type: 'RevokeCertificateAuthority', caId: 'root', ...ctx, data: { reason: 'cessationOfOperation' } });
     expect(decideCa(destroyed('01'), revoked)).toHaveLength(1);
+  });
+
+  it('tells every OCSP signer of a CA from its events: when each was replaced and its key destroyed, the last one in use', () => {
+    const history: CaEvent[] = [];
+    let state = initialCaState;
+    const run = (command: CaCommand) => {
+      const events = decideCa(command, state);
+      history.push(...events);
+      state = events.reduce(evolveCa, state);
+    };
+    run(create('root', 'root', null));
+    run({ type: 'IssueOcspSigner', caId: 'root', ...ctx, now: '2026-02-01T00:00:00.000Z', data: { certificate: { ...cert, serialNumber: '0A', notAfter: 't2' }, keyRef: 'file:2' } });
+    run({ type: 'RecordOcspSignerKeyDestroyed', caId: 'root', ...ctx, now: '2026-02-01T01:00:00.000Z', data: { serialNumber: '01' } });
+    run({ type: 'IssueOcspSigner', caId: 'root', ...ctx, now: '2026-03-01T00:00:00.000Z', data: { certificate: { ...cert, serialNumber: '0b', notAfter: 't3' }, keyRef: 'file:3' } });
+    expect(ocspSignerHistory(history)).toEqual([
+      { serialNumber: '01', notAfter: 't1', issuedAt: ctx.now, retiredAt: '2026-02-01T00:00:00.000Z', keyDestroyedAt: '2026-02-01T01:00:00.000Z' },
+      { serialNumber: '0a', notAfter: 't2', issuedAt: '2026-02-01T00:00:00.000Z', retiredAt: '2026-03-01T00:00:00.000Z', keyDestroyedAt: null },
+      { serialNumber: '0b', notAfter: 't3', issuedAt: '2026-03-01T00:00:00.000Z', retiredAt: null, keyDestroyedAt: null },
+    ]);
+    expect(ocspSignerHistory([])).toEqual([]);
   });
 
   it('records a server certificate issued by an active issuing CA, and refuses it from a root, a revoked CA or with no host', () => {

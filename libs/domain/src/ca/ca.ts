@@ -271,6 +271,32 @@ export const evolveCa = (state: CaState, event: CaEvent): CaState => {
   }
 };
 
+/** One OCSP signer of a CA as its stream tells it: in use (retiredAt null) or replaced, and when its key was destroyed. */
+export interface OcspSignerHistoryEntry {
+  serialNumber: string;
+  notAfter: string;
+  issuedAt: string;
+  retiredAt: string | null;
+  keyDestroyedAt: string | null;
+}
+
+/** Every OCSP signer a CA has had, oldest first, from its stream's events (the last one is in use). */
+export const ocspSignerHistory = (events: readonly CaEvent[]): OcspSignerHistoryEntry[] => {
+  const signers: OcspSignerHistoryEntry[] = [];
+  for (const event of events) {
+    if (event.type === 'OcspSignerIssued') {
+      const current = signers[signers.length - 1];
+      if (current !== undefined && current.retiredAt === null) current.retiredAt = event.data.issuedAt;
+      const { serialNumber, notAfter } = event.data.certificate;
+      signers.push({ serialNumber: serialNumber.toLowerCase(), notAfter, issuedAt: event.data.issuedAt, retiredAt: null, keyDestroyedAt: null });
+    } else if (event.type === 'OcspSignerKeyDestroyed') {
+      const signer = signers.find((s) => s.serialNumber === event.data.serialNumber);
+      if (signer !== undefined) signer.keyDestroyedAt = event.data.destroyedAt;
+    }
+  }
+  return signers;
+};
+
 /** CA events have had one version so far; reading checks the type and version. */
 export const readCaEvent = (raw: { type: string; version: number; data: unknown }): CaEvent => {
   const current = (CA_EVENT_VERSIONS as Record<string, number>)[raw.type];

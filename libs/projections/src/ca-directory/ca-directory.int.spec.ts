@@ -125,34 +125,6 @@ describe('CaDirectory.list(), get() and chain() on a file two connections share'
     expect(again?.ocspSigner?.certificate.serialNumber).toBe('signer-1');
   });
 
-  it('lists every OCSP signer of a CA: the one in use, those it replaced and when their key was destroyed; the same after a rebuild', () => {
-    dbs = [openReadModelDb(join(dir, 'read-models.db'))];
-    const directory = new CaDirectory(dbs[0]!);
-    const signer = (serialNumber: string, issuedAt: string) =>
-      event('root', 'OcspSignerIssued', { caId: 'root', certificate: { ...certificate(serialNumber), notAfter: '2027-11-30T00:00:00.000Z' }, keyRef: `file:${serialNumber}`, issuedAt });
-    const events = [
-      created('root', 'root', null),
-      signer('0A', '2026-11-30T00:00:00.000Z'),
-      created('issuing-1', 'issuing', 'root'),
-      signer('0b', '2026-12-01T00:00:00.000Z'),
-      event('root', 'OcspSignerKeyDestroyed', { caId: 'root', serialNumber: '0a', keyRef: 'file:0A', destroyedAt: '2026-12-01T01:00:00.000Z' }),
-      signer('0c', '2026-12-02T00:00:00.000Z'),
-    ];
-    directory.apply(events);
-    const expected = [
-      { serialNumber: '0a', notAfter: '2027-11-30T00:00:00.000Z', issuedAt: '2026-11-30T00:00:00.000Z', retiredAt: '2026-12-01T00:00:00.000Z', keyDestroyedAt: '2026-12-01T01:00:00.000Z' },
-      { serialNumber: '0b', notAfter: '2027-11-30T00:00:00.000Z', issuedAt: '2026-12-01T00:00:00.000Z', retiredAt: '2026-12-02T00:00:00.000Z', keyDestroyedAt: null },
-      { serialNumber: '0c', notAfter: '2027-11-30T00:00:00.000Z', issuedAt: '2026-12-02T00:00:00.000Z', retiredAt: null, keyDestroyedAt: null },
-    ];
-    expect(directory.ocspSigners('root')).toEqual(expected);
-    expect(directory.ocspSigners('issuing-1')).toEqual([]);
-    expect(directory.get('root')?.ocspSigner?.certificate.serialNumber).toBe('0c');
-    directory.reset();
-    expect(directory.ocspSigners('root')).toEqual([]);
-    directory.apply(events);
-    expect(directory.ocspSigners('root')).toEqual(expected);
-  });
-
   it('keeps the checkpoint where the process ahead left it when one behind applies an older batch', () => {
     dbs = [openReadModelDb(join(dir, 'read-models.db')), openReadModelDb(join(dir, 'read-models.db'))];
     const [ahead, behind] = dbs.map((db) => new CaDirectory(db)) as [CaDirectory, CaDirectory];

@@ -28,23 +28,6 @@ export interface ServerCertificateRow {
   reason: RevocationReason | null;
 }
 
-/** An OCSP signer of a CA: in use, or replaced (and whether its private key is destroyed yet). */
-export interface OcspSignerRow {
-  serialNumber: string;
-  notAfter: string;
-  issuedAt: string;
-  retiredAt: string | null;
-  keyDestroyedAt: string | null;
-}
-
-interface OcspSignerSqlRow {
-  serial: string;
-  not_after: string;
-  issued_at: string;
-  retired_at: string | null;
-  key_destroyed_at: string | null;
-}
-
 interface ServerCertificateSqlRow {
   ca_id: string;
   purpose: ServerCertificatePurpose;
@@ -129,10 +112,6 @@ export class CaDirectory extends SqliteProjection {
   private readonly serverCertificatesOf: StatementSync;
   private readonly serverCertificateBySerial: StatementSync;
   private readonly revokeServerCertificate: StatementSync;
-  private readonly retireSigners: StatementSync;
-  private readonly insertSigner: StatementSync;
-  private readonly signerKeyDestroyed: StatementSync;
-  private readonly signersOf: StatementSync;
 
   constructor(db: DatabaseSync) {
     super(
@@ -160,18 +139,6 @@ export class CaDirectory extends SqliteProjection {
         generation INTEGER NOT NULL
       );
       INSERT INTO ca_directory_generation (singleton, generation) VALUES (1, 0) ON CONFLICT DO NOTHING;
-      -- Every OCSP signer a CA has had: the one in use (retired_at NULL) and those it replaced,
-      -- with when their key was destroyed.
-      CREATE TABLE IF NOT EXISTS ca_ocsp_signers (
-        seq INTEGER PRIMARY KEY,        -- position of OcspSignerIssued
-        ca_id TEXT NOT NULL,
-        serial TEXT NOT NULL,
-        not_after TEXT NOT NULL,
-        issued_at TEXT NOT NULL,
-        retired_at TEXT,
-        key_destroyed_at TEXT,
-        UNIQUE (ca_id, serial)
-      );
       CREATE TABLE IF NOT EXISTS ca_server_certificates (
         seq INTEGER PRIMARY KEY,        -- position of ServerCertificateIssued
         ca_id TEXT NOT NULL,
@@ -184,8 +151,6 @@ export class CaDirectory extends SqliteProjection {
         reason TEXT,
         UNIQUE (ca_id, serial)
       );`,
-      // 2: ca_ocsp_signers (files of version 1 are rebuilt from the log).
-      2,
     );
     // Files made before ServerCertificateRevoked existed lack its columns; no such event precedes them.
     const columns = new Set((db.prepare('PRAGMA table_info(ca_server_certificates)').all() as { name: string }[]).map((c) => c.name));
@@ -196,10 +161,6 @@ export class CaDirectory extends SqliteProjection {
     this.insertServerCertificate = db.prepare(
       `INSERT INTO ca_server_certificates (seq, ca_id, serial, purpose, hostnames, certificate, issued_at) VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`,
     );
-    this.retireSigners = db.prepare(`UPDATE ca_ocsp_signers SET retired_at = ? WHERE ca_id = ? AND retired_at IS NULL`);
-    this.insertSigner = db.prepare(`INSERT INTO ca_ocsp_signers (seq, ca_id, serial, not_after, issued_at) VALUES (?, ?, lower(?), ?, ?) ON CONFLICT DO NOTHING`);
-    this.signerKeyDestroyed = db.prepare(`UPDATE ca_ocsp_signers SET key_destroyed_at = ? WHERE ca_id = ? AND serial = lower(?)`);
-    this.signersOf = db.prepare(`SELECT * FROM ca_ocsp_signers WHERE ca_id = ? ORDER BY seq`);
     this.serverCertificatesOf = db.prepare(`SELECT * FROM ca_server_certificates WHERE ca_id = ? ORDER BY seq`);
     this.serverCertificateBySerial = db.prepare(`SELECT * FROM ca_server_certificates WHERE ca_id = ? AND serial = ?`);
     this.insert = db.prepare(
@@ -217,7 +178,7 @@ export class CaDirectory extends SqliteProjection {
   }
 
   protected tables() {
-    return ['certificate_authorities', 'ca_server_certificates', 'ca_ocsp_signers'];
+    return ['certificate_authorities', 'ca_server_certificates'];
   }
 
   protected applyOne(stored: ProjectedEvent): void {
@@ -230,16 +191,9 @@ export class CaDirectory extends SqliteProjection {
         this.raiseGeneration.run();
         return;
       }
-      case 'OcspSignerIssued': {
-        const d = event.data;
-        this.setSigner.run(JSON.stringify({ certificate: d.certificate, keyRef: d.keyRef }), d.caId);
-        this.retireSigners.run(d.issuedAt, d.caId);
-        this.insertSigner.run(stored.position, d.caId, d.certificate.serialNumber, d.certificate.notAfter, d.issuedAt);
+      case 'OcspSignerIssued':
+        this.setSigner.run(JSON.stringify({ certificate: event.data.certificate, keyRef: event.data.keyRef }), event.data.caId);
         this.raiseGeneration.run();
-        return;
-      }
-      case 'OcspSignerKeyDestroyed':
-        this.signerKeyDestroyed.run(event.data.destroyedAt, event.data.caId, event.data.serialNumber);
         return;
       case 'ServerCertificateIssued': {
         const d = event.data;
@@ -256,17 +210,6 @@ export class CaDirectory extends SqliteProjection {
         this.raiseGeneration.run();
         return;
     }
-  }
-
-  /** Every OCSP signer the CA has had, oldest first: the last one is in use (retiredAt null). */
-  ocspSigners(caId: string): OcspSignerRow[] {
-    return (this.signersOf.all(caId) as unknown as OcspSignerSqlRow[]).map((r) => ({
-      serialNumber: r.serial,
-      notAfter: r.not_after,
-      issuedAt: r.issued_at,
-      retiredAt: r.retired_at,
-      keyDestroyedAt: r.key_destroyed_at,
-    }));
   }
 
   /** The certificates this CA issued to the ledger's own services, oldest first. */
