@@ -15,6 +15,9 @@ export interface CatchUpOptions extends SubscribeOptions {
   onEnd?: (subscription: LiveSubscription) => void;
 }
 
+/** Resolves once the event loop has run what was waiting (I/O, timers): setImmediate, not a microtask. */
+const nextTask = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
+
 /**
  * Reads the global log from `after` page by page, awaiting the handler per page, then
  * waits for a notify() (an in-process commit) or the poll interval before reading again.
@@ -63,6 +66,10 @@ export class CatchUpSubscription<E extends ProjectedEvent = StoredEvent> impleme
         }
         await this.handler(page);
         position = page[page.length - 1]!.position;
+        // A full page: more may follow. A store that reads synchronously (SQLite, memory) resolves
+        // every read at once, so without this a backlog of N pages would be caught up in one run
+        // of microtasks, with no timer, no I/O and no HTTP request served until its end.
+        if (page.length === batchSize && !this.stopping) await nextTask();
       }
     } catch (error) {
       this.stopping = true;
