@@ -2,6 +2,7 @@ import 'reflect-metadata';
 import { Logger, type INestApplication, type LoggerService } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
+import type { EventStore } from '@devid/event-store';
 import { AppModule } from './app.module';
 import type { LedgerConfig } from './config/config';
 import { AdminKey } from './http/admin-key';
@@ -9,6 +10,8 @@ import { Authorities } from './pki/authorities';
 import { PublicUrl } from './pki/public-url';
 import { EstServer } from './est/est-server';
 import { OcspSignerRenewal } from './ocsp/ocsp-signer-renewal';
+import { ReadModels } from './store/read-models';
+import { EVENT_STORE } from './store/tokens';
 
 export interface RunningLedger {
   app: INestApplication;
@@ -20,6 +23,26 @@ export interface RunningLedger {
   /** EST base URL (https://host:EST_PORT/.well-known/est), when EST runs. */
   estUrl?: string;
 }
+
+/**
+ * Waits, before the API listens, until the read models hold the log as it is now: the CA
+ * directory, the registry and the inventory answer requests, and after a rebuild (read-models.db
+ * deleted, or a read model's new version) they are empty until they have caught up. A read
+ * model that stops on an error does not hold the start: /health reports it.
+ */
+const readModelsCaughtUp = async (app: INestApplication): Promise<void> => {
+  const readModels = app.get(ReadModels);
+  const head = await app.get<EventStore>(EVENT_STORE).headPosition();
+  const behind = head - readModels.checkpoint();
+  if (behind <= 0) return;
+  const logger = new Logger('projections');
+  logger.warn(`read models: catching up ${behind} events before the API listens`);
+  try {
+    await readModels.waitFor(head);
+  } catch (error) {
+    logger.error(`read models did not catch up: ${String((error as Error)?.message ?? error)}`);
+  }
+};
 
 /** Builds and starts the ledger (HTTP API, read models). Used by main and by tests. */
 export const startLedger = async (config: LedgerConfig, logger?: LoggerService | false): Promise<RunningLedger> => {
@@ -41,6 +64,9 @@ export const startLedger = async (config: LedgerConfig, logger?: LoggerService |
   );
   SwaggerModule.setup('docs', app, document, { jsonDocumentUrl: 'openapi.json', yamlDocumentUrl: 'openapi.yaml' });
   app.enableShutdownHooks();
+  // Modules start here (read models, audit chain), before the API listens.
+  await app.init();
+  await readModelsCaughtUp(app);
   await app.listen(config.PORT, config.HOST);
   const address = app.getHttpServer().address() as { port: number };
   const url = `http://${config.HOST}:${address.port}`;
