@@ -64,18 +64,24 @@ export const startLedger = async (config: LedgerConfig, logger?: LoggerService |
   );
   SwaggerModule.setup('docs', app, document, { jsonDocumentUrl: 'openapi.json', yamlDocumentUrl: 'openapi.yaml' });
   app.enableShutdownHooks();
-  // Modules start here (read models, audit chain), before the API listens.
-  await app.init();
-  await readModelsCaughtUp(app);
-  await app.listen(config.PORT, config.HOST);
-  const address = app.getHttpServer().address() as { port: number };
-  const url = `http://${config.HOST}:${address.port}`;
-  new Logger('ledger').log(`listening on ${url}`);
-  app.get(PublicUrl).listening(url);
-  const demoCas = await app.get(Authorities).ensureDemoHierarchy();
-  // After the demo CAs too: renews the OCSP signers that are due, then watches them.
-  await app.get(OcspSignerRenewal).start();
-  // After the demo CAs: EST's server certificate is issued by the issuing CA.
-  const estUrl = await app.get(EstServer).start();
-  return { app, url, generatedAdminKey: adminKey.generated, ...(demoCas ? { demoCas } : {}), ...(estUrl ? { estUrl } : {}) };
+  try {
+    // Modules start here (read models, audit chain), before the API listens.
+    await app.init();
+    await readModelsCaughtUp(app);
+    await app.listen(config.PORT, config.HOST);
+    const address = app.getHttpServer().address() as { port: number };
+    const url = `http://${config.HOST}:${address.port}`;
+    new Logger('ledger').log(`listening on ${url}`);
+    app.get(PublicUrl).listening(url);
+    const demoCas = await app.get(Authorities).ensureDemoHierarchy();
+    // After the demo CAs too: renews the OCSP signers that are due, then watches them.
+    await app.get(OcspSignerRenewal).start();
+    // After the demo CAs: EST's server certificate is issued by the issuing CA.
+    const estUrl = await app.get(EstServer).start();
+    return { app, url, generatedAdminKey: adminKey.generated, ...(demoCas ? { demoCas } : {}), ...(estUrl ? { estUrl } : {}) };
+  } catch (error) {
+    // A start that fails (a key the HSM refuses, a port in use) leaves nothing running: store, threads, port.
+    await app.close().catch(() => undefined);
+    throw error;
+  }
 };
