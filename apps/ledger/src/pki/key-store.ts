@@ -66,10 +66,9 @@ export class KeyStore {
    */
   async destroy(keyRef: string): Promise<void> {
     this.open.delete(keyRef);
-    if (keyRef.startsWith('file:')) {
-      const name = keyRef.slice(5);
-      if (!SAFE_NAME.test(name)) throw new KeyStoreError(`bad key reference ${keyRef}`);
-      const file = join(this.dir, `${name}.p8.pem`);
+    const where = this.locate(keyRef);
+    if ('file' in where) {
+      const { file } = where;
       let fd: number;
       try {
         fd = openSync(file, 'r+');
@@ -87,21 +86,30 @@ export class KeyStore {
       unlinkSync(file);
       return;
     }
-    const m = /^pkcs11:token=([^;]+);object=([^;]+)$/.exec(keyRef);
-    if (!m) throw new KeyStoreError(`unsupported key reference ${keyRef}`);
-    if (decodeURIComponent(m[1]) !== this.config.HSM_TOKEN_LABEL) throw new KeyStoreError(`${keyRef} names another token than HSM_TOKEN_LABEL`);
-    await this.hsm().destroyKey(decodeURIComponent(m[2]));
+    await this.hsm().destroyKey(where.label);
   }
 
   close(): void {
     this.token?.close();
   }
 
-  private async load(keyRef: string): Promise<KeyProvider> {
+  /** Where a key reference points: a key file in the data dir, or a label on HSM_TOKEN_LABEL's token. */
+  private locate(keyRef: string): { file: string } | { label: string } {
     if (keyRef.startsWith('file:')) {
       const name = keyRef.slice(5);
       if (!SAFE_NAME.test(name)) throw new KeyStoreError(`bad key reference ${keyRef}`);
-      const file = join(this.dir, `${name}.p8.pem`);
+      return { file: join(this.dir, `${name}.p8.pem`) };
+    }
+    const m = /^pkcs11:token=([^;]+);object=([^;]+)$/.exec(keyRef);
+    if (!m) throw new KeyStoreError(`unsupported key reference ${keyRef}`);
+    if (decodeURIComponent(m[1]) !== this.config.HSM_TOKEN_LABEL) throw new KeyStoreError(`${keyRef} names another token than HSM_TOKEN_LABEL`);
+    return { label: decodeURIComponent(m[2]) };
+  }
+
+  private async load(keyRef: string): Promise<KeyProvider> {
+    const where = this.locate(keyRef);
+    if ('file' in where) {
+      const { file } = where;
       if (!existsSync(file)) throw new KeyStoreError(`key file for ${keyRef} is missing from ${this.dir}`);
       try {
         return SoftwareKeyProvider.fromEncryptedPkcs8Pem(readFileSync(file, 'utf8'), this.passphrase);
@@ -109,12 +117,7 @@ export class KeyStore {
         throw new KeyStoreError(`cannot decrypt ${keyRef}: wrong CA_KEY_PASSPHRASE?`);
       }
     }
-    const m = /^pkcs11:token=([^;]+);object=([^;]+)$/.exec(keyRef);
-    if (m) {
-      if (decodeURIComponent(m[1]) !== this.config.HSM_TOKEN_LABEL) throw new KeyStoreError(`${keyRef} names another token than HSM_TOKEN_LABEL`);
-      return this.hsm().findKey(decodeURIComponent(m[2]));
-    }
-    throw new KeyStoreError(`unsupported key reference ${keyRef}`);
+    return this.hsm().findKey(where.label);
   }
 
   private hsm(): Pkcs11Token {
