@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { CommandBus } from '@nestjs/cqrs';
 import { X509Certificate } from '@peculiar/x509';
-import { CaNotFound, IllegalTransition, InvalidCommand, type CaCertificate, type CaRole, type CaState } from '@devid/domain';
+import { CaNotFound, decideCa, IllegalTransition, InvalidCommand, type CaCertificate, type CaRole, type CaState } from '@devid/domain';
 import { EVENT_ID_NAMESPACE, uuidV5, type EventStore } from '@devid/event-store';
 import {
   createOcspSignerCertificate,
@@ -189,14 +189,20 @@ export class Authorities {
         nextRetiredAt = Math.min(nextRetiredAt, retiredAt);
         continue;
       }
-      // Checked here too, not only by the decider: a key still in use is never destroyed.
-      if (retired.keyRef === state.keyRef || retired.keyRef === state.ocspSigner?.keyRef) continue;
-      this.signing.delete(`ocsp:${caId}:${serialNumber}`);
-      await this.keys.destroy(retired.keyRef);
       const now = new Date(Math.floor(Date.now() / 1000) * 1000).toISOString();
       const commandId = uuidV5(`ocsp-signer-key-destroyed:${caId}:${serialNumber}`, EVENT_ID_NAMESPACE);
+      const command = { type: 'RecordOcspSignerKeyDestroyed' as const, caId, commandId, now, actor, data: { serialNumber } };
+      // The decider's rules before the key goes, not only when it is recorded: a key still in use is never destroyed.
       try {
-        await this.commands.execute(new ExecuteCaCommand({ type: 'RecordOcspSignerKeyDestroyed', caId, commandId, now, actor, data: { serialNumber } }));
+        decideCa(command, state);
+      } catch (error) {
+        if (error instanceof InvalidCommand) continue;
+        throw error;
+      }
+      this.signing.delete(`ocsp:${caId}:${serialNumber}`);
+      await this.keys.destroy(retired.keyRef);
+      try {
+        await this.commands.execute(new ExecuteCaCommand(command));
       } catch (error) {
         // Another process recorded it meanwhile (with this command id, or after its own destruction).
         if (!(error instanceof IllegalTransition)) throw error;
