@@ -1,5 +1,5 @@
 import { buildName, type NameAttribute } from './distinguished-name';
-import { authorityDetails, assertKeyMatchesCertificate, type CaRole, type CertificateAuthority } from './certificate-authority';
+import { authorityDetails, assertKeyMatchesCertificate, notAfterUnder, type CaRole, type CertificateAuthority } from './certificate-authority';
 import {
   KeyUsageFlags,
   OID_KP_OCSP_SIGNING,
@@ -61,14 +61,14 @@ export interface SubordinateCaInput {
   serialNumber: string;
   now: Date;
   baseUrl: string;
-  /** Default: factory CAs 99991231235959Z (their IDevIDs never expire), issuing CAs 10 years. */
+  /** Default: factory CAs 99991231235959Z (their IDevIDs never expire), issuing CAs 10 years; cut to the parent's notAfter. */
   notAfter?: Date;
   /** Default 0: an issuing or factory CA signs end-entity certificates only. */
   pathLength?: number;
 }
 
 /** An issuing (LDevID) or factory (IDevID) CA certificate signed by `parent` (DER). */
-export function createSubordinateCaCertificate(input: SubordinateCaInput): Promise<Uint8Array> {
+export async function createSubordinateCaCertificate(input: SubordinateCaInput): Promise<Uint8Array> {
   assertKeyMatchesCertificate(input.parent);
   const parent = authorityDetails(input.parent.certificateDer);
   const urls = revocationUrls(input.baseUrl, input.parent.caId);
@@ -79,7 +79,7 @@ export function createSubordinateCaCertificate(input: SubordinateCaInput): Promi
       issuer: parent.name,
       subject: buildName(input.subject),
       notBefore: input.now,
-      notAfter: input.notAfter ?? defaultNotAfter,
+      notAfter: notAfterUnder(input.parent, input.now, input.notAfter ?? defaultNotAfter),
       subjectPublicKeyInfo: input.subjectPublicKeyInfo,
       extensions: [
         basicConstraintsExtension(true, input.pathLength ?? 0),
@@ -101,12 +101,12 @@ export interface OcspSignerInput {
   ca: CertificateAuthority;
   serialNumber: string;
   now: Date;
-  /** Default 365: a short life, because nocheck means it is never checked for revocation. */
+  /** Default 365: a short life, because nocheck means it is never checked for revocation. Cut to the CA's notAfter. */
   validityDays?: number;
 }
 
 /** A delegated OCSP signer certificate: id-kp-OCSPSigning and id-pkix-ocsp-nocheck (DER). */
-export function createOcspSignerCertificate(input: OcspSignerInput): Promise<Uint8Array> {
+export async function createOcspSignerCertificate(input: OcspSignerInput): Promise<Uint8Array> {
   assertKeyMatchesCertificate(input.ca);
   const ca = authorityDetails(input.ca.certificateDer);
   return signCertificate(
@@ -115,7 +115,7 @@ export function createOcspSignerCertificate(input: OcspSignerInput): Promise<Uin
       issuer: ca.name,
       subject: buildName(input.subject),
       notBefore: input.now,
-      notAfter: addDays(input.now, input.validityDays ?? 365),
+      notAfter: notAfterUnder(input.ca, input.now, addDays(input.now, input.validityDays ?? 365)),
       subjectPublicKeyInfo: input.subjectPublicKeyInfo,
       extensions: [
         basicConstraintsExtension(false),

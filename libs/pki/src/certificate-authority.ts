@@ -1,6 +1,6 @@
 import { AsnConvert } from '@peculiar/asn1-schema';
 import { Certificate, Name, SubjectKeyIdentifier, id_ce_subjectKeyIdentifier } from '@peculiar/asn1-x509';
-import { PkiConfigurationError } from './errors';
+import { CaCertificateNotValid, PkiConfigurationError } from './errors';
 import { keyIdentifier } from './fingerprints';
 import type { KeyProvider } from './key-provider';
 
@@ -20,6 +20,7 @@ export interface AuthorityDetails {
   readonly keyIdentifier: Uint8Array;
   /** DER SubjectPublicKeyInfo from the certificate. */
   readonly subjectPublicKeyInfo: Uint8Array;
+  readonly notBefore: Date;
   readonly notAfter: Date;
 }
 
@@ -37,6 +38,7 @@ export function authorityDetails(certificateDer: Uint8Array): AuthorityDetails {
     nameDer: new Uint8Array(AsnConvert.serialize(tbs.subject)),
     keyIdentifier: ski ? new Uint8Array(AsnConvert.parse(ski.extnValue, SubjectKeyIdentifier).buffer) : keyIdentifier(subjectPublicKeyInfo),
     subjectPublicKeyInfo,
+    notBefore: tbs.validity.notBefore.getTime(),
     notAfter: tbs.validity.notAfter.getTime(),
   };
   details.set(certificateDer, parsed);
@@ -49,4 +51,16 @@ export function assertKeyMatchesCertificate(authority: CertificateAuthority): vo
   if (!fromCertificate.equals(Buffer.from(authority.key.subjectPublicKeyInfo))) {
     throw new PkiConfigurationError(`the key of CA ${authority.caId} does not match its certificate`);
   }
+}
+
+/**
+ * The notAfter of a certificate `authority` signs at `now`: `requested`, cut to the CA's own
+ * notAfter, since no certificate verifies past the end of its issuer's (RFC 5280 §6.1.3; boulder
+ * and step-ca do the same). Throws CaCertificateNotValid when the CA's certificate is not valid
+ * at `now`.
+ */
+export function notAfterUnder(authority: CertificateAuthority, now: Date, requested: Date): Date {
+  const { notBefore, notAfter } = authorityDetails(authority.certificateDer);
+  if (now.getTime() < notBefore.getTime() || now.getTime() > notAfter.getTime()) throw new CaCertificateNotValid(authority.caId, notBefore, notAfter, now);
+  return requested.getTime() > notAfter.getTime() ? notAfter : requested;
 }

@@ -28,13 +28,15 @@ const libraryCertificate = (input: IssueCertificateInput): Promise<Uint8Array> =
   const decision = input.profile.apply(input.device, input.now);
   const urls = revocationUrls(input.baseUrl, input.authority.caId);
   const keyBits = new Uint8Array(AsnConvert.parse(input.subjectPublicKeyInfo, SubjectPublicKeyInfo).subjectPublicKey);
+  // No certificate outlives its CA's: the profile's notAfter, cut to the CA's (read by node:crypto here).
+  const caNotAfter = new Date(new X509Certificate(Buffer.from(input.authority.certificateDer)).validToDate);
   return signCertificate(
     {
       serialNumber: normalizeSerialNumber(input.serialNumber),
       issuer: issuer.name,
       subject: buildName(decision.subject),
       notBefore: new Date(Math.floor(input.now.getTime() / 1000) * 1000),
-      notAfter: decision.notAfter,
+      notAfter: decision.notAfter > caNotAfter ? caNotAfter : decision.notAfter,
       subjectPublicKeyInfo: input.subjectPublicKeyInfo,
       extensions: [
         ...decision.extensions,

@@ -25,3 +25,29 @@ export class KeyProviderError extends PkiError {
     this.retriable = code === 'key-store-unavailable';
   }
 }
+
+/**
+ * The CA's own certificate is not valid at the time of signing (expired, or not yet valid):
+ * nothing it signed then would verify (RFC 5280 §6.1.3 checks every certificate of the path).
+ * Not retriable: the operator must put a valid CA in its place.
+ */
+export class CaCertificateNotValid extends PkiError {
+  readonly code: 'ca-certificate-expired' | 'ca-certificate-not-yet-valid';
+  readonly status = 409;
+  readonly retriable = false;
+  override readonly name = 'CaCertificateNotValid';
+  constructor(
+    readonly caId: string,
+    readonly notBefore: Date,
+    readonly notAfter: Date,
+    at: Date,
+  ) {
+    const expired = at.getTime() > notAfter.getTime();
+    super(
+      expired
+        ? `the certificate of CA ${caId} expired at ${notAfter.toISOString()}: it signs nothing more`
+        : `the certificate of CA ${caId} is valid from ${notBefore.toISOString()} only: it signs nothing before`,
+    );
+    this.code = expired ? 'ca-certificate-expired' : 'ca-certificate-not-yet-valid';
+  }
+}

@@ -1,4 +1,4 @@
-export { PkiError, PkiConfigurationError, KeyProviderError } from './errors';
+export { PkiError, PkiConfigurationError, KeyProviderError, CaCertificateNotValid } from './errors';
 export { KEY_ALGORITHMS, signatureAlgorithmIdentifier, type KeyAlgorithm, type KeyProvider } from './key-provider';
 export { SoftwareKeyProvider } from './software-key-provider';
 export { Pkcs11KeyProvider, Pkcs11Token, type Pkcs11TokenOptions } from './pkcs11-key-provider';
@@ -7,7 +7,7 @@ export { spkiSha256, sha256Hex, keyIdentifier } from './fingerprints';
 export { buildName, type NameAttribute } from './distinguished-name';
 export { revocationUrls } from './extensions';
 export { NO_WELL_DEFINED_EXPIRATION } from './validity';
-export { authorityDetails, type CaRole, type CertificateAuthority, type AuthorityDetails } from './certificate-authority';
+export { authorityDetails, notAfterUnder, type CaRole, type CertificateAuthority, type AuthorityDetails } from './certificate-authority';
 export {
   createRootCaCertificate,
   createSubordinateCaCertificate,

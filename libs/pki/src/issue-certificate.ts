@@ -1,7 +1,7 @@
 import { AsnConvert } from '@peculiar/asn1-schema';
 import type { Extension } from '@peculiar/asn1-x509';
 import { encodeSignedCertificate, encodeTbsCertificate } from './certificate-der';
-import { authorityDetails, type CertificateAuthority } from './certificate-authority';
+import { authorityDetails, notAfterUnder, type CertificateAuthority } from './certificate-authority';
 import { encodeName, nameText } from './distinguished-name';
 import { authorityInfoAccessExtension, authorityKeyIdentifierExtension, crlDistributionPointsExtension, revocationUrls, subjectKeyIdentifierExtensionDer } from './extensions';
 import { keyIdentifier, sha256Hex, spkiSha256 } from './fingerprints';
@@ -40,6 +40,8 @@ export interface IssuedCertificate {
 
 /**
  * Signs an end-entity certificate; deterministic given its inputs (and the key, for RSA/Ed25519).
+ * Its notAfter is the profile's, cut to the CA's own (`notAfterUnder`); a CA whose certificate is
+ * not valid at `now` signs nothing (CaCertificateNotValid).
  * The TBS is framed from DER parts (certificate-der.ts), the per-CA parts encoded once.
  */
 export async function issueCertificate(input: IssueCertificateInput): Promise<IssuedCertificate> {
@@ -57,6 +59,7 @@ export interface CertificateDraft {
 export function draftCertificate(input: IssueCertificateInput): CertificateDraft {
   const issuer = authorityDetails(input.authority.certificateDer);
   const decision = input.profile.apply(input.device, input.now);
+  const notAfter = notAfterUnder(input.authority, input.now, decision.notAfter);
   const serialNumber = normalizeSerialNumber(input.serialNumber);
   const notBefore = new Date(Math.floor(input.now.getTime() / 1000) * 1000);
   const signatureAlgorithmDer = signatureAlgorithmDerOf(input.authority.key.algorithm);
@@ -65,7 +68,7 @@ export function draftCertificate(input: IssueCertificateInput): CertificateDraft
     issuerNameDer: issuer.nameDer,
     subjectNameDer: encodeName(decision.subject),
     notBefore,
-    notAfter: decision.notAfter,
+    notAfter,
     subjectPublicKeyInfo: input.subjectPublicKeyInfo,
     extensions: [
       ...decision.extensions.map(extensionDer),
@@ -84,7 +87,7 @@ export function draftCertificate(input: IssueCertificateInput): CertificateDraft
         subject,
         der,
         notBefore,
-        decision.notAfter,
+        notAfter,
         input.subjectPublicKeyInfoSha256 ?? spkiSha256(input.subjectPublicKeyInfo),
         sha256Hex(der),
       );
