@@ -52,8 +52,11 @@ it("cuts an LDevID or IDevID to the CA's notAfter, in the certificate and in wha
   expect(cut.notAfter.toISOString()).toBe(addDays(T0, 30).toISOString());
   expect(new X509Certificate(Buffer.from(cut.der)).verify(new X509Certificate(Buffer.from(issuing.certificateDer)).publicKey)).toBe(true);
 
-  const short = await issue(issuing, addDays(T0, 1), ldevidProfile({ validityDays: 10 }));
+  // Issued at a time with milliseconds: what issueCertificate answers (and the ledger records) is the certificate's whole second.
+  const short = await issue(issuing, new Date(addDays(T0, 1).getTime() + 250), ldevidProfile({ validityDays: 10 }));
   expect(validTo(short.der)).toBe(addDays(T0, 11).toISOString());
+  expect(short.notAfter.toISOString()).toBe(addDays(T0, 11).toISOString());
+  expect(short.notBefore.toISOString()).toBe(addDays(T0, 1).toISOString());
 
   const idevid = await issue(factory, addDays(T0, 1), idevidProfile());
   expect(validTo(idevid.der)).toBe(addDays(T0, 400).toISOString());

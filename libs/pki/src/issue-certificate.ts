@@ -59,9 +59,10 @@ export interface CertificateDraft {
 export function draftCertificate(input: IssueCertificateInput): CertificateDraft {
   const issuer = authorityDetails(input.authority.certificateDer);
   const decision = input.profile.apply(input.device, input.now);
-  const notAfter = notAfterUnder(input.authority, input.now, decision.notAfter);
+  // Whole seconds, as the certificate holds them: what the ledger records is what it signed.
+  const notAfter = wholeSeconds(notAfterUnder(input.authority, input.now, decision.notAfter));
   const serialNumber = normalizeSerialNumber(input.serialNumber);
-  const notBefore = new Date(Math.floor(input.now.getTime() / 1000) * 1000);
+  const notBefore = wholeSeconds(input.now);
   const signatureAlgorithmDer = signatureAlgorithmDerOf(input.authority.key.algorithm);
   const tbs = encodeTbsCertificate({
     serialNumber,
@@ -118,6 +119,8 @@ class SignedCertificate implements IssuedCertificate {
     return toPem('CERTIFICATE', this.der);
   }
 }
+
+const wholeSeconds = (date: Date): Date => new Date(Math.floor(date.getTime() / 1000) * 1000);
 
 /** Profiles hand out the same Extension objects for what does not vary per device; each is encoded once. */
 const encodedExtensions = new WeakMap<Extension, Uint8Array>();
