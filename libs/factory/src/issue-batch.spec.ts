@@ -52,6 +52,18 @@ describe('offline factory batch', () => {
     expect(certificate.checkPrivateKey(key)).toBe(true);
   });
 
+  it('refuses to issue under a factory CA whose certificate is not valid now, before it writes any output', async () => {
+    const ca = await testFactoryCa('factory-test', new Date(Date.now() + 86_400_000));
+    const entries = await manifest(2, () => false);
+    const out = join(dir, 'batch.devid');
+    await expect(issueBatch({ ca, entries, out, baseUrl: TEST_BASE_URL, csrDir: dir, keyOut: join(dir, 'keys'), keyPassphrase: 'inject-passphrase-1' })).rejects.toMatchObject({
+      code: 'ca-certificate-not-yet-valid',
+      caId: 'factory-test',
+    });
+    expect(existsSync(out)).toBe(false);
+    expect(existsSync(journalPathOf(out))).toBe(false);
+  });
+
   it('refuses a batch with one flipped byte, a foreign signer, or a truncated body', async () => {
     const ca = await testFactoryCa();
     const entries = await manifest(6, () => false);

@@ -2,7 +2,7 @@ import { createHash, randomUUID } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { mkdir, open, readFile } from 'node:fs/promises';
 import { dirname, isAbsolute, join } from 'node:path';
-import { checkCsr, CsrRejected, idevidProfile, issueCertificate, newSerialNumber, toPem, type CertificateProfile } from '@devid/pki';
+import { assertValidAt, checkCsr, CsrRejected, idevidProfile, issueCertificate, newSerialNumber, toPem, type CertificateProfile } from '@devid/pki';
 import { BATCH_FORMAT, batchRecordSchema, type BatchRecord } from './batch-format';
 import { BatchJournal } from './batch-journal';
 import { deviceIdFor } from './device-id';
@@ -79,6 +79,8 @@ export async function issueBatch(options: IssueBatchOptions): Promise<IssueBatch
   if (options.keyOut) await mkdir(options.keyOut, { recursive: true, mode: 0o700 });
   const now = options.now ?? (() => new Date());
   const profile = options.profile ?? idevidProfile();
+  // A factory CA whose certificate has expired signs nothing: refused before the output exists.
+  assertValidAt(ca.authority, now());
   const journal = await BatchJournal.open(out, {
     format: BATCH_FORMAT,
     batchId: randomUUID(),

@@ -60,7 +60,13 @@ export function assertKeyMatchesCertificate(authority: CertificateAuthority): vo
  * at `now`.
  */
 export function notAfterUnder(authority: CertificateAuthority, now: Date, requested: Date): Date {
-  const { notBefore, notAfter } = authorityDetails(authority.certificateDer);
-  if (now.getTime() < notBefore.getTime() || now.getTime() > notAfter.getTime()) throw new CaCertificateNotValid(authority.caId, notBefore, notAfter, now);
+  const { notAfter } = assertValidAt(authority, now);
   return requested.getTime() > notAfter.getTime() ? notAfter : requested;
+}
+
+/** Throws CaCertificateNotValid unless the CA's certificate is valid at `at` (both ends included, RFC 5280 §4.1.2.5). */
+export function assertValidAt(authority: CertificateAuthority, at: Date): AuthorityDetails {
+  const found = authorityDetails(authority.certificateDer);
+  if (at.getTime() < found.notBefore.getTime() || at.getTime() > found.notAfter.getTime()) throw new CaCertificateNotValid(authority.caId, found.notBefore, found.notAfter, at);
+  return found;
 }

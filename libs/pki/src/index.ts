@@ -6,8 +6,8 @@ export { newSerialNumber, normalizeSerialNumber } from './serial-number';
 export { spkiSha256, sha256Hex, keyIdentifier } from './fingerprints';
 export { buildName, type NameAttribute } from './distinguished-name';
 export { revocationUrls } from './extensions';
-export { NO_WELL_DEFINED_EXPIRATION } from './validity';
-export { authorityDetails, notAfterUnder, type CaRole, type CertificateAuthority, type AuthorityDetails } from './certificate-authority';
+export { NO_WELL_DEFINED_EXPIRATION, addDays } from './validity';
+export { assertValidAt, authorityDetails, notAfterUnder, type CaRole, type CertificateAuthority, type AuthorityDetails } from './certificate-authority';
 export {
   createRootCaCertificate,
   createSubordinateCaCertificate,
