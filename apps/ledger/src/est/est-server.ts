@@ -7,6 +7,7 @@ import { Inject, Injectable, Logger, type OnApplicationShutdown } from '@nestjs/
 import { CommandBus } from '@nestjs/cqrs';
 import { EVENT_ID_NAMESPACE, uuidV5 } from '@devid/event-store';
 import { CaDirectory, CertificateInventory } from '@devid/projections';
+import { CaCertificateNotValid } from '@devid/pki';
 import { LEDGER_CONFIG, type LedgerConfig } from '../config/config';
 import { problemType, TITLES } from '../http/problem';
 import { Authorities } from '../pki/authorities';
@@ -57,7 +58,7 @@ export class EstServer implements OnApplicationShutdown {
   private readonly logger = new Logger('est');
   private server?: Server;
   /** The issued certificate being served (issuing CA, serial, expiry), replaced when the ledger revokes it or it nears expiry. */
-  private serving?: { caId: string; serialNumber: string; notAfter: number };
+  private serving?: { caId: string; serialNumber: string; notAfter: number; caNotAfter: number };
   private rotating?: Promise<void>;
   private renewal?: NodeJS.Timeout;
 
@@ -74,7 +75,15 @@ export class EstServer implements OnApplicationShutdown {
   async start(): Promise<string | undefined> {
     const port = this.config.EST_PORT ?? (this.config.PORT === 0 ? 0 : 8443);
     if (port === 'off') return undefined;
-    const tls = await this.tlsMaterial();
+    let tls: TlsMaterial | undefined;
+    try {
+      tls = await this.tlsMaterial();
+    } catch (error) {
+      // Every active issuing CA has expired: the ledger still starts (its records, CRLs and OCSP answers are needed), EST does not.
+      if (!(error instanceof CaCertificateNotValid)) throw error;
+      this.logger.warn(`EST not started: ${error.message}`);
+      return undefined;
+    }
     if (!tls) {
       this.logger.warn('EST not started: no EST_TLS_CERT/EST_TLS_KEY and no active issuing CA to issue a server certificate');
       return undefined;
@@ -122,7 +131,8 @@ export class EstServer implements OnApplicationShutdown {
     const serving = this.serving;
     if (!serving || !this.server) return;
     const revoked = this.inventory.issuedRevocation(serving.caId, serving.serialNumber) !== undefined;
-    const dueAt = revoked ? 0 : serving.notAfter - this.config.EST_TLS_RENEW_SECONDS * 1000;
+    // A certificate that ends with its CA cannot be replaced by a longer one: it is kept (looked at every 12 h), not renewed in a loop.
+    const dueAt = revoked ? 0 : serving.notAfter >= serving.caNotAfter ? Infinity : serving.notAfter - this.config.EST_TLS_RENEW_SECONDS * 1000;
     this.renewal = setTimeout(() => this.startRotation(), renewalDelay(dueAt, Date.now(), lastFailed));
     this.renewal.unref();
   }
@@ -149,8 +159,9 @@ export class EstServer implements OnApplicationShutdown {
     if (this.config.EST_TLS_CERT && this.config.EST_TLS_KEY) {
       return { cert: readFileSync(this.config.EST_TLS_CERT, 'utf8'), key: readFileSync(this.config.EST_TLS_KEY, 'utf8') };
     }
-    const issuing = this.cas.list().find((ca) => ca.role === 'issuing' && ca.status === 'active');
-    if (!issuing) return undefined;
+    if (!this.cas.list().some((ca) => ca.role === 'issuing' && ca.status === 'active')) return undefined;
+    // The issuing CA valid now; CaCertificateNotValid when every active one has expired.
+    const issuing = this.authorities.caFor('issuing');
     const hostnames = [...new Set(['localhost', '127.0.0.1', '::1', ...(['0.0.0.0', '::'].includes(this.config.HOST) ? [] : [this.config.HOST])])];
     const { caId } = issuing;
     const { certificate, ...material } = await demoTlsMaterial(
@@ -178,7 +189,7 @@ export class EstServer implements OnApplicationShutdown {
       new Date(),
       this.config.EST_TLS_RENEW_SECONDS * 1000,
     );
-    this.serving = { caId, serialNumber: certificate.serialNumber, notAfter: Date.parse(certificate.notAfter) };
+    this.serving = { caId, serialNumber: certificate.serialNumber, notAfter: Date.parse(certificate.notAfter), caNotAfter: Date.parse(issuing.certificate.notAfter) };
     return material;
   }
 

@@ -58,7 +58,10 @@ const stillGood = (certPem: string, issuer: Uint8Array, now: Date, renewBeforeMs
   try {
     const certificate = new X509Certificate(certPem);
     const ca = new X509Certificate(Buffer.from(issuer));
-    return certificate.checkIssued(ca) && certificate.verify(ca.publicKey) && new Date(certificate.validTo).getTime() - now.getTime() > renewBeforeMs;
+    const endsAt = new Date(certificate.validTo).getTime();
+    // Renewed when less than renewBeforeMs is left, unless it ends with its CA: a new one could not last longer.
+    const lastsLongEnough = endsAt - now.getTime() > renewBeforeMs || (endsAt >= new Date(ca.validTo).getTime() && endsAt > now.getTime());
+    return certificate.checkIssued(ca) && certificate.verify(ca.publicKey) && lastsLongEnough;
   } catch {
     return false;
   }

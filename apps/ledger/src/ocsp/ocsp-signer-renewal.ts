@@ -47,12 +47,16 @@ export class OcspSignerRenewal implements OnApplicationShutdown {
 
   /**
    * When the CA's signer is due for renewal (ms since the epoch; 0 when it has none), or
-   * Infinity when it is not renewed: the CA is revoked, or its own certificate has expired.
+   * Infinity when it is not renewed: the CA is revoked, or its own certificate has expired, or
+   * the signer ends with the CA (a signer's life is cut to its CA's: a new one could not last
+   * longer, and renewing it would loop).
    */
   private dueAt(ca: CaRow, now: number): number {
-    if (ca.status !== 'active' || Date.parse(ca.certificate.notAfter) <= now) return Infinity;
+    const caEnds = Date.parse(ca.certificate.notAfter);
+    if (ca.status !== 'active' || caEnds < now) return Infinity;
     if (!ca.ocspSigner) return 0;
-    return Date.parse(ca.ocspSigner.certificate.notAfter) - this.config.OCSP_SIGNER_RENEW_SECONDS * 1000;
+    const signerEnds = Date.parse(ca.ocspSigner.certificate.notAfter);
+    return signerEnds >= caEnds ? Infinity : signerEnds - this.config.OCSP_SIGNER_RENEW_SECONDS * 1000;
   }
 
   private run(): Promise<void> {
