@@ -21,10 +21,14 @@ export interface LedgerProcess {
   output: () => string;
 }
 
-/** Starts `node apps/ledger/dist/main.js` on a free port and waits for its banner. */
-export const startLedgerProcess = (env: Record<string, string>, timeoutMs = 30_000): Promise<LedgerProcess> =>
+/**
+ * Starts `node apps/ledger/dist/main.js` on a free port and waits for its banner; `prefix` runs
+ * it through another command (e.g. `['faketime', '-f', '+31d']`: the ledger's clock moved on).
+ */
+export const startLedgerProcess = (env: Record<string, string>, timeoutMs = 30_000, prefix: readonly string[] = []): Promise<LedgerProcess> =>
   new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [MAIN], {
+    const [command, ...args] = [...prefix, process.execPath, MAIN];
+    const child = spawn(command!, args, {
       cwd: ROOT,
       env: { ...process.env, PORT: '0', LOG_LEVEL: 'warn', ...env },
       stdio: ['ignore', 'pipe', 'pipe'],

@@ -34,6 +34,11 @@ const oneOf = <T extends string>(what: string, allowed: readonly T[]) => (value:
   return value as T;
 };
 
+const validityDays = (value: string): number => {
+  if (!/^\d+$/.test(value) || Number(value) < 1 || Number(value) > 36_500) throw new CliError(`--validity-days must be a whole number of days from 1 to 36500: ${value}`, 2);
+  return Number(value);
+};
+
 const ledgerOptions = (command: Command): Command =>
   command
     .option('--url <url>', 'ledger base URL', process.env.LEDGER_URL ?? 'http://127.0.0.1:3000')
@@ -51,8 +56,9 @@ export const registerCa = (program: Command) => {
       .option('--parent <caId>', 'the CA that signs it (required for issuing and factory CAs)')
       .option('--common-name <cn>', 'subject CN (default: the CA id)')
       .option('--algorithm <alg>', `${KEY_ALGORITHMS.join(', ')} (default: the ledger's)`, oneOf('--algorithm', KEY_ALGORITHMS))
-      .option('--key-backend <backend>', 'software or pkcs11 (default: the ledger\'s CA_KEY_BACKEND)', oneOf('--key-backend', ['software', 'pkcs11'] as const)),
-  ).action(async (opts: LedgerOptions & { id: string; role: string; parent?: string; commonName?: string; algorithm?: string; keyBackend?: string }) => {
+      .option('--key-backend <backend>', 'software or pkcs11 (default: the ledger\'s CA_KEY_BACKEND)', oneOf('--key-backend', ['software', 'pkcs11'] as const))
+      .option('--validity-days <days>', 'days to the certificate\'s notAfter, 1-36500, cut to the parent\'s (default: root and factory CAs 99991231235959Z, issuing CAs 10 years)', validityDays),
+  ).action(async (opts: LedgerOptions & { id: string; role: string; parent?: string; commonName?: string; algorithm?: string; keyBackend?: string; validityDays?: number }) => {
     if (opts.role !== 'root' && !opts.parent) throw new CliError(`${opts.role} CA ${opts.id} needs --parent (the CA that signs it)`, 2);
     const created = await callLedger(opts, 'POST', '/cas', {
       caId: opts.id,
@@ -61,6 +67,7 @@ export const registerCa = (program: Command) => {
       ...(opts.commonName ? { commonName: opts.commonName } : {}),
       ...(opts.algorithm ? { algorithm: opts.algorithm } : {}),
       ...(opts.keyBackend ? { keyBackend: opts.keyBackend } : {}),
+      ...(opts.validityDays === undefined ? {} : { validityDays: opts.validityDays }),
     });
     console.log(JSON.stringify(created, null, 2));
   });

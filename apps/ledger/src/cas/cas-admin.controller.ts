@@ -22,6 +22,8 @@ export const createCaBody = z.strictObject({
   commonName: z.string().min(1).max(64).optional(),
   algorithm: z.enum(KEY_ALGORITHMS).optional(),
   keyBackend: z.enum(['software', 'pkcs11']).optional(),
+  /** Days to the certificate's notAfter, cut to the parent's; default: root and factory CAs 99991231235959Z, issuing CAs 10 years. */
+  validityDays: z.number().int().min(1).max(36_500).optional(),
 });
 const revokeCaBody = z.strictObject({ reason: z.enum(['cACompromise', 'keyCompromise', 'cessationOfOperation', 'superseded', 'affiliationChanged', 'unspecified']) });
 const renewOcspSignerBody = z.strictObject({});

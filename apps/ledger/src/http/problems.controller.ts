@@ -41,6 +41,8 @@ const DESCRIPTIONS: Record<string, string> = {
   'csr-key-blocked': 'This public key was revoked as compromised and can never be certified again.',
   'csr-too-large': 'CSRs are limited to 8 KiB.',
   'key-unavailable': 'The CA key could not be opened (key store or HSM).',
+  'ca-certificate-expired': "The CA's own certificate has expired: it signs nothing more (no certificate it signed would verify). Nothing was written; an operator must create a CA to take its place.",
+  'ca-certificate-not-yet-valid': "The CA's own certificate is not valid yet: it signs nothing before its notBefore. Nothing was written.",
   'batch-malformed': 'The factory batch is not a devid-batch/1 file (header, device records, signature trailer); nothing was imported.',
   'batch-too-large': 'Factory batches are limited to 128 MiB; split the manifest.',
   'batch-signature-invalid': 'The batch content does not match the digest its factory CA signed (altered or truncated); nothing was imported.',

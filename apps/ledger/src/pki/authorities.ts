@@ -5,6 +5,8 @@ import { X509Certificate } from '@peculiar/x509';
 import { CaNotFound, decideCa, IllegalTransition, InvalidCommand, type CaCertificate, type CaRole, type CaState } from '@devid/domain';
 import { EVENT_ID_NAMESPACE, uuidV5, type EventStore } from '@devid/event-store';
 import {
+  addDays,
+  CaCertificateNotValid,
   createOcspSignerCertificate,
   createRootCaCertificate,
   createSubordinateCaCertificate,
@@ -28,6 +30,11 @@ export interface CreateCaRequest {
   commonName?: string;
   algorithm?: KeyAlgorithm;
   backend?: 'software' | 'pkcs11';
+  /**
+   * Days from now to the certificate's notAfter, cut to the parent's. Default: a root or a
+   * factory CA 99991231235959Z (802.1AR IDevIDs carry no well-defined expiration), an issuing CA 10 years.
+   */
+  validityDays?: number;
 }
 
 export const describeCertificate = (der: Uint8Array): CaCertificate => {
@@ -87,13 +94,21 @@ export class Authorities {
   }
 
   /**
-   * The CA that signs for a device: a factory CA for IDevIDs (the one whose id is the
-   * device's factoryId, else the first active one), an issuing CA for LDevIDs.
+   * The CA that signs for a device at `now` (ms since the epoch): a factory CA for IDevIDs (the
+   * one whose id is the device's factoryId, else the first active one), an issuing CA for
+   * LDevIDs (the first active one whose certificate is valid at `now`: once a CA has expired,
+   * one created after it takes over). A factory CA named by factoryId that has expired is not
+   * replaced by another factory's: the answer is CaCertificateNotValid, as when no CA is valid.
    */
-  caFor(role: 'issuing' | 'factory', factoryId?: string): CaRow {
+  caFor(role: 'issuing' | 'factory', factoryId?: string, now = Date.now()): CaRow {
     const active = this.cas.list().filter((ca) => ca.role === role && ca.status === 'active');
-    const match = (factoryId && active.find((ca) => ca.caId === factoryId)) || active[0];
-    if (!match) throw new InvalidCommand(`no active ${role} CA is registered`, 'caId');
+    const named = factoryId === undefined ? undefined : active.find((ca) => ca.caId === factoryId);
+    const match = named ?? active.find((ca) => validAt(ca, now));
+    if (!match) {
+      if (active.length === 0) throw new InvalidCommand(`no active ${role} CA is registered`, 'caId');
+      throw notValid(active[0]!, now);
+    }
+    if (!validAt(match, now)) throw notValid(match, now);
     return match;
   }
 
@@ -110,12 +125,15 @@ export class Authorities {
     }
     if (request.role !== 'root' && !parent) throw new InvalidCommand(`an ${request.role} CA needs parentId`, 'parentId');
     if (parent && parent.role !== 'root') throw new InvalidCommand(`a ${parent.role} CA certifies devices, not CAs`, 'parentId');
+    // Before a key is made: an expired parent signs nothing, and the key would be left over.
+    if (parent && !validAt(parent, now.getTime())) throw notValid(parent, now.getTime());
     const commonName = request.commonName ?? `DevID ${request.role} CA ${request.caId}`;
     const { keyRef, key } = await this.keys.generate(request.caId, algorithm, request.backend);
     const subject = [{ type: 'CN', value: commonName }, { type: 'O', value: 'DevID Ledger' }];
+    const notAfter = request.validityDays === undefined ? {} : { notAfter: addDays(now, request.validityDays) };
     const certificateDer =
       request.role === 'root' || !parent
-        ? await createRootCaCertificate({ subject, key, serialNumber: newSerialNumber(), now })
+        ? await createRootCaCertificate({ subject, key, serialNumber: newSerialNumber(), now, ...notAfter })
         : await createSubordinateCaCertificate({
             role: request.role,
             subject,
@@ -124,6 +142,7 @@ export class Authorities {
             serialNumber: newSerialNumber(),
             now,
             baseUrl: this.baseUrl,
+            ...notAfter,
           });
     const ocspSigner = await this.newOcspSigner(`${request.caId}-ocsp`, { caId: request.caId, certificateDer, key }, commonName, algorithm, request.backend, now);
     return this.commands.execute(
@@ -161,6 +180,7 @@ export class Authorities {
     // Checked here too, not only by the decider, so that a refused renewal makes no key.
     if (state.status !== 'active') throw new IllegalTransition(state.status, 'IssueOcspSigner', 'certificate authority');
     const now = new Date(Math.floor(Date.now() / 1000) * 1000);
+    if (!validAt(state, now.getTime())) throw notValid(state, now.getTime());
     const commonName = new X509Certificate(Buffer.from(state.certificate.der, 'base64')).subjectName.getField('CN')[0] ?? caId;
     const backend = state.keyRef.startsWith('pkcs11:') ? 'pkcs11' : 'software';
     // Key names are unique per signer: the time of issue, then a random tail.
@@ -245,3 +265,8 @@ export class Authorities {
     return created.map((ca) => (ca.status === 'unknown' ? '' : `${ca.caId.padEnd(16)} ${ca.role.padEnd(8)} SHA-256 ${ca.certificate.fingerprintSha256}`));
   }
 }
+
+/** Whether the CA's certificate is valid at `now` (ms since the epoch; RFC 5280 §4.1.2.5: both ends included). */
+const validAt = (ca: { certificate: CaCertificate }, now: number): boolean => Date.parse(ca.certificate.notBefore) <= now && now <= Date.parse(ca.certificate.notAfter);
+
+const notValid = (ca: { caId: string; certificate: CaCertificate }, now: number) => new CaCertificateNotValid(ca.caId, new Date(ca.certificate.notBefore), new Date(ca.certificate.notAfter), new Date(now));

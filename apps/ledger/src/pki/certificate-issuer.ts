@@ -74,8 +74,8 @@ export class CertificateIssuer {
       };
       const ca =
         profileName === 'IDevID'
-          ? this.authorities.caFor('factory', command.type === 'ManufactureDevice' ? command.data.factoryId : undefined)
-          : this.authorities.caFor('issuing');
+          ? this.authorities.caFor('factory', command.type === 'ManufactureDevice' ? command.data.factoryId : undefined, Date.parse(command.now))
+          : this.authorities.caFor('issuing', undefined, Date.parse(command.now));
       decide(withCert({ ...PLACEHOLDER, profile: profileName, caId: ca.caId }), state); // throws if illegal: nothing signed
       const serialNumber = state.status === 'unknown' ? (command.type === 'ManufactureDevice' ? command.data.serialNumber : undefined) : state.serialNumber;
       const policy = {

@@ -1,0 +1,142 @@
+// A CA's own validity, as a user meets it: no certificate outlives its CA's, and a CA whose
+// certificate has expired signs nothing. A ledger without demo CAs gets a root, a factory CA and
+// an issuing CA of 30 days (`devid ca create --validity-days 30`); LDevIDs of 365 days are cut to
+// the issuing CA's end, and so are its OCSP signer and the EST port's TLS certificate (both
+// renewed 30 days before their end: the renewal must not loop). Then the same data dir is served by a ledger whose clock is 31 days on
+// (faketime): enrollment is refused with a typed problem and writes nothing, EST stays off
+// instead of failing the start, and a new issuing CA takes over. openssl checks the certificates.
+import { execFile } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { ensureBuilt, NO_AUDIT_CHECKPOINTS, ROOT, startLedgerProcess, stopLedgerProcess, type LedgerProcess } from '../support/ledger-process';
+import { deviceCsr, openssl } from '../support/openssl';
+
+jest.setTimeout(120_000);
+
+const KEY = 'ca-validity-admin-key-0123456789';
+const DAY_MS = 86_400_000;
+const run = promisify(execFile);
+
+let dataDir: string;
+let work: string;
+let ledger: LedgerProcess | undefined;
+
+const env = () => ({ ...NO_AUDIT_CHECKPOINTS, DATA_DIR: dataDir, ADMIN_API_KEY: KEY, CA_KEY_PASSPHRASE: 'test-passphrase-0123', DEMO_CA: 'false', LDEVID_VALIDITY_DAYS: '365' });
+
+beforeAll(() => {
+  ensureBuilt();
+  dataDir = mkdtempSync(join(tmpdir(), 'devid-ca-validity-'));
+  work = mkdtempSync(join(tmpdir(), 'devid-ca-validity-work-'));
+});
+afterAll(async () => {
+  if (ledger) await stopLedgerProcess(ledger);
+  rmSync(dataDir, { recursive: true, force: true });
+  rmSync(work, { recursive: true, force: true });
+});
+
+const call = async (method: 'GET' | 'POST', path: string, body?: unknown) => {
+  const res = await fetch(`${ledger!.url}${path}`, {
+    method,
+    headers: { authorization: `Bearer ${KEY}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+  });
+  return { status: res.status, type: res.headers.get('content-type') ?? '', body: (await res.json()) as Record<string, any> };
+};
+const devid = (...args: string[]) => run(process.execPath, [join(ROOT, 'apps', 'cli', 'bin', 'devid.js'), ...args, '--url', ledger!.url], { cwd: ROOT, env: { ...process.env, ADMIN_API_KEY: KEY } });
+const enddate = async (file: string) => {
+  const out = await openssl(['x509', '-in', file, '-noout', '-enddate'], work);
+  expect(out.code).toBe(0);
+  return new Date(out.out.trim().replace(/^notAfter=/, '')).getTime();
+};
+/** A device manufactured (IDevID-less) and shipped, and an openssl CSR naming it. */
+const shippedDevice = async (n: number) => {
+  const made = await call('POST', '/devices', { serialNumber: `SN-VAL-${n}`, model: 'gw-7', factoryId: 'fab' });
+  expect(made.status).toBe(201);
+  const deviceId = made.body.deviceId as string;
+  expect((await call('POST', `/devices/${deviceId}/ship`, { owner: 'acme' })).status).toBe(200);
+  await deviceCsr(work, `device-${n}`, `/CN=${deviceId}`);
+  return { deviceId, csr: readFileSync(join(work, `device-${n}.csr`), 'utf8') };
+};
+const saveCa = async (caId: string) => writeFileSync(join(work, `${caId}.pem`), await (await fetch(`${ledger!.url}/cas/${caId}/certificate`)).text());
+
+let second: { deviceId: string; csr: string };
+let issuingEnds: number;
+
+it('cuts LDevIDs and the OCSP signer to the end of a 30-day issuing CA made with devid ca create --validity-days, and does not renew that signer in a loop', async () => {
+  ledger = await startLedgerProcess(env());
+  expect((await call('POST', '/cas', { caId: 'root', role: 'root' })).status).toBe(201);
+  expect((await call('POST', '/cas', { caId: 'fab', role: 'factory', parentId: 'root' })).status).toBe(201);
+  const refused = await devid('ca', 'create', '--id', 'x', '--role', 'issuing', '--parent', 'root', '--validity-days', '0').catch((error: { code: number; stderr: string }) => error);
+  expect(refused).toMatchObject({ code: 2 });
+  expect((refused as { stderr: string }).stderr).toMatch(/--validity-days must be a whole number of days from 1 to 36500: 0/);
+  const created = JSON.parse((await devid('ca', 'create', '--id', 'issuing', '--role', 'issuing', '--parent', 'root', '--validity-days', '30')).stdout);
+  issuingEnds = Date.parse(created.notAfter);
+  expect(issuingEnds - Date.parse(created.notBefore)).toBe(30 * DAY_MS);
+  await Promise.all(['root', 'issuing'].map(saveCa));
+  expect(await enddate('issuing.pem')).toBe(issuingEnds);
+
+  const first = await shippedDevice(1);
+  const enrolled = await call('POST', `/devices/${first.deviceId}/enroll`, { csr: first.csr });
+  expect(enrolled.status).toBe(200);
+  expect(enrolled.body.certificate).toMatchObject({ caId: 'issuing', notAfter: new Date(issuingEnds).toISOString() });
+  writeFileSync(join(work, 'ldevid-1.pem'), enrolled.body.certificate.pem);
+  // openssl reads the same end, and the chain verifies today.
+  expect(await enddate('ldevid-1.pem')).toBe(issuingEnds);
+  const verified = await openssl(['verify', '-CAfile', 'root.pem', '-untrusted', 'issuing.pem', 'ldevid-1.pem'], work);
+  expect(verified.out).toMatch(/ldevid-1\.pem: OK/);
+  // An hour after the CA's end, the same chain fails: why the ledger must not sign past it.
+  const late = await openssl(['verify', '-attime', String(Math.floor(issuingEnds / 1000) + 3600), '-CAfile', 'root.pem', '-untrusted', 'issuing.pem', 'ldevid-1.pem'], work);
+  expect(late.out).toMatch(/certificate has expired/);
+
+  // The OCSP signer: 365 days asked, the CA's end given. Renewal (30 days before a signer's end) would be due at once, and
+  // again after each renewal: a restarted ledger looks at every CA's signer, and renews none of these.
+  second = await shippedDevice(2);
+  await stopLedgerProcess(ledger);
+  ledger = await startLedgerProcess(env());
+  await new Promise((resolve) => setTimeout(resolve, 3_000));
+  const issuing = (await call('GET', '/cas/issuing')).body;
+  expect(issuing.ocspSigner.notAfter).toBe(new Date(issuingEnds).toISOString());
+  expect(issuing.ocspSigners).toHaveLength(1);
+  // Nor the EST port's TLS certificate, which the issuing CA signs (renewed 30 days before its end, cut to the CA's too).
+  expect(issuing.serverCertificates).toHaveLength(1);
+  expect(issuing.serverCertificates[0].notAfter).toBe(new Date(issuingEnds).toISOString());
+  expect(ledger.output()).not.toMatch(/OCSP signer of issuing renewed|could not be renewed/);
+  await stopLedgerProcess(ledger);
+  ledger = undefined;
+});
+
+it('31 days on (faketime), refuses enrollment under the expired CA with a typed 409 that writes nothing; EST stays off; a new issuing CA takes over', async () => {
+  if (ledger) await stopLedgerProcess(ledger);
+  ledger = await startLedgerProcess(env(), 30_000, ['faketime', '-f', '+31d']);
+  expect(Date.parse((await fetch(`${ledger.url}/health`)).headers.get('date')!)).toBeGreaterThan(issuingEnds);
+  expect(ledger.output()).toMatch(/EST not started: the certificate of CA issuing expired at/);
+
+  const before = (await call('GET', `/devices/${second.deviceId}`)).body;
+  const refused = await call('POST', `/devices/${second.deviceId}/enroll`, { csr: second.csr });
+  expect(refused.status).toBe(409);
+  expect(refused.type).toMatch(/application\/problem\+json/);
+  expect(refused.body).toMatchObject({ type: '/problems/ca-certificate-expired', code: 'ca-certificate-expired' });
+  expect(refused.body.detail).toContain(new Date(issuingEnds).toISOString());
+  const after = (await call('GET', `/devices/${second.deviceId}`)).body;
+  expect(after).toEqual(before);
+  expect(after.status).toBe('shipped');
+  expect((await call('GET', `/certificates?deviceId=${second.deviceId}`)).body.certificates).toEqual([]);
+  // Nor does the expired CA renew its OCSP signer by hand.
+  const renew = await call('POST', '/cas/issuing/ocsp-signer/renew', {});
+  expect(renew.status).toBe(409);
+  expect(renew.body.code).toBe('ca-certificate-expired');
+
+  // A new issuing CA (10 years by default) takes over: the same request now gets a full 365-day LDevID that openssl verifies at the faked time.
+  expect((await call('POST', '/cas', { caId: 'issuing-2', role: 'issuing', parentId: 'root' })).status).toBe(201);
+  const enrolled = await call('POST', `/devices/${second.deviceId}/enroll`, { csr: second.csr });
+  expect(enrolled.status).toBe(200);
+  const certificate = enrolled.body.certificate;
+  expect(certificate.caId).toBe('issuing-2');
+  expect(Date.parse(certificate.notAfter) - Date.parse(certificate.notBefore)).toBe(365 * DAY_MS);
+  writeFileSync(join(work, 'ldevid-2.pem'), certificate.pem);
+  await saveCa('issuing-2');
+  const verified = await openssl(['verify', '-attime', String(Math.floor(Date.parse(certificate.notBefore) / 1000) + 60), '-CAfile', 'root.pem', '-untrusted', 'issuing-2.pem', 'ldevid-2.pem'], work);
+  expect(verified.out).toMatch(/ldevid-2\.pem: OK/);
+});
