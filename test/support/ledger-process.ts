@@ -1,5 +1,5 @@
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 
 export const ROOT = join(__dirname, '..', '..');
@@ -21,14 +21,10 @@ export interface LedgerProcess {
   output: () => string;
 }
 
-/**
- * Starts `node apps/ledger/dist/main.js` on a free port and waits for its banner; `prefix` runs
- * it through another command (e.g. `['faketime', '-f', '+31d']`: the ledger's clock moved on).
- */
-export const startLedgerProcess = (env: Record<string, string>, timeoutMs = 30_000, prefix: readonly string[] = []): Promise<LedgerProcess> =>
+/** Starts `node apps/ledger/dist/main.js` on a free port and waits for its banner. */
+export const startLedgerProcess = (env: Record<string, string>, timeoutMs = 30_000): Promise<LedgerProcess> =>
   new Promise((resolve, reject) => {
-    const [command, ...args] = [...prefix, process.execPath, MAIN];
-    const child = spawn(command!, args, {
+    const child = spawn(process.execPath, [MAIN], {
       cwd: ROOT,
       env: { ...process.env, PORT: '0', LOG_LEVEL: 'warn', ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
@@ -60,3 +56,18 @@ export const stopLedgerProcess = (ledger: LedgerProcess, signal: NodeJS.Signals 
     ledger.child.once('exit', () => resolve());
     ledger.child.kill(signal);
   });
+
+/**
+ * Environment that moves a process's clock by `offset` (libfaketime's FAKETIME syntax, e.g.
+ * '+31d'), preloaded into the process itself: unlike the `faketime` wrapper, which forks, the
+ * child stopped by stopLedgerProcess is the ledger. libfaketimeMT is the variant for
+ * multithreaded programs (Node's worker threads). Debian package: faketime.
+ */
+export const fakeClockEnv = (offset: string): Record<string, string> => {
+  const candidates = ['/usr/lib', '/usr/local/lib', ...(existsSync('/usr/lib') ? readdirSync('/usr/lib').map((dir) => join('/usr/lib', dir)) : [])].map((dir) =>
+    join(dir, 'faketime', 'libfaketimeMT.so.1'),
+  );
+  const library = candidates.find((path) => existsSync(path));
+  if (!library) throw new Error(`libfaketimeMT.so.1 not found (apt-get install faketime); looked in ${candidates.slice(0, 3).join(', ')}, ...`);
+  return { LD_PRELOAD: library, FAKETIME: offset };
+};
