@@ -1,6 +1,6 @@
 import { AsnConvert } from '@peculiar/asn1-schema';
 import { Certificate, Name, SubjectKeyIdentifier, id_ce_subjectKeyIdentifier } from '@peculiar/asn1-x509';
-import { CaCertificateNotValid, PkiConfigurationError } from './errors';
+import { PkiConfigurationError, validityRefusal } from './errors';
 import { keyIdentifier } from './fingerprints';
 import type { KeyProvider } from './key-provider';
 
@@ -67,6 +67,7 @@ export function notAfterUnder(authority: CertificateAuthority, now: Date, reques
 /** Throws CaCertificateNotValid unless the CA's certificate is valid at `at` (both ends included, RFC 5280 §4.1.2.5). */
 export function assertValidAt(authority: CertificateAuthority, at: Date): AuthorityDetails {
   const found = authorityDetails(authority.certificateDer);
-  if (at.getTime() < found.notBefore.getTime() || at.getTime() > found.notAfter.getTime()) throw new CaCertificateNotValid(authority.caId, found.notBefore, found.notAfter, at);
+  const refusal = validityRefusal(authority.caId, found.notBefore, found.notAfter, at);
+  if (refusal) throw refusal;
   return found;
 }

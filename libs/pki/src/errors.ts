@@ -51,3 +51,12 @@ export class CaCertificateNotValid extends PkiError {
     this.code = expired ? 'ca-certificate-expired' : 'ca-certificate-not-yet-valid';
   }
 }
+
+/**
+ * Why a CA whose certificate is valid from `notBefore` to `notAfter` (both ends included, RFC
+ * 5280 §4.1.2.5) cannot sign at `at`; undefined when it can. The one statement of that rule, for
+ * callers holding a parsed certificate (assertValidAt) or only its recorded dates (the ledger's CA directory).
+ */
+export function validityRefusal(caId: string, notBefore: Date, notAfter: Date, at: Date): CaCertificateNotValid | undefined {
+  return at.getTime() < notBefore.getTime() || at.getTime() > notAfter.getTime() ? new CaCertificateNotValid(caId, notBefore, notAfter, at) : undefined;
+}

@@ -1,4 +1,4 @@
-export { PkiError, PkiConfigurationError, KeyProviderError, CaCertificateNotValid } from './errors';
+export { PkiError, PkiConfigurationError, KeyProviderError, CaCertificateNotValid, validityRefusal } from './errors';
 export { KEY_ALGORITHMS, signatureAlgorithmIdentifier, type KeyAlgorithm, type KeyProvider } from './key-provider';
 export { SoftwareKeyProvider } from './software-key-provider';
 export { Pkcs11KeyProvider, Pkcs11Token, type Pkcs11TokenOptions } from './pkcs11-key-provider';

@@ -6,13 +6,13 @@ import { CaNotFound, decideCa, IllegalTransition, InvalidCommand, type CaCertifi
 import { EVENT_ID_NAMESPACE, uuidV5, type EventStore } from '@devid/event-store';
 import {
   addDays,
-  CaCertificateNotValid,
   createOcspSignerCertificate,
   createRootCaCertificate,
   createSubordinateCaCertificate,
   newSerialNumber,
   sha256Hex,
   spkiSha256,
+  validityRefusal,
   type CertificateAuthority,
   type KeyAlgorithm,
 } from '@devid/pki';
@@ -103,12 +103,9 @@ export class Authorities {
   caFor(role: 'issuing' | 'factory', factoryId?: string, now = Date.now()): CaRow {
     const active = this.cas.list().filter((ca) => ca.role === role && ca.status === 'active');
     const named = factoryId === undefined ? undefined : active.find((ca) => ca.caId === factoryId);
-    const match = named ?? active.find((ca) => validAt(ca, now));
-    if (!match) {
-      if (active.length === 0) throw new InvalidCommand(`no active ${role} CA is registered`, 'caId');
-      throw notValid(active[0]!, now);
-    }
-    if (!validAt(match, now)) throw notValid(match, now);
+    const match = named ?? active.find((ca) => refusalAt(ca, now) === undefined) ?? active[0];
+    if (!match) throw new InvalidCommand(`no active ${role} CA is registered`, 'caId');
+    assertSignsAt(match, now);
     return match;
   }
 
@@ -126,7 +123,7 @@ export class Authorities {
     if (request.role !== 'root' && !parent) throw new InvalidCommand(`an ${request.role} CA needs parentId`, 'parentId');
     if (parent && parent.role !== 'root') throw new InvalidCommand(`a ${parent.role} CA certifies devices, not CAs`, 'parentId');
     // Before a key is made: an expired parent signs nothing, and the key would be left over.
-    if (parent && !validAt(parent, now.getTime())) throw notValid(parent, now.getTime());
+    if (parent) assertSignsAt(parent, now.getTime());
     const commonName = request.commonName ?? `DevID ${request.role} CA ${request.caId}`;
     const { keyRef, key } = await this.keys.generate(request.caId, algorithm, request.backend);
     const subject = [{ type: 'CN', value: commonName }, { type: 'O', value: 'DevID Ledger' }];
@@ -180,7 +177,7 @@ export class Authorities {
     // Checked here too, not only by the decider, so that a refused renewal makes no key.
     if (state.status !== 'active') throw new IllegalTransition(state.status, 'IssueOcspSigner', 'certificate authority');
     const now = new Date(Math.floor(Date.now() / 1000) * 1000);
-    if (!validAt(state, now.getTime())) throw notValid(state, now.getTime());
+    assertSignsAt(state, now.getTime());
     const commonName = new X509Certificate(Buffer.from(state.certificate.der, 'base64')).subjectName.getField('CN')[0] ?? caId;
     const backend = state.keyRef.startsWith('pkcs11:') ? 'pkcs11' : 'software';
     // Key names are unique per signer: the time of issue, then a random tail.
@@ -266,7 +263,12 @@ export class Authorities {
   }
 }
 
-/** Whether the CA's certificate is valid at `now` (ms since the epoch; RFC 5280 §4.1.2.5: both ends included). */
-const validAt = (ca: { certificate: CaCertificate }, now: number): boolean => Date.parse(ca.certificate.notBefore) <= now && now <= Date.parse(ca.certificate.notAfter);
+/** Why the CA cannot sign at `now` (ms since the epoch), from the dates the ledger recorded of its certificate; undefined when it can. */
+const refusalAt = (ca: { caId: string; certificate: CaCertificate }, now: number) =>
+  validityRefusal(ca.caId, new Date(ca.certificate.notBefore), new Date(ca.certificate.notAfter), new Date(now));
 
-const notValid = (ca: { caId: string; certificate: CaCertificate }, now: number) => new CaCertificateNotValid(ca.caId, new Date(ca.certificate.notBefore), new Date(ca.certificate.notAfter), new Date(now));
+/** Throws CaCertificateNotValid unless the CA's certificate is valid at `now`. */
+const assertSignsAt = (ca: { caId: string; certificate: CaCertificate }, now: number): void => {
+  const refusal = refusalAt(ca, now);
+  if (refusal) throw refusal;
+};
