@@ -48,6 +48,14 @@ describe('certificate profiles', () => {
     expect([...(extension(issued.der, id_ce_extKeyUsage, ExtendedKeyUsage) ?? [])]).toEqual(['1.3.6.1.5.5.7.3.1', '1.3.6.1.5.5.7.3.2']);
     expect(issued.subjectPublicKeyInfoSha256).toBe(spkiSha256(deviceKey.subjectPublicKeyInfo));
     expect(issued.notAfter.toISOString()).toBe('2026-05-30T12:00:00.000Z');
+    // What the template asks for, before any CA is chosen (the ledger picks a CA that lasts that long).
+    expect(profile.notAfter(now).toISOString()).toBe('2026-05-30T12:00:00.000Z');
+  });
+
+  it('tells the notAfter it asks for without a device: LDevID its days, IDevID 99991231235959Z', () => {
+    expect(ldevidProfile({ validityDays: 30 }).notAfter(now).toISOString()).toBe('2026-03-31T12:00:00.000Z');
+    expect(idevidProfile().notAfter(now).toISOString()).toBe('9999-12-31T23:59:59.000Z');
+    expect(profileFromTemplate({ name: 'plant-idevid', base: 'IDevID' }).notAfter(now).toISOString()).toBe('9999-12-31T23:59:59.000Z');
   });
 
   it('names every invalid template field', () => {

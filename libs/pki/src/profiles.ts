@@ -29,6 +29,8 @@ export interface ProfileDecision {
 
 export interface CertificateProfile {
   readonly name: string;
+  /** The notAfter this profile asks for at `now` (before it is cut to the CA's). */
+  notAfter(now: Date): Date;
   apply(device: DeviceIdentity, now: Date): ProfileDecision;
 }
 
@@ -63,6 +65,7 @@ export interface BaseProfileOptions {
 export function idevidProfile(options: BaseProfileOptions = {}): CertificateProfile {
   return {
     name: 'IDevID',
+    notAfter: () => NO_WELL_DEFINED_EXPIRATION,
     apply(device) {
       if (!device.serialNumber) throw new PkiConfigurationError(`IDevID for ${device.deviceId} needs the device serial number`);
       return {
@@ -77,12 +80,14 @@ export function idevidProfile(options: BaseProfileOptions = {}): CertificateProf
 /** LDevID for the owner's domain: CN = deviceId, default one year, clientAuth. */
 export function ldevidProfile(options: BaseProfileOptions & { validityDays?: number } = {}): CertificateProfile {
   const validityDays = options.validityDays ?? 365;
+  const notAfter = (now: Date) => addDays(now, validityDays);
   return {
     name: 'LDevID',
+    notAfter,
     apply(device, now) {
       return {
         subject: [...expand(options.subject ?? [], device), { type: 'CN', value: device.deviceId }],
-        notAfter: addDays(now, validityDays),
+        notAfter: notAfter(now),
         extensions: endEntityExtensions(options, device, [OID_KP_CLIENT_AUTH]),
       };
     },
@@ -100,7 +105,7 @@ export function profileFromTemplate(template: unknown): CertificateProfile {
   for (const attribute of subject) attributeOid(attribute.type);
   const options = { subject, sanUris, policies, ...(extendedKeyUsages ? { extendedKeyUsages } : {}) };
   const profile = base === 'IDevID' ? idevidProfile(options) : ldevidProfile({ ...options, ...(validityDays ? { validityDays } : {}) });
-  return { name, apply: profile.apply };
+  return { name, notAfter: profile.notAfter, apply: profile.apply };
 }
 
 function endEntityExtensions(options: BaseProfileOptions, device: DeviceIdentity, defaultEkus: string[]): Extension[] {

@@ -39,6 +39,7 @@ const RENEW_BEFORE_MS = 30 * 86_400_000;
 /** A TLS server certificate: serverAuth, the names the EST port is reached by, 397 days. */
 export const tlsServerProfile = (hostnames: readonly string[]): CertificateProfile => ({
   name: 'EST-TLS-server',
+  notAfter: (now) => new Date(now.getTime() + EST_TLS_VALIDITY_MS),
   apply: (_device, now) => ({
     subject: [
       { type: 'CN', value: hostnames[0] ?? 'localhost' },
