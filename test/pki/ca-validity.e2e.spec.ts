@@ -4,7 +4,10 @@
 // the issuing CA's end, and so are its OCSP signer and the EST port's TLS certificate (both
 // renewed 30 days before their end: the renewal must not loop). Then the same data dir is served by a ledger whose clock is 31 days on
 // (libfaketime): enrollment is refused with a typed problem and writes nothing, EST stays off
-// instead of failing the start, and a new issuing CA takes over. openssl checks the certificates.
+// instead of failing the start, and a new issuing CA takes over. Last, the rollover before an
+// expiry: an issuing CA with less left than an LDevID's lifetime hands over to the next one as
+// soon as it exists, for enrollment, re-enrollment and EST alike. /health tells each of these
+// states. openssl and curl check the certificates.
 import { execFile } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -61,6 +64,12 @@ const shippedDevice = async (n: number) => {
   return { deviceId, csr: readFileSync(join(work, `device-${n}.csr`), 'utf8') };
 };
 const saveCa = async (caId: string) => writeFileSync(join(work, `${caId}.pem`), await (await fetch(`${ledger!.url}/cas/${caId}/certificate`)).text());
+const pkiHealth = async () => {
+  const health = await call('GET', '/health');
+  expect(health.status).toBe(200);
+  expect(health.body.status).toBe('ok');
+  return health.body.pki as { ldevid: Record<string, any>; notValidCas: Array<Record<string, any>> };
+};
 
 let second: { deviceId: string; csr: string };
 let issuingEnds: number;
@@ -77,6 +86,9 @@ it('cuts LDevIDs and the OCSP signer to the end of a 30-day issuing CA made with
   expect(issuingEnds - Date.parse(created.notBefore)).toBe(30 * DAY_MS);
   await Promise.all(['root', 'issuing'].map(saveCa));
   expect(await enddate('issuing.pem')).toBe(issuingEnds);
+
+  // Before any LDevID: /health says the next one comes from this CA, cut to its end.
+  expect(await pkiHealth()).toEqual({ ldevid: { caId: 'issuing', caNotAfter: new Date(issuingEnds).toISOString(), notAfter: new Date(issuingEnds).toISOString(), cutShort: true }, notValidCas: [] });
 
   const first = await shippedDevice(1);
   const enrolled = await call('POST', `/devices/${first.deviceId}/enroll`, { csr: first.csr });
@@ -113,6 +125,9 @@ it('31 days on (libfaketime), refuses enrollment under the expired CA with a typ
   ledger = await startLedgerProcess({ ...env(), ...fakeClockEnv('+31d') });
   expect(Date.parse((await fetch(`${ledger.url}/health`)).headers.get('date')!)).toBeGreaterThan(issuingEnds);
   expect(ledger.output()).toMatch(/EST not started: the certificate of CA issuing expired at/);
+  const expired = await pkiHealth();
+  expect(expired.ldevid).toEqual({ unavailable: { code: 'ca-certificate-expired', detail: expect.stringContaining(new Date(issuingEnds).toISOString()) } });
+  expect(expired.notValidCas).toEqual([{ caId: 'issuing', role: 'issuing', code: 'ca-certificate-expired', notBefore: expect.any(String), notAfter: new Date(issuingEnds).toISOString() }]);
 
   const before = (await call('GET', `/devices/${second.deviceId}`)).body;
   const refused = await call('POST', `/devices/${second.deviceId}/enroll`, { csr: second.csr });
@@ -131,6 +146,7 @@ it('31 days on (libfaketime), refuses enrollment under the expired CA with a typ
 
   // A new issuing CA (10 years by default) takes over: the same request now gets a full 365-day LDevID that openssl verifies at the faked time.
   expect((await call('POST', '/cas', { caId: 'issuing-2', role: 'issuing', parentId: 'root' })).status).toBe(201);
+  expect((await pkiHealth()).ldevid).toMatchObject({ caId: 'issuing-2', cutShort: false });
   const enrolled = await call('POST', `/devices/${second.deviceId}/enroll`, { csr: second.csr });
   expect(enrolled.status).toBe(200);
   const certificate = enrolled.body.certificate;
@@ -140,4 +156,62 @@ it('31 days on (libfaketime), refuses enrollment under the expired CA with a typ
   await saveCa('issuing-2');
   const verified = await openssl(['verify', '-attime', String(Math.floor(Date.parse(certificate.notBefore) / 1000) + 60), '-CAfile', 'root.pem', '-untrusted', 'issuing-2.pem', 'ldevid-2.pem'], work);
   expect(verified.out).toMatch(/ldevid-2\.pem: OK/);
+});
+
+it('rolls over before the expiry: once a newer issuing CA outlasts an LDevID, it signs enrollments, re-enrollments and the EST port, and EST hands out its chain', async () => {
+  if (ledger) await stopLedgerProcess(ledger);
+  rmSync(dataDir, { recursive: true, force: true });
+  dataDir = mkdtempSync(join(tmpdir(), 'devid-ca-rollover-'));
+  const withEst = () => ({ ...env(), EST_PORT: '0' });
+  ledger = await startLedgerProcess(withEst());
+  expect((await call('POST', '/cas', { caId: 'root', role: 'root' })).status).toBe(201);
+  expect((await call('POST', '/cas', { caId: 'fab', role: 'factory', parentId: 'root' })).status).toBe(201);
+  const old = await call('POST', '/cas', { caId: 'old', role: 'issuing', parentId: 'root', validityDays: 100 });
+  expect(old.status).toBe(201);
+  const oldEnds = old.body.notAfter as string;
+  expect(Date.parse(oldEnds) - Date.parse(old.body.notBefore)).toBe(100 * DAY_MS);
+  expect((await pkiHealth()).ldevid).toMatchObject({ caId: 'old', notAfter: oldEnds, cutShort: true });
+
+  // Under the old CA alone, the LDevID is cut to its end (100 days, not 365).
+  const a = await shippedDevice(10);
+  const first = await call('POST', `/devices/${a.deviceId}/enroll`, { csr: a.csr });
+  expect(first.status).toBe(200);
+  expect(first.body.certificate).toMatchObject({ caId: 'old', notAfter: oldEnds });
+
+  // The next issuing CA (10 years) takes over at once, while the old one is still valid.
+  expect((await call('POST', '/cas', { caId: 'next', role: 'issuing', parentId: 'root' })).status).toBe(201);
+  const health = await pkiHealth();
+  expect(health.ldevid).toMatchObject({ caId: 'next', cutShort: false });
+  expect(health.notValidCas).toEqual([]);
+  const b = await shippedDevice(11);
+  const second = await call('POST', `/devices/${b.deviceId}/enroll`, { csr: b.csr });
+  expect(second.status).toBe(200);
+  expect(second.body.certificate.caId).toBe('next');
+  expect(Date.parse(second.body.certificate.notAfter) - Date.parse(second.body.certificate.notBefore)).toBe(365 * DAY_MS);
+  // The device whose LDevID was cut short re-enrolls (same key, openssl's CSR) and gets a full one from the new CA.
+  const renewed = await call('POST', `/devices/${a.deviceId}/reenroll`, { csr: a.csr });
+  expect(renewed.status).toBe(200);
+  expect(renewed.body.certificate.caId).toBe('next');
+  expect(Date.parse(renewed.body.certificate.notAfter) - Date.parse(renewed.body.certificate.notBefore)).toBe(365 * DAY_MS);
+  await Promise.all(['root', 'next'].map(saveCa));
+  writeFileSync(join(work, 'ldevid-rolled.pem'), renewed.body.certificate.pem);
+  const verified = await openssl(['verify', '-CAfile', 'root.pem', '-untrusted', 'next.pem', 'ldevid-rolled.pem'], work);
+  expect(verified.out).toMatch(/ldevid-rolled\.pem: OK/);
+
+  // A third CA created later does not take over from one that still covers an LDevID: no churn.
+  expect((await call('POST', '/cas', { caId: 'later', role: 'issuing', parentId: 'root' })).status).toBe(201);
+  expect((await pkiHealth()).ldevid).toMatchObject({ caId: 'next' });
+
+  // EST, restarted: its TLS certificate is signed by the new CA, and /cacerts hands devices that chain (curl checks the TLS chain to the root).
+  await stopLedgerProcess(ledger);
+  ledger = await startLedgerProcess(withEst());
+  const est = /EST\s+(https:\/\/\S+)/.exec(ledger.output())![1]!;
+  const { stdout: status } = await run('curl', ['-s', '-o', 'cacerts.b64', '-w', '%{http_code}', '--cacert', 'root.pem', `${est}/cacerts`], { cwd: work });
+  expect(status).toBe('200');
+  expect((await openssl(['base64', '-d', '-in', 'cacerts.b64', '-out', 'cacerts.der'], work)).code).toBe(0);
+  const printed = await openssl(['pkcs7', '-inform', 'DER', '-in', 'cacerts.der', '-print_certs', '-noout'], work);
+  expect(printed.out.match(/^subject=.*$/gm)).toEqual([expect.stringMatching(/issuing CA next/), expect.stringMatching(/root CA root/)]);
+  const issuing = (await call('GET', '/cas/next')).body;
+  expect(issuing.serverCertificates).toHaveLength(1);
+  expect((await call('GET', '/cas/old')).body.serverCertificates).toEqual([]);
 });

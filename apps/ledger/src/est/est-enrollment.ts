@@ -3,11 +3,10 @@ import { Injectable } from '@nestjs/common';
 import { CommandBus } from '@nestjs/cqrs';
 import { Name, Pkcs10CertificateRequest, Pkcs10CertificateRequestGenerator } from '@peculiar/x509';
 import type { DeviceCommand, IssuedCertificate, KnownDeviceState } from '@devid/domain';
-import { CaDirectory } from '@devid/projections';
+import { CaDirectory, type CaRow } from '@devid/projections';
 import { DeviceRepository } from '../devices/device-repository';
 import { ExecuteDeviceCommand, type CommandOutcome } from '../devices/execute-device-command';
 import { CertificateIssuer } from '../pki/certificate-issuer';
-import { Authorities } from '../pki/authorities';
 import type { EstClient } from './client-identity';
 import { EstRefused } from './est-refused';
 
@@ -36,13 +35,17 @@ export class EstEnrollment {
     private readonly commands: CommandBus,
     private readonly devices: DeviceRepository,
     private readonly issuer: CertificateIssuer,
-    private readonly authorities: Authorities,
     private readonly cas: CaDirectory,
   ) {}
 
+  /** The issuing CA that signs LDevIDs now (the one enrollment picks), or CaCertificateNotValid. */
+  issuingCa(): CaRow {
+    return this.issuer.issuingCa();
+  }
+
   /** The chain of the CA that issues LDevIDs, nearest first (what a device needs to trust its LDevID). */
   caCertificates(): Uint8Array[] {
-    const issuing = this.authorities.caFor('issuing');
+    const issuing = this.issuingCa();
     return this.cas.chain(issuing.caId).map((ca) => new Uint8Array(Buffer.from(ca.certificate.der, 'base64')));
   }
 

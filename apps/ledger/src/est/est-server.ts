@@ -160,8 +160,8 @@ export class EstServer implements OnApplicationShutdown {
       return { cert: readFileSync(this.config.EST_TLS_CERT, 'utf8'), key: readFileSync(this.config.EST_TLS_KEY, 'utf8') };
     }
     if (!this.cas.list().some((ca) => ca.role === 'issuing' && ca.status === 'active')) return undefined;
-    // The issuing CA valid now; CaCertificateNotValid when every active one has expired.
-    const issuing = this.authorities.caFor('issuing');
+    // The issuing CA that signs LDevIDs now, whose chain /cacerts hands devices; CaCertificateNotValid when every active one has expired.
+    const issuing = this.enrollment.issuingCa();
     const hostnames = [...new Set(['localhost', '127.0.0.1', '::1', ...(['0.0.0.0', '::'].includes(this.config.HOST) ? [] : [this.config.HOST])])];
     const { caId } = issuing;
     const { certificate, ...material } = await demoTlsMaterial(

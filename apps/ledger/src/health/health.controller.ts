@@ -1,7 +1,8 @@
-import { Controller, Get, Inject, Res } from '@nestjs/common';
+import { Controller, Get, Inject, Optional, Res } from '@nestjs/common';
 import { ApiTags } from '@nestjs/swagger';
 import type { Response } from 'express';
 import type { EventStore } from '@devid/event-store';
+import { PkiHealth } from '../pki/pki-health';
 import { ReadModels } from '../store/read-models';
 import { indexStatsOf } from '../store/store-stats';
 import { EVENT_STORE } from '../store/tokens';
@@ -12,6 +13,7 @@ export class HealthController {
   constructor(
     @Inject(EVENT_STORE) private readonly store: EventStore,
     private readonly readModels: ReadModels,
+    @Optional() private readonly pki?: PkiHealth,
   ) {}
 
   /**
@@ -19,6 +21,8 @@ export class HealthController {
    * read-model lag and the store's index (events not in the index file yet; why its thread
    * cannot run, if so) are reported, not fatal. A read model that stopped (an event it cannot
    * apply, e.g. of a newer release) never catches up again: 503, so this replica is taken out.
+   * `pki` (PkiHealth) tells what enrollment meets now without failing the check: every replica
+   * shares the CAs, and CRLs, OCSP and reads still serve when no CA can sign.
    */
   @Get()
   async health(@Res({ passthrough: true }) res: Response) {
@@ -35,7 +39,7 @@ export class HealthController {
       const store = index
         ? { headPosition: head, index: { unindexedEvents: index.unindexedEvents, indexerRestarts: index.indexerRestarts, ...(index.indexerFailure ? { failure: index.indexerFailure } : {}) } }
         : { headPosition: head };
-      return { status: 'ok', store, projections };
+      return { status: 'ok', store, projections, ...(this.pki ? { pki: this.pki.summary() } : {}) };
     } catch (e) {
       res.status(503);
       return { status: 'unavailable', error: e instanceof Error ? e.message : String(e) };

@@ -95,15 +95,16 @@ export class Authorities {
 
   /**
    * The CA that signs for a device at `now` (ms since the epoch): a factory CA for IDevIDs (the
-   * one whose id is the device's factoryId, else the first active one), an issuing CA for
-   * LDevIDs (the first active one whose certificate is valid at `now`: once a CA has expired,
-   * one created after it takes over). A factory CA named by factoryId that has expired is not
+   * one whose id is the device's factoryId, else one chosen as below), an issuing CA for LDevIDs
+   * (see chooseCa: the first active one valid at `now` whose certificate lasts `until`, the
+   * notAfter the profile asks for). A factory CA named by factoryId that has expired is not
    * replaced by another factory's: the answer is CaCertificateNotValid, as when no CA is valid.
    */
-  caFor(role: 'issuing' | 'factory', factoryId?: string, now = Date.now()): CaRow {
+  caFor(role: 'issuing' | 'factory', options: { factoryId?: string; now?: number; until?: number } = {}): CaRow {
+    const now = options.now ?? Date.now();
     const active = this.cas.list().filter((ca) => ca.role === role && ca.status === 'active');
-    const named = factoryId === undefined ? undefined : active.find((ca) => ca.caId === factoryId);
-    const match = named ?? active.find((ca) => refusalAt(ca, now) === undefined) ?? active[0];
+    const named = options.factoryId === undefined ? undefined : active.find((ca) => ca.caId === options.factoryId);
+    const match = named ?? chooseCa(active, now, options.until);
     if (!match) throw new InvalidCommand(`no active ${role} CA is registered`, 'caId');
     assertSignsAt(match, now);
     return match;
@@ -262,6 +263,25 @@ export class Authorities {
     return created.map((ca) => (ca.status === 'unknown' ? '' : `${ca.caId.padEnd(16)} ${ca.role.padEnd(8)} SHA-256 ${ca.certificate.fingerprintSha256}`));
   }
 }
+
+/**
+ * Which of a role's active CAs (in the order they were created) signs at `now`, for a certificate
+ * that asks to last until `until` (both ms since the epoch): the first CA valid at `now` whose own
+ * certificate lasts that long, so that nothing it signs is cut short; when none does, the valid
+ * one that ends last. This is the rollover: an issuing CA with less left than an LDevID's
+ * lifetime hands over to a newer CA as soon as one exists, not only once it has expired, and
+ * certificates keep their full lifetime. Without `until`, the first valid CA. When none is valid
+ * at `now`, the first active one (the caller refuses it with the reason), or undefined when there is none.
+ */
+export const chooseCa = <T extends { caId: string; certificate: CaCertificate }>(active: readonly T[], now: number, until?: number): T | undefined => {
+  const valid = active.filter((ca) => refusalAt(ca, now) === undefined);
+  if (valid.length === 0) return active[0];
+  if (until === undefined) return valid[0];
+  // Certificates hold whole seconds: a CA ending in the second asked for lasts long enough.
+  const wanted = Math.floor(until / 1000) * 1000;
+  const ends = (ca: T) => Date.parse(ca.certificate.notAfter);
+  return valid.find((ca) => ends(ca) >= wanted) ?? valid.reduce((last, ca) => (ends(ca) > ends(last) ? ca : last));
+};
 
 /** Why the CA cannot sign at `now` (ms since the epoch), from the dates the ledger recorded of its certificate; undefined when it can. */
 const refusalAt = (ca: { caId: string; certificate: CaCertificate }, now: number) =>

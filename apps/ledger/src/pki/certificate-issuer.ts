@@ -11,7 +11,7 @@ import {
   type CertificateAuthority,
   type CertificateProfile,
 } from '@devid/pki';
-import { CertificateInventory } from '@devid/projections';
+import { CertificateInventory, type CaRow } from '@devid/projections';
 import { LEDGER_CONFIG, type LedgerConfig } from '../config/config';
 import { HttpProblem } from '../http/problem';
 import { Authorities } from './authorities';
@@ -72,10 +72,13 @@ export class CertificateIssuer {
             throw new HttpProblem(400, 'csr-not-expected', `${command.type} takes no CSR`);
         }
       };
+      const now = new Date(command.now);
+      // The notAfter the profile asks for picks among valid CAs; an unknown template asks for none here and is refused below, after the CSR checks.
+      const until = (options.template ? this.templates.get(options.template) : this.profile(profileName))?.notAfter(now).getTime();
       const ca =
         profileName === 'IDevID'
-          ? this.authorities.caFor('factory', command.type === 'ManufactureDevice' ? command.data.factoryId : undefined, Date.parse(command.now))
-          : this.authorities.caFor('issuing', undefined, Date.parse(command.now));
+          ? this.authorities.caFor('factory', { factoryId: command.type === 'ManufactureDevice' ? command.data.factoryId : undefined, now: now.getTime(), until })
+          : this.authorities.caFor('issuing', { now: now.getTime(), until });
       decide(withCert({ ...PLACEHOLDER, profile: profileName, caId: ca.caId }), state); // throws if illegal: nothing signed
       const serialNumber = state.status === 'unknown' ? (command.type === 'ManufactureDevice' ? command.data.serialNumber : undefined) : state.serialNumber;
       const policy = {
@@ -100,7 +103,7 @@ export class CertificateIssuer {
         profile,
         device: { deviceId: command.deviceId, ...(serialNumber ? { serialNumber } : {}) },
         serialNumber: newSerialNumber(),
-        now: new Date(command.now),
+        now,
         baseUrl: this.authorities.baseUrl,
       });
       return withCert({
@@ -115,6 +118,22 @@ export class CertificateIssuer {
         fingerprintSha256: issued.fingerprintSha256,
       });
     };
+  }
+
+  /** The issuing CA an LDevID of the default profile gets at `now` (what EST hands devices as their CA). */
+  issuingCa(now = new Date()): CaRow {
+    return this.issuing(now).ca;
+  }
+
+  /**
+   * What an LDevID of the default profile gets at `now`: its CA, and its notAfter (the profile's,
+   * cut to the CA's end when the CA ends first: then a new issuing CA is due). Throws as caFor does.
+   */
+  issuing(now = new Date()): { ca: CaRow; notAfter: Date; cutShort: boolean } {
+    const wanted = new Date(Math.floor(this.profile('LDevID').notAfter(now).getTime() / 1000) * 1000);
+    const ca = this.authorities.caFor('issuing', { now: now.getTime(), until: wanted.getTime() });
+    const caEnds = new Date(ca.certificate.notAfter);
+    return caEnds < wanted ? { ca, notAfter: caEnds, cutShort: true } : { ca, notAfter: wanted, cutShort: false };
   }
 
   private profile(kind: 'IDevID' | 'LDevID', template?: string): CertificateProfile {

@@ -9,6 +9,7 @@ import { OcspSignerRenewal } from '../ocsp/ocsp-signer-renewal';
 import { OcspService } from '../ocsp/ocsp.service';
 import { Authorities } from './authorities';
 import { CertificateIssuer } from './certificate-issuer';
+import { PkiHealth } from './pki-health';
 import { ExecuteCaCommandHandler } from './execute-ca-command';
 import { KeyStore } from './key-store';
 import { PublicUrl } from './public-url';
@@ -21,12 +22,13 @@ import { PublicUrl } from './public-url';
     { provide: PublicUrl, inject: [LEDGER_CONFIG], useFactory: (config: LedgerConfig) => new PublicUrl(config.PKI_BASE_URL) },
     Authorities,
     CertificateIssuer,
+    PkiHealth,
     CrlService,
     OcspService,
     OcspSignerRenewal,
     ExecuteCaCommandHandler,
   ],
-  exports: [Authorities, CertificateIssuer, PublicUrl, KeyStore, OcspSignerRenewal],
+  exports: [Authorities, CertificateIssuer, PkiHealth, PublicUrl, KeyStore, OcspSignerRenewal],
 })
 export class PkiModule implements OnApplicationShutdown {
   constructor(private readonly keys: KeyStore) {}
