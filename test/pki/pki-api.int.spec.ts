@@ -47,10 +47,24 @@ describe.each(variants)('PKI through the API with %s', (_name, env) => {
     await save('/cas/devid-factory-1/certificate', 'factory.pem');
   });
   afterAll(async () => {
+    // The token outlives the data dir: its keys go with it, so that the next run (same token) can make the demo CAs again.
+    if (env.CA_KEY_BACKEND === 'pkcs11') await destroyTokenKeys();
     await ledger.app.close();
     rmSync(dataDir, { recursive: true, force: true });
     rmSync(work, { recursive: true, force: true });
   });
+
+  /** Destroys on the token every key the ledger recorded: each CA's, its OCSP signer's and its replaced signers' (a key already gone is no error). */
+  const destroyTokenKeys = async () => {
+    const keys = ledger.app.get(KeyStore);
+    const cas = (await api('GET', '/cas')).body as { cas: Array<{ caId: string }> };
+    for (const { caId } of cas.cas) {
+      const { state } = await loadCa(ledger.app.get(EVENT_STORE), caId);
+      if (state.status === 'unknown') continue;
+      const refs = [state.keyRef, state.ocspSigner?.keyRef, ...Object.values(state.retiredOcspSigners ?? {}).map((retired) => retired.keyRef)];
+      for (const keyRef of refs) if (keyRef?.startsWith('pkcs11:')) await keys.destroy(keyRef);
+    }
+  };
 
   /** manufacture (with an IDevID CSR) → ship → enroll (with an LDevID CSR). */
   const enrolledDevice = async () => {
