@@ -9,6 +9,7 @@
 // soon as it exists, for enrollment, re-enrollment and EST alike. /health tells each of these
 // states. openssl and curl check the certificates.
 import { execFile } from 'node:child_process';
+import { createServer, type AddressInfo } from 'node:net';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -63,6 +64,16 @@ const shippedDevice = async (n: number) => {
   await deviceCsr(work, `device-${n}`, `/CN=${deviceId}`);
   return { deviceId, csr: readFileSync(join(work, `device-${n}.csr`), 'utf8') };
 };
+/** A TCP port nothing listens on now (the kernel's pick, released at once). */
+const freePort = () =>
+  new Promise<number>((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as AddressInfo;
+      server.close(() => resolve(port));
+    });
+  });
 const saveCa = async (caId: string) => writeFileSync(join(work, `${caId}.pem`), await (await fetch(`${ledger!.url}/cas/${caId}/certificate`)).text());
 const pkiHealth = async () => {
   const health = await call('GET', '/health');
@@ -162,15 +173,37 @@ it('rolls over before the expiry: once a newer issuing CA outlasts an LDevID, it
   if (ledger) await stopLedgerProcess(ledger);
   rmSync(dataDir, { recursive: true, force: true });
   dataDir = mkdtempSync(join(tmpdir(), 'devid-ca-rollover-'));
-  const withEst = () => ({ ...env(), EST_PORT: '0' });
+  const estPort = await freePort();
+  const est = `https://127.0.0.1:${estPort}/.well-known/est`;
+  const withEst = () => ({ ...env(), EST_PORT: String(estPort) });
+  /** EST's /cacerts as curl gets it (TLS checked against the root): the subjects of the chain, or the HTTP status (0: nothing listens). */
+  const cacerts = async (): Promise<string[] | number> => {
+    const { stdout } = await run('curl', ['-s', '-o', 'cacerts.b64', '-w', '%{http_code}', '--cacert', 'root.pem', `${est}/cacerts`], { cwd: work }).catch((error: { stdout: string }) => error);
+    if (stdout !== '200') return Number(stdout);
+    expect((await openssl(['base64', '-d', '-in', 'cacerts.b64', '-out', 'cacerts.der'], work)).code).toBe(0);
+    return (await openssl(['pkcs7', '-inform', 'DER', '-in', 'cacerts.der', '-print_certs', '-noout'], work)).out.match(/^subject=.*$/gm) ?? [];
+  };
+
+  // No issuing CA yet: EST waits for one instead of staying off until a restart.
   ledger = await startLedgerProcess(withEst());
+  expect(ledger.output()).toMatch(/EST not started: no EST_TLS_CERT\/EST_TLS_KEY and no active issuing CA .*; it starts once an issuing CA is valid/);
+  expect((await pkiHealth()).ldevid).toEqual({ unavailable: { code: 'invalid-command', detail: 'no active issuing CA is registered' } });
   expect((await call('POST', '/cas', { caId: 'root', role: 'root' })).status).toBe(201);
+  await saveCa('root');
+  expect(await cacerts()).toBe(0);
   expect((await call('POST', '/cas', { caId: 'fab', role: 'factory', parentId: 'root' })).status).toBe(201);
   const old = await call('POST', '/cas', { caId: 'old', role: 'issuing', parentId: 'root', validityDays: 100 });
   expect(old.status).toBe(201);
   const oldEnds = old.body.notAfter as string;
   expect(Date.parse(oldEnds) - Date.parse(old.body.notBefore)).toBe(100 * DAY_MS);
   expect((await pkiHealth()).ldevid).toMatchObject({ caId: 'old', notAfter: oldEnds, cutShort: true });
+  // EST starts by itself within a few seconds, with a certificate of the new CA.
+  let chain = await cacerts();
+  for (let tries = 0; chain === 0 && tries < 40; tries++) {
+    await new Promise((resolve) => setTimeout(resolve, 250));
+    chain = await cacerts();
+  }
+  expect(chain).toEqual([expect.stringMatching(/issuing CA old/), expect.stringMatching(/root CA root/)]);
 
   // Under the old CA alone, the LDevID is cut to its end (100 days, not 365).
   const a = await shippedDevice(10);
@@ -178,11 +211,12 @@ it('rolls over before the expiry: once a newer issuing CA outlasts an LDevID, it
   expect(first.status).toBe(200);
   expect(first.body.certificate).toMatchObject({ caId: 'old', notAfter: oldEnds });
 
-  // The next issuing CA (10 years) takes over at once, while the old one is still valid.
+  // The next issuing CA (10 years) takes over at once, while the old one is still valid: enrollment, re-enrollment and /cacerts.
   expect((await call('POST', '/cas', { caId: 'next', role: 'issuing', parentId: 'root' })).status).toBe(201);
   const health = await pkiHealth();
   expect(health.ldevid).toMatchObject({ caId: 'next', cutShort: false });
   expect(health.notValidCas).toEqual([]);
+  expect(await cacerts()).toEqual([expect.stringMatching(/issuing CA next/), expect.stringMatching(/root CA root/)]);
   const b = await shippedDevice(11);
   const second = await call('POST', `/devices/${b.deviceId}/enroll`, { csr: b.csr });
   expect(second.status).toBe(200);
@@ -193,7 +227,7 @@ it('rolls over before the expiry: once a newer issuing CA outlasts an LDevID, it
   expect(renewed.status).toBe(200);
   expect(renewed.body.certificate.caId).toBe('next');
   expect(Date.parse(renewed.body.certificate.notAfter) - Date.parse(renewed.body.certificate.notBefore)).toBe(365 * DAY_MS);
-  await Promise.all(['root', 'next'].map(saveCa));
+  await saveCa('next');
   writeFileSync(join(work, 'ldevid-rolled.pem'), renewed.body.certificate.pem);
   const verified = await openssl(['verify', '-CAfile', 'root.pem', '-untrusted', 'next.pem', 'ldevid-rolled.pem'], work);
   expect(verified.out).toMatch(/ldevid-rolled\.pem: OK/);
@@ -202,16 +236,10 @@ it('rolls over before the expiry: once a newer issuing CA outlasts an LDevID, it
   expect((await call('POST', '/cas', { caId: 'later', role: 'issuing', parentId: 'root' })).status).toBe(201);
   expect((await pkiHealth()).ldevid).toMatchObject({ caId: 'next' });
 
-  // EST, restarted: its TLS certificate is signed by the new CA, and /cacerts hands devices that chain (curl checks the TLS chain to the root).
+  // Restarted, EST serves a TLS certificate of the new CA (the old CA's was issued at the late start).
   await stopLedgerProcess(ledger);
   ledger = await startLedgerProcess(withEst());
-  const est = /EST\s+(https:\/\/\S+)/.exec(ledger.output())![1]!;
-  const { stdout: status } = await run('curl', ['-s', '-o', 'cacerts.b64', '-w', '%{http_code}', '--cacert', 'root.pem', `${est}/cacerts`], { cwd: work });
-  expect(status).toBe('200');
-  expect((await openssl(['base64', '-d', '-in', 'cacerts.b64', '-out', 'cacerts.der'], work)).code).toBe(0);
-  const printed = await openssl(['pkcs7', '-inform', 'DER', '-in', 'cacerts.der', '-print_certs', '-noout'], work);
-  expect(printed.out.match(/^subject=.*$/gm)).toEqual([expect.stringMatching(/issuing CA next/), expect.stringMatching(/root CA root/)]);
-  const issuing = (await call('GET', '/cas/next')).body;
-  expect(issuing.serverCertificates).toHaveLength(1);
-  expect((await call('GET', '/cas/old')).body.serverCertificates).toEqual([]);
+  expect(await cacerts()).toEqual([expect.stringMatching(/issuing CA next/), expect.stringMatching(/root CA root/)]);
+  expect((await call('GET', '/cas/next')).body.serverCertificates).toHaveLength(1);
+  expect((await call('GET', '/cas/old')).body.serverCertificates).toHaveLength(1);
 });

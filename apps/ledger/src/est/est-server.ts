@@ -23,6 +23,8 @@ import { demoTlsMaterial, type TlsMaterial } from './tls-server-certificate';
 export const EST_PATH = '/.well-known/est';
 const MAX_CSR_BODY_BYTES = 16 * 1024;
 const PKCS7_CERTS_ONLY = 'application/pkcs7-mime; smime-type=certs-only';
+/** How often EST, not started for want of an issuing CA, looks for one (a read of the cached CA directory). */
+const EST_WAIT_MS = 2_000;
 
 interface Coded {
   status: number;
@@ -61,6 +63,10 @@ export class EstServer implements OnApplicationShutdown {
   private serving?: { caId: string; serialNumber: string; notAfter: number; caNotAfter: number };
   private rotating?: Promise<void>;
   private renewal?: NodeJS.Timeout;
+  /** Set while EST waits for an issuing CA to start with (see start). */
+  private waiting?: NodeJS.Timeout;
+  private lateStarting = false;
+  private closed = false;
 
   constructor(
     @Inject(LEDGER_CONFIG) private readonly config: LedgerConfig,
@@ -71,28 +77,70 @@ export class EstServer implements OnApplicationShutdown {
     private readonly commands: CommandBus,
   ) {}
 
-  /** Starts EST; resolves with its base URL, or undefined when it is off or has no certificate to serve. */
+  /**
+   * Starts EST; resolves with its base URL, or undefined when it is off or has no certificate to
+   * serve yet. In that case (no issuing CA, as on a ledger without demo CAs before its hierarchy
+   * is made, or every one expired) it starts by itself once an issuing CA can sign: the CA
+   * directory is looked at every EST_WAIT_MS, as another process may have made that CA.
+   */
   async start(): Promise<string | undefined> {
     const port = this.config.EST_PORT ?? (this.config.PORT === 0 ? 0 : 8443);
     if (port === 'off') return undefined;
-    let tls: TlsMaterial | undefined;
+    const tls = await this.firstMaterial();
+    if (tls) return this.listen(port, tls);
+    this.waiting = setInterval(() => void this.lateStart(port), EST_WAIT_MS);
+    this.waiting.unref();
+    return undefined;
+  }
+
+  /** The TLS material at start, or undefined (logged: why EST waits). */
+  private async firstMaterial(): Promise<TlsMaterial | undefined> {
     try {
-      tls = await this.tlsMaterial();
+      const tls = await this.tlsMaterial();
+      if (!tls) this.logger.warn('EST not started: no EST_TLS_CERT/EST_TLS_KEY and no active issuing CA to issue a server certificate; it starts once an issuing CA is valid');
+      return tls;
     } catch (error) {
-      // Every active issuing CA has expired: the ledger still starts (its records, CRLs and OCSP answers are needed), EST does not.
+      // Every active issuing CA has expired: the ledger still starts (its records, CRLs and OCSP answers are needed), EST does not, for now.
       if (!(error instanceof CaCertificateNotValid)) throw error;
-      this.logger.warn(`EST not started: ${error.message}`);
+      this.logger.warn(`EST not started: ${error.message}; it starts once an issuing CA is valid`);
       return undefined;
     }
-    if (!tls) {
-      this.logger.warn('EST not started: no EST_TLS_CERT/EST_TLS_KEY and no active issuing CA to issue a server certificate');
-      return undefined;
+  }
+
+  /** One look for an issuing CA valid now; when there is one, EST starts with a certificate it signs. */
+  private async lateStart(port: number): Promise<void> {
+    if (this.lateStarting || this.server || !this.waiting) return;
+    try {
+      this.enrollment.issuingCa();
+    } catch {
+      return; // none valid yet (the reason was logged at start)
     }
+    this.lateStarting = true;
+    try {
+      const tls = await this.tlsMaterial();
+      if (!tls || !this.waiting) return;
+      clearInterval(this.waiting);
+      this.waiting = undefined;
+      const url = await this.listen(port, tls);
+      this.logger.log(`EST started: ${url} (certificate ${this.serving?.serialNumber ?? '?'} of CA ${this.serving?.caId ?? '?'})`);
+    } catch (error) {
+      this.logger.error(`EST could not start (tried again in ${EST_WAIT_MS / 1000} s): ${String((error as Error)?.message ?? error)}`);
+    } finally {
+      this.lateStarting = false;
+    }
+  }
+
+  private async listen(port: number, tls: TlsMaterial): Promise<string> {
     const server = createServer({ ...tls, requestCert: true, rejectUnauthorized: false, minVersion: 'TLSv1.2' }, (req, res) => void this.handle(req, res));
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
       server.listen(port, this.config.HOST, () => resolve());
     });
+    if (this.closed) {
+      // Shut down while a late start was listening.
+      server.close();
+      throw new Error('the ledger is shutting down');
+    }
     this.server = server;
     this.inventory.onChange((changes) => {
       const serving = this.serving;
@@ -105,6 +153,9 @@ export class EstServer implements OnApplicationShutdown {
   }
 
   async onApplicationShutdown(): Promise<void> {
+    this.closed = true;
+    clearInterval(this.waiting);
+    this.waiting = undefined;
     clearTimeout(this.renewal);
     this.renewal = undefined;
     const server = this.server;
