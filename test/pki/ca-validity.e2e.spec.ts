@@ -192,12 +192,19 @@ it('rolls over before the expiry: once a newer issuing CA outlasts an LDevID, it
   await saveCa('root');
   expect(await cacerts()).toBe(0);
   expect((await call('POST', '/cas', { caId: 'fab', role: 'factory', parentId: 'root' })).status).toBe(201);
+  // Something else holds the EST port when the first issuing CA comes: EST says why, once, and keeps trying.
+  const squatter = createServer();
+  await new Promise<void>((resolve) => squatter.listen(estPort, '127.0.0.1', resolve));
   const old = await call('POST', '/cas', { caId: 'old', role: 'issuing', parentId: 'root', validityDays: 100 });
   expect(old.status).toBe(201);
   const oldEnds = old.body.notAfter as string;
   expect(Date.parse(oldEnds) - Date.parse(old.body.notBefore)).toBe(100 * DAY_MS);
   expect((await pkiHealth()).ldevid).toMatchObject({ caId: 'old', notAfter: oldEnds, cutShort: true });
-  // EST starts by itself within a few seconds, with a certificate of the new CA.
+  for (let tries = 0; !/EST could not start/.test(ledger.output()) && tries < 40; tries++) await new Promise((resolve) => setTimeout(resolve, 250));
+  await new Promise((resolve) => setTimeout(resolve, 4_500)); // two more looks
+  expect(ledger.output().match(/EST could not start \(tried again every 2 s\): .*EADDRINUSE/g)).toHaveLength(1);
+  await new Promise<void>((resolve) => squatter.close(() => resolve()));
+  // Once the port is free, EST starts by itself within a few seconds, with a certificate of the new CA.
   let chain = await cacerts();
   for (let tries = 0; chain === 0 && tries < 40; tries++) {
     await new Promise((resolve) => setTimeout(resolve, 250));

@@ -66,6 +66,7 @@ export class EstServer implements OnApplicationShutdown {
   /** Set while EST waits for an issuing CA to start with (see start). */
   private waiting?: NodeJS.Timeout;
   private lateStarting = false;
+  private lateStartFailure?: string;
   private closed = false;
 
   constructor(
@@ -119,12 +120,15 @@ export class EstServer implements OnApplicationShutdown {
     try {
       const tls = await this.tlsMaterial();
       if (!tls || !this.waiting) return;
+      const url = await this.listen(port, tls);
       clearInterval(this.waiting);
       this.waiting = undefined;
-      const url = await this.listen(port, tls);
       this.logger.log(`EST started: ${url} (certificate ${this.serving?.serialNumber ?? '?'} of CA ${this.serving?.caId ?? '?'})`);
     } catch (error) {
-      this.logger.error(`EST could not start (tried again in ${EST_WAIT_MS / 1000} s): ${String((error as Error)?.message ?? error)}`);
+      // Tried again at the next look; the same reason is logged once, not every 2 s.
+      const reason = String((error as Error)?.message ?? error);
+      if (reason !== this.lateStartFailure) this.logger.error(`EST could not start (tried again every ${EST_WAIT_MS / 1000} s): ${reason}`);
+      this.lateStartFailure = reason;
     } finally {
       this.lateStarting = false;
     }
