@@ -6,7 +6,8 @@
 // (libfaketime): enrollment is refused with a typed problem and writes nothing, EST stays off
 // instead of failing the start, and a new issuing CA takes over. Last, the rollover before an
 // expiry: an issuing CA with less left than an LDevID's lifetime hands over to the next one as
-// soon as it exists, for enrollment, re-enrollment and EST alike. /health tells each of these
+// soon as it exists, for enrollment, re-enrollment and EST alike (no restart), and a revoked one
+// hands over the same way. EST starts by itself once there is an issuing CA. /health tells each of these
 // states. openssl and curl check the certificates.
 import { execFile } from 'node:child_process';
 import { createServer, type AddressInfo } from 'node:net';
@@ -169,7 +170,7 @@ it('31 days on (libfaketime), refuses enrollment under the expired CA with a typ
   expect(verified.out).toMatch(/ldevid-2\.pem: OK/);
 });
 
-it('rolls over before the expiry: once a newer issuing CA outlasts an LDevID, it signs enrollments, re-enrollments and the EST port, and EST hands out its chain', async () => {
+it('rolls over before the expiry: once a newer issuing CA outlasts an LDevID, it signs enrollments, re-enrollments and the EST port, and EST hands out its chain; a revoked CA hands over the same way', async () => {
   if (ledger) await stopLedgerProcess(ledger);
   rmSync(dataDir, { recursive: true, force: true });
   dataDir = mkdtempSync(join(tmpdir(), 'devid-ca-rollover-'));
@@ -182,6 +183,16 @@ it('rolls over before the expiry: once a newer issuing CA outlasts an LDevID, it
     if (stdout !== '200') return Number(stdout);
     expect((await openssl(['base64', '-d', '-in', 'cacerts.b64', '-out', 'cacerts.der'], work)).code).toBe(0);
     return (await openssl(['pkcs7', '-inform', 'DER', '-in', 'cacerts.der', '-print_certs', '-noout'], work)).out.match(/^subject=.*$/gm) ?? [];
+  };
+
+  /** The issuer of the TLS certificate the EST port presents, as openssl s_client receives it. */
+  const servedIssuer = async () => {
+    const { stdout } = await run('sh', ['-c', `openssl s_client -connect 127.0.0.1:${estPort} -servername localhost </dev/null 2>/dev/null | openssl x509 -noout -issuer`], { cwd: work });
+    return stdout.trim();
+  };
+  /** Polls `check` every 250 ms, about 12 s at most. */
+  const until = async (check: () => Promise<boolean>) => {
+    for (let tries = 0; tries < 50 && !(await check()); tries++) await new Promise((resolve) => setTimeout(resolve, 250));
   };
 
   // No issuing CA yet: EST waits for one instead of staying off until a restart.
@@ -243,10 +254,23 @@ it('rolls over before the expiry: once a newer issuing CA outlasts an LDevID, it
   expect((await call('POST', '/cas', { caId: 'later', role: 'issuing', parentId: 'root' })).status).toBe(201);
   expect((await pkiHealth()).ldevid).toMatchObject({ caId: 'next' });
 
-  // Restarted, EST serves a TLS certificate of the new CA (the old CA's was issued at the late start).
-  await stopLedgerProcess(ledger);
-  ledger = await startLedgerProcess(withEst());
-  expect(await cacerts()).toEqual([expect.stringMatching(/issuing CA next/), expect.stringMatching(/root CA root/)]);
+  // Without a restart, the EST port moves to a TLS certificate of the new CA within seconds.
+  await until(async () => /issuing CA next/.test(await servedIssuer()));
+  expect(await servedIssuer()).toMatch(/issuing CA next/);
   expect((await call('GET', '/cas/next')).body.serverCertificates).toHaveLength(1);
   expect((await call('GET', '/cas/old')).body.serverCertificates).toHaveLength(1);
+
+  // The CA in use is compromised and revoked: the next valid one ('later') signs enrollments at once, and EST follows it.
+  expect((await call('POST', '/cas/next/revoke', { reason: 'cACompromise' })).status).toBe(200);
+  expect((await pkiHealth()).ldevid).toMatchObject({ caId: 'later', cutShort: false });
+  const c = await shippedDevice(12);
+  const third = await call('POST', `/devices/${c.deviceId}/enroll`, { csr: c.csr });
+  expect(third.status).toBe(200);
+  expect(third.body.certificate.caId).toBe('later');
+  await until(async () => /issuing CA later/.test(await servedIssuer()));
+  expect(await servedIssuer()).toMatch(/issuing CA later/);
+  expect(await cacerts()).toEqual([expect.stringMatching(/issuing CA later/), expect.stringMatching(/root CA root/)]);
+  // Each move was one certificate, recorded once, and logged (no rotation error).
+  expect((await call('GET', '/cas/later')).body.serverCertificates).toHaveLength(1);
+  expect(ledger.output()).not.toMatch(/could not be replaced/);
 });

@@ -23,8 +23,11 @@ import { demoTlsMaterial, type TlsMaterial } from './tls-server-certificate';
 export const EST_PATH = '/.well-known/est';
 const MAX_CSR_BODY_BYTES = 16 * 1024;
 const PKCS7_CERTS_ONLY = 'application/pkcs7-mime; smime-type=certs-only';
-/** How often EST, not started for want of an issuing CA, looks for one (a read of the cached CA directory). */
-const EST_WAIT_MS = 2_000;
+/**
+ * How often EST looks at which issuing CA signs LDevIDs (a read of the cached CA directory): to
+ * start once there is one, and to move its TLS certificate to another when that changes.
+ */
+const EST_WATCH_MS = 2_000;
 
 interface Coded {
   status: number;
@@ -63,10 +66,13 @@ export class EstServer implements OnApplicationShutdown {
   private serving?: { caId: string; serialNumber: string; notAfter: number; caNotAfter: number };
   private rotating?: Promise<void>;
   private renewal?: NodeJS.Timeout;
-  /** Set while EST waits for an issuing CA to start with (see start). */
-  private waiting?: NodeJS.Timeout;
+  /** Looks every EST_WATCH_MS at the issuing CA (see watch). */
+  private watcher?: NodeJS.Timeout;
   private lateStarting = false;
   private lateStartFailure?: string;
+  /** When the last rotation failed: the watch does not start another before the retry timer does. */
+  private rotationFailedAt?: number;
+  private rotationFailure?: string;
   private closed = false;
 
   constructor(
@@ -81,17 +87,39 @@ export class EstServer implements OnApplicationShutdown {
   /**
    * Starts EST; resolves with its base URL, or undefined when it is off or has no certificate to
    * serve yet. In that case (no issuing CA, as on a ledger without demo CAs before its hierarchy
-   * is made, or every one expired) it starts by itself once an issuing CA can sign: the CA
-   * directory is looked at every EST_WAIT_MS, as another process may have made that CA.
+   * is made, or every one expired) it starts by itself once an issuing CA can sign. Its own
+   * certificate follows the issuing CA that signs LDevIDs (rollover, a CA revoked or expired):
+   * see watch. Another process may make or revoke that CA, so the CA directory is looked at.
    */
   async start(): Promise<string | undefined> {
     const port = this.config.EST_PORT ?? (this.config.PORT === 0 ? 0 : 8443);
     if (port === 'off') return undefined;
     const tls = await this.firstMaterial();
-    if (tls) return this.listen(port, tls);
-    this.waiting = setInterval(() => void this.lateStart(port), EST_WAIT_MS);
-    this.waiting.unref();
-    return undefined;
+    const url = tls ? await this.listen(port, tls) : undefined;
+    if (!(this.config.EST_TLS_CERT && this.config.EST_TLS_KEY)) {
+      this.watcher = setInterval(() => void this.watch(port), EST_WATCH_MS);
+      this.watcher.unref();
+    }
+    return url;
+  }
+
+  /**
+   * One look: not listening yet, a late start; listening, a rotation when the issuing CA that
+   * signs LDevIDs now is not the one that signed the served certificate (another took over, or
+   * that one was revoked or expired), so that the EST port presents what /cacerts hands out.
+   * None valid: the served certificate stays (nothing could replace it).
+   */
+  private async watch(port: number): Promise<void> {
+    if (!this.server) return this.lateStart(port);
+    const serving = this.serving;
+    if (!serving || this.rotating || (this.rotationFailedAt !== undefined && Date.now() - this.rotationFailedAt < RENEWAL_TIMER.retryMs)) return;
+    let caId: string;
+    try {
+      caId = this.enrollment.issuingCa().caId;
+    } catch {
+      return;
+    }
+    if (caId !== serving.caId) this.startRotation();
   }
 
   /** The TLS material at start, or undefined (logged: why EST waits). */
@@ -110,7 +138,7 @@ export class EstServer implements OnApplicationShutdown {
 
   /** One look for an issuing CA valid now; when there is one, EST starts with a certificate it signs. */
   private async lateStart(port: number): Promise<void> {
-    if (this.lateStarting || this.server || !this.waiting) return;
+    if (this.lateStarting || this.server || this.closed) return;
     try {
       this.enrollment.issuingCa();
     } catch {
@@ -119,15 +147,13 @@ export class EstServer implements OnApplicationShutdown {
     this.lateStarting = true;
     try {
       const tls = await this.tlsMaterial();
-      if (!tls || !this.waiting) return;
+      if (!tls || this.closed) return;
       const url = await this.listen(port, tls);
-      clearInterval(this.waiting);
-      this.waiting = undefined;
       this.logger.log(`EST started: ${url} (certificate ${this.serving?.serialNumber ?? '?'} of CA ${this.serving?.caId ?? '?'})`);
     } catch (error) {
       // Tried again at the next look; the same reason is logged once, not every 2 s.
       const reason = String((error as Error)?.message ?? error);
-      if (reason !== this.lateStartFailure) this.logger.error(`EST could not start (tried again every ${EST_WAIT_MS / 1000} s): ${reason}`);
+      if (reason !== this.lateStartFailure) this.logger.error(`EST could not start (tried again every ${EST_WATCH_MS / 1000} s): ${reason}`);
       this.lateStartFailure = reason;
     } finally {
       this.lateStarting = false;
@@ -158,8 +184,8 @@ export class EstServer implements OnApplicationShutdown {
 
   async onApplicationShutdown(): Promise<void> {
     this.closed = true;
-    clearInterval(this.waiting);
-    this.waiting = undefined;
+    clearInterval(this.watcher);
+    this.watcher = undefined;
     clearTimeout(this.renewal);
     this.renewal = undefined;
     const server = this.server;
@@ -172,6 +198,7 @@ export class EstServer implements OnApplicationShutdown {
   private startRotation(): void {
     this.rotating ??= this.rotate().then((replaced) => {
       this.rotating = undefined;
+      this.rotationFailedAt = replaced ? undefined : Date.now();
       this.scheduleRenewal(!replaced);
     });
   }
@@ -200,12 +227,16 @@ export class EstServer implements OnApplicationShutdown {
     const before = this.serving?.serialNumber;
     try {
       const tls = await this.tlsMaterial();
+      this.rotationFailure = undefined;
       if (!tls || !this.server || this.serving?.serialNumber === before) return true;
       this.server.setSecureContext({ ...tls, minVersion: 'TLSv1.2' });
       this.logger.log(`EST TLS certificate ${this.serving?.serialNumber ?? '?'} now served in place of ${before ?? '?'}`);
       return true;
     } catch (error) {
-      this.logger.error(`the EST TLS certificate ${before ?? '?'} could not be replaced (tried again in ${RENEWAL_TIMER.retryMs / 1000} s): ${String((error as Error)?.message ?? error)}`);
+      // The same reason again (a minute later) is not logged again until it changes or a rotation succeeds.
+      const reason = String((error as Error)?.message ?? error);
+      if (reason !== this.rotationFailure) this.logger.error(`the EST TLS certificate ${before ?? '?'} could not be replaced (tried again every ${RENEWAL_TIMER.retryMs / 1000} s): ${reason}`);
+      this.rotationFailure = reason;
       return false;
     }
   }
