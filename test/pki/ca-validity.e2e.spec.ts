@@ -260,8 +260,27 @@ it('rolls over before the expiry: once a newer issuing CA outlasts an LDevID, it
   expect((await call('GET', '/cas/next')).body.serverCertificates).toHaveLength(1);
   expect((await call('GET', '/cas/old')).body.serverCertificates).toHaveLength(1);
 
+  // OCSP (openssl ocsp): the new CA's LDevIDs are good; one is revoked with its device (keyCompromise).
+  writeFileSync(join(work, 'ldevid-b.pem'), second.body.certificate.pem);
+  const ocsp = async (cert: string, ...extra: string[]) => (await openssl(['ocsp', '-issuer', 'next.pem', '-cert', cert, '-url', `${ledger!.url}/ocsp`, '-CAfile', 'root.pem', '-VAfile', 'next.pem', ...extra], work)).out;
+  expect(await ocsp('ldevid-rolled.pem')).toMatch(/ldevid-rolled\.pem: good/);
+  expect(await ocsp('ldevid-rolled.pem', '-no_nonce')).toMatch(/ldevid-rolled\.pem: good/); // pre-signed from here on
+  expect((await call('POST', `/devices/${b.deviceId}/revoke`, { reason: 'keyCompromise' })).status).toBe(200);
+  const revokedFirst = await ocsp('ldevid-b.pem');
+  expect(revokedFirst).toMatch(/ldevid-b\.pem: revoked/);
+  expect(revokedFirst).toMatch(/Reason: keyCompromise/);
+
   // The CA in use is compromised and revoked: the next valid one ('later') signs enrollments at once, and EST follows it.
   expect((await call('POST', '/cas/next/revoke', { reason: 'cACompromise' })).status).toBe(200);
+  // What it signed is revoked for OCSP from then on (RFC 6960 §2.7), a certificate revoked before keeping its own reason and time.
+  for (const extra of [[], ['-no_nonce']]) {
+    const afterCa = await ocsp('ldevid-rolled.pem', ...extra);
+    expect(afterCa).toMatch(/ldevid-rolled\.pem: revoked/);
+    expect(afterCa).toMatch(/Reason: cACompromise/);
+  }
+  const revocationOf = (out: string) => [/Reason: .*/.exec(out)?.[0], /Revocation Time: .*/.exec(out)?.[0]];
+  expect(revocationOf(await ocsp('ldevid-b.pem'))).toEqual(revocationOf(revokedFirst));
+  expect(revocationOf(revokedFirst)[1]).toBeDefined();
   expect((await pkiHealth()).ldevid).toMatchObject({ caId: 'later', cutShort: false });
   const c = await shippedDevice(12);
   const third = await call('POST', `/devices/${c.deviceId}/enroll`, { csr: c.csr });

@@ -32,7 +32,26 @@ export class OcspService implements OnModuleInit {
     return (await this.current()).respond(request, new Date());
   }
 
+  /**
+   * A certificate's status as the ledger knows it, and, when its CA has been revoked, revoked
+   * from the CA's revocation on (RFC 6960 §2.7: a responder that knows a CA's key is compromised
+   * may answer revoked for everything the CA issued): reason cACompromise when the CA was revoked
+   * for a compromise, else the CA's own reason. A relying party that checks OCSP and not the
+   * CA's certificate then refuses what a revoked CA signed. A certificate revoked before its CA
+   * keeps its own revocation; an unknown serial stays unknown.
+   */
   lookup = (caId: string, serialNumber: string): CertificateStatus => {
+    const own = this.ownStatus(caId, serialNumber);
+    const ca = this.cas.get(caId);
+    if (own.status === 'unknown' || ca?.status !== 'revoked') return own;
+    const caRevocation = ca.parentId === null ? undefined : this.inventory.issuedRevocation(ca.parentId, ca.certificate.serialNumber);
+    const revokedAt = new Date(caRevocation?.revokedAt ?? ca.revokedAt ?? 0);
+    if (own.status === 'revoked' && own.revokedAt.getTime() <= revokedAt.getTime()) return own;
+    const reason = caRevocation?.reason;
+    return { status: 'revoked', revokedAt, reason: reason === undefined || reason === 'keyCompromise' || reason === 'cACompromise' ? 'cACompromise' : reason };
+  };
+
+  private ownStatus(caId: string, serialNumber: string): CertificateStatus {
     const cert = this.inventory.get(serialNumber, caId);
     if (!cert || cert.caId !== caId) {
       // Not a device's: a subordinate CA's certificate or one of the ledger's services' (the EST
@@ -45,12 +64,12 @@ export class OcspService implements OnModuleInit {
     }
     if (cert.status === 'revoked') return { status: 'revoked', revokedAt: new Date(cert.revokedAt!), ...(cert.reason ? { reason: cert.reason } : {}) };
     return { status: 'good' }; // superseded by a re-enrollment is not revoked
-  };
+  }
 
-  /** One responder per set of CAs and signers; rebuilt when a CA or a signer changes. */
+  /** One responder per set of CAs, signers and CA statuses; rebuilt (its pre-signed answers dropped) when one changes, e.g. a CA is revoked. */
   private current(): Promise<OcspResponder> {
     const cas = this.cas.list().filter((ca) => ca.ocspSigner);
-    const key = cas.map((ca) => `${ca.caId}:${ca.ocspSigner!.certificate.serialNumber}`).join(',');
+    const key = cas.map((ca) => `${ca.caId}:${ca.ocspSigner!.certificate.serialNumber}:${ca.status}`).join(',');
     if (this.responder?.key !== key) {
       const value = Promise.all(
         cas.map(async (ca) => ({ ca: await this.authorities.authority(ca.caId), signer: await this.authorities.ocspSigner(ca.caId) })),
