@@ -579,7 +579,8 @@ export const run = async () => {
     runner.start();
     await runner.waitFor(await ocspStore.headPosition());
     await runner.stop();
-    const cas = { list: () => [{ caId: ca.issuing.caId, ocspSigner: { certificate: { serialNumber: 'bench' } } }], serverCertificate: () => undefined };
+    const benchCa = { caId: ca.issuing.caId, status: 'active', ocspSigner: { certificate: { serialNumber: 'bench' } } };
+    const cas = { list: () => [benchCa], get: (caId) => (caId === benchCa.caId ? benchCa : undefined), serverCertificate: () => undefined };
     const authorities = { authority: () => Promise.resolve(ca.issuing), ocspSigner: () => Promise.resolve(ca.ocspSigner) };
     const ocsp = new OcspService(authorities, cas, inventory, { OCSP_VALIDITY_SECONDS: 3600 });
     const serials = e2e.serialNumbers;
