@@ -278,6 +278,15 @@ it('rolls over before the expiry: once a newer issuing CA outlasts an LDevID, it
     expect(afterCa).toMatch(/ldevid-rolled\.pem: revoked/);
     expect(afterCa).toMatch(/Reason: cACompromise/);
   }
+  // The inventory says the same: each certificate keeps its own status, and names its CA's revocation.
+  const rolledSerial = renewed.body.certificate.serialNumber as string;
+  const listed = (await call('GET', `/certificates/${rolledSerial}`)).body;
+  expect(listed).toMatchObject({ status: 'good', caRevoked: { revokedAt: expect.any(String), reason: 'cACompromise' } });
+  const underNext = (await call('GET', '/certificates?caId=next')).body.certificates as Array<Record<string, any>>;
+  expect(underNext.map((c) => c.caRevoked?.reason)).toEqual(['cACompromise', 'cACompromise']); // B's and the re-enrolled one
+  expect(underNext.find((c) => c.deviceId === b.deviceId)).toMatchObject({ status: 'revoked', reason: 'keyCompromise' });
+  // Under the CA not revoked ('old'), nothing is flagged.
+  expect((await call('GET', `/certificates/${first.body.certificate.serialNumber}`)).body.caRevoked).toBeUndefined();
   const revocationOf = (out: string) => [/Reason: .*/.exec(out)?.[0], /Revocation Time: .*/.exec(out)?.[0]];
   expect(revocationOf(await ocsp('ldevid-b.pem'))).toEqual(revocationOf(revokedFirst));
   expect(revocationOf(revokedFirst)[1]).toBeDefined();

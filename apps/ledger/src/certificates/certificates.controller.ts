@@ -2,10 +2,11 @@ import { Controller, Get, Param, Query, Req, Res, StreamableFile } from '@nestjs
 import { ApiOperation, ApiQuery, ApiTags } from '@nestjs/swagger';
 import type { Request, Response } from 'express';
 import { z } from 'zod';
-import { CertificateInventory, type CertificateRow } from '@devid/projections';
+import { CaDirectory, CertificateInventory, type CertificateRow } from '@devid/projections';
 import { HttpProblem } from '../http/problem';
 import { pem, wantsDer } from '../http/pem';
 import { PointInTime } from '../audit/point-in-time';
+import { caRevocation } from '../pki/ca-revocation';
 
 const DURATION = /^(\d{1,5})([dh])$/;
 const listQuery = z.strictObject({
@@ -21,7 +22,7 @@ const listQuery = z.strictObject({
 });
 const serialSchema = z.string().regex(/^[0-9a-fA-F]{1,40}$/, 'a hex serial number');
 
-const view = (c: CertificateRow) => ({
+const ownView = (c: CertificateRow) => ({
   serialNumber: c.serialNumber,
   caId: c.caId,
   deviceId: c.deviceId,
@@ -43,7 +44,17 @@ export class CertificatesController {
   constructor(
     private readonly inventory: CertificateInventory,
     private readonly pointInTime: PointInTime,
+    private readonly cas: CaDirectory,
   ) {}
+
+  /**
+   * A certificate as its own events left it (`status`), and `caRevoked` when the CA that issued
+   * it has been revoked since: OCSP then answers revoked for it (see OcspService.lookup).
+   */
+  private view(c: CertificateRow) {
+    const ca = caRevocation(this.cas, this.inventory, c.caId);
+    return { ...ownView(c), ...(ca ? { caRevoked: ca } : {}) };
+  }
 
   @Get()
   @ApiOperation({ summary: 'List certificates; filters combine' })
@@ -63,7 +74,7 @@ export class CertificatesController {
       expiringBefore = expiringBefore && expiringBefore < within ? expiringBefore : within;
     }
     const page = this.inventory.list({ ...q, expiringBefore });
-    return { certificates: page.certificates.map(view), nextCursor: page.nextCursor };
+    return { certificates: page.certificates.map((c) => this.view(c)), nextCursor: page.nextCursor };
   }
 
   @Get(':serial/status')
@@ -88,6 +99,6 @@ export class CertificatesController {
       res.type('application/x-pem-file');
       return pem('CERTIFICATE', found.der);
     }
-    return { ...view(found), pem: pem('CERTIFICATE', found.der) };
+    return { ...this.view(found), pem: pem('CERTIFICATE', found.der) };
   }
 }

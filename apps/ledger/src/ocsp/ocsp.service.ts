@@ -3,6 +3,7 @@ import { OcspResponder, type CertificateStatus } from '@devid/pki';
 import { CaDirectory, CertificateInventory } from '@devid/projections';
 import { LEDGER_CONFIG, type LedgerConfig } from '../config/config';
 import { Authorities } from '../pki/authorities';
+import { caRevocation } from '../pki/ca-revocation';
 
 /**
  * RFC 6960 answers from the revocation index, signed by each CA's delegated signer.
@@ -42,13 +43,11 @@ export class OcspService implements OnModuleInit {
    */
   lookup = (caId: string, serialNumber: string): CertificateStatus => {
     const own = this.ownStatus(caId, serialNumber);
-    const ca = this.cas.get(caId);
-    if (own.status === 'unknown' || ca?.status !== 'revoked') return own;
-    const caRevocation = ca.parentId === null ? undefined : this.inventory.issuedRevocation(ca.parentId, ca.certificate.serialNumber);
-    const revokedAt = new Date(caRevocation?.revokedAt ?? ca.revokedAt ?? 0);
+    const ca = own.status === 'unknown' ? undefined : caRevocation(this.cas, this.inventory, caId);
+    if (ca === undefined) return own;
+    const revokedAt = new Date(ca.revokedAt);
     if (own.status === 'revoked' && own.revokedAt.getTime() <= revokedAt.getTime()) return own;
-    const reason = caRevocation?.reason;
-    return { status: 'revoked', revokedAt, reason: reason === undefined || reason === 'keyCompromise' || reason === 'cACompromise' ? 'cACompromise' : reason };
+    return { status: 'revoked', revokedAt, reason: ca.reason === undefined || ca.reason === 'keyCompromise' || ca.reason === 'cACompromise' ? 'cACompromise' : ca.reason };
   };
 
   private ownStatus(caId: string, serialNumber: string): CertificateStatus {
