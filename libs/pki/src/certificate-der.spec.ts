@@ -36,7 +36,7 @@ const libraryCertificate = (input: IssueCertificateInput): Promise<Uint8Array> =
       issuer: issuer.name,
       subject: buildName(decision.subject),
       notBefore: new Date(Math.floor(input.now.getTime() / 1000) * 1000),
-      notAfter: decision.notAfter > caNotAfter ? caNotAfter : decision.notAfter,
+      notAfter: input.profile.notAfter(input.now) > caNotAfter ? caNotAfter : input.profile.notAfter(input.now),
       subjectPublicKeyInfo: input.subjectPublicKeyInfo,
       extensions: [
         ...decision.extensions,

@@ -6,7 +6,7 @@ export { newSerialNumber, normalizeSerialNumber } from './serial-number';
 export { spkiSha256, sha256Hex, keyIdentifier } from './fingerprints';
 export { buildName, type NameAttribute } from './distinguished-name';
 export { revocationUrls } from './extensions';
-export { NO_WELL_DEFINED_EXPIRATION, addDays } from './validity';
+export { NO_WELL_DEFINED_EXPIRATION, addDays, wholeSeconds } from './validity';
 export { assertValidAt, authorityDetails, notAfterUnder, type CaRole, type CertificateAuthority, type AuthorityDetails } from './certificate-authority';
 export {
   createRootCaCertificate,

@@ -3,6 +3,7 @@ import type { Extension } from '@peculiar/asn1-x509';
 import { encodeSignedCertificate, encodeTbsCertificate } from './certificate-der';
 import { authorityDetails, notAfterUnder, type CertificateAuthority } from './certificate-authority';
 import { encodeName, nameText } from './distinguished-name';
+import { wholeSeconds } from './validity';
 import { authorityInfoAccessExtension, authorityKeyIdentifierExtension, crlDistributionPointsExtension, revocationUrls, subjectKeyIdentifierExtensionDer } from './extensions';
 import { keyIdentifier, sha256Hex, spkiSha256 } from './fingerprints';
 import { signatureAlgorithmIdentifier, type KeyAlgorithm } from './key-provider';
@@ -60,7 +61,7 @@ export function draftCertificate(input: IssueCertificateInput): CertificateDraft
   const issuer = authorityDetails(input.authority.certificateDer);
   const decision = input.profile.apply(input.device, input.now);
   // Whole seconds, as the certificate holds them: what the ledger records is what it signed.
-  const notAfter = wholeSeconds(notAfterUnder(input.authority, input.now, decision.notAfter));
+  const notAfter = wholeSeconds(notAfterUnder(input.authority, input.now, input.profile.notAfter(input.now)));
   const serialNumber = normalizeSerialNumber(input.serialNumber);
   const notBefore = wholeSeconds(input.now);
   const signatureAlgorithmDer = signatureAlgorithmDerOf(input.authority.key.algorithm);
@@ -119,8 +120,6 @@ class SignedCertificate implements IssuedCertificate {
     return toPem('CERTIFICATE', this.der);
   }
 }
-
-const wholeSeconds = (date: Date): Date => new Date(Math.floor(date.getTime() / 1000) * 1000);
 
 /** Profiles hand out the same Extension objects for what does not vary per device; each is encoded once. */
 const encodedExtensions = new WeakMap<Extension, Uint8Array>();

@@ -20,10 +20,9 @@ export interface DeviceIdentity {
   serialNumber?: string;
 }
 
-/** What a profile decides about an end-entity certificate; the issuer adds AKI/SKI and URLs. */
+/** What a profile decides about an end-entity certificate for a device (its notAfter: CertificateProfile.notAfter); the issuer adds AKI/SKI and URLs. */
 export interface ProfileDecision {
   subject: NameAttribute[];
-  notAfter: Date;
   extensions: Extension[];
 }
 
@@ -70,7 +69,6 @@ export function idevidProfile(options: BaseProfileOptions = {}): CertificateProf
       if (!device.serialNumber) throw new PkiConfigurationError(`IDevID for ${device.deviceId} needs the device serial number`);
       return {
         subject: [...expand(options.subject ?? [], device), { type: 'CN', value: device.deviceId }, { type: 'serialNumber', value: device.serialNumber }],
-        notAfter: NO_WELL_DEFINED_EXPIRATION,
         extensions: endEntityExtensions(options, device, []),
       };
     },
@@ -80,14 +78,12 @@ export function idevidProfile(options: BaseProfileOptions = {}): CertificateProf
 /** LDevID for the owner's domain: CN = deviceId, default one year, clientAuth. */
 export function ldevidProfile(options: BaseProfileOptions & { validityDays?: number } = {}): CertificateProfile {
   const validityDays = options.validityDays ?? 365;
-  const notAfter = (now: Date) => addDays(now, validityDays);
   return {
     name: 'LDevID',
-    notAfter,
-    apply(device, now) {
+    notAfter: (now) => addDays(now, validityDays),
+    apply(device) {
       return {
         subject: [...expand(options.subject ?? [], device), { type: 'CN', value: device.deviceId }],
-        notAfter: notAfter(now),
         extensions: endEntityExtensions(options, device, [OID_KP_CLIENT_AUTH]),
       };
     },

@@ -40,12 +40,11 @@ const RENEW_BEFORE_MS = 30 * 86_400_000;
 export const tlsServerProfile = (hostnames: readonly string[]): CertificateProfile => ({
   name: 'EST-TLS-server',
   notAfter: (now) => new Date(now.getTime() + EST_TLS_VALIDITY_MS),
-  apply: (_device, now) => ({
+  apply: () => ({
     subject: [
       { type: 'CN', value: hostnames[0] ?? 'localhost' },
       { type: 'O', value: 'DevID Ledger EST' },
     ],
-    notAfter: new Date(now.getTime() + EST_TLS_VALIDITY_MS),
     extensions: [
       extension(id_ce_basicConstraints, true, new BasicConstraints()),
       extension(id_ce_keyUsage, true, new KeyUsage(KeyUsageFlags.digitalSignature | KeyUsageFlags.keyAgreement)),

@@ -8,6 +8,7 @@ import {
   ldevidProfile,
   newSerialNumber,
   profileFromTemplate,
+  wholeSeconds,
   type CertificateAuthority,
   type CertificateProfile,
 } from '@devid/pki';
@@ -130,7 +131,7 @@ export class CertificateIssuer {
    * cut to the CA's end when the CA ends first: then a new issuing CA is due). Throws as caFor does.
    */
   issuing(now = new Date()): { ca: CaRow; notAfter: Date; cutShort: boolean } {
-    const wanted = new Date(Math.floor(this.profile('LDevID').notAfter(now).getTime() / 1000) * 1000);
+    const wanted = wholeSeconds(this.profile('LDevID').notAfter(now));
     const ca = this.authorities.caFor('issuing', { now: now.getTime(), until: wanted.getTime() });
     const caEnds = new Date(ca.certificate.notAfter);
     return caEnds < wanted ? { ca, notAfter: caEnds, cutShort: true } : { ca, notAfter: wanted, cutShort: false };
