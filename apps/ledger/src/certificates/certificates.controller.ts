@@ -48,12 +48,17 @@ export class CertificatesController {
   ) {}
 
   /**
-   * A certificate as its own events left it (`status`), and `caRevoked` when the CA that issued
-   * it has been revoked since: OCSP then answers revoked for it (see OcspService.lookup).
+   * Views of certificates as their own events left them (`status`), with `caRevoked` when the CA
+   * that issued one has been revoked since: OCSP then answers revoked for it (see
+   * OcspService.lookup). Each CA's revocation is read once per answer, not once per certificate.
    */
-  private view(c: CertificateRow) {
-    const ca = caRevocation(this.cas, this.inventory, c.caId);
-    return { ...ownView(c), ...(ca ? { caRevoked: ca } : {}) };
+  private viewer() {
+    const revocations = new Map<string, ReturnType<typeof caRevocation>>();
+    return (c: CertificateRow) => {
+      if (!revocations.has(c.caId)) revocations.set(c.caId, caRevocation(this.cas, this.inventory, c.caId));
+      const ca = revocations.get(c.caId);
+      return { ...ownView(c), ...(ca ? { caRevoked: ca } : {}) };
+    };
   }
 
   @Get()
@@ -74,7 +79,7 @@ export class CertificatesController {
       expiringBefore = expiringBefore && expiringBefore < within ? expiringBefore : within;
     }
     const page = this.inventory.list({ ...q, expiringBefore });
-    return { certificates: page.certificates.map((c) => this.view(c)), nextCursor: page.nextCursor };
+    return { certificates: page.certificates.map(this.viewer()), nextCursor: page.nextCursor };
   }
 
   @Get(':serial/status')
@@ -99,6 +104,6 @@ export class CertificatesController {
       res.type('application/x-pem-file');
       return pem('CERTIFICATE', found.der);
     }
-    return { ...this.view(found), pem: pem('CERTIFICATE', found.der) };
+    return { ...this.viewer()(found), pem: pem('CERTIFICATE', found.der) };
   }
 }

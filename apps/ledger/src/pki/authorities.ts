@@ -284,7 +284,7 @@ export const chooseCa = <T extends { caId: string; certificate: CaCertificate }>
 };
 
 /** Why the CA cannot sign at `now` (ms since the epoch), from the dates the ledger recorded of its certificate; undefined when it can. */
-const refusalAt = (ca: { caId: string; certificate: CaCertificate }, now: number) =>
+export const refusalAt = (ca: { caId: string; certificate: CaCertificate }, now: number) =>
   validityRefusal(ca.caId, new Date(ca.certificate.notBefore), new Date(ca.certificate.notAfter), new Date(now));
 
 /** Throws CaCertificateNotValid unless the CA's certificate is valid at `now`. */

@@ -42,12 +42,15 @@ const PEM_OR_BASE64_DER = (csr: string): string | Uint8Array =>
 @Injectable()
 export class CertificateIssuer {
   private readonly templates = new Map<string, CertificateProfile>();
+  /** The profiles used without a template, made once (not per enrollment). */
+  private readonly defaults: Readonly<Record<'IDevID' | 'LDevID', CertificateProfile>>;
 
   constructor(
     private readonly authorities: Authorities,
     private readonly inventory: CertificateInventory,
-    @Inject(LEDGER_CONFIG) private readonly config: LedgerConfig,
+    @Inject(LEDGER_CONFIG) config: LedgerConfig,
   ) {
+    this.defaults = { IDevID: idevidProfile(), LDevID: ldevidProfile({ validityDays: config.LDEVID_VALIDITY_DAYS }) };
     if (config.CERT_TEMPLATES_FILE) {
       const parsed = JSON.parse(readFileSync(config.CERT_TEMPLATES_FILE, 'utf8')) as unknown[];
       for (const template of Array.isArray(parsed) ? parsed : [parsed]) {
@@ -75,7 +78,7 @@ export class CertificateIssuer {
       };
       const now = new Date(command.now);
       // The notAfter the profile asks for picks among valid CAs; an unknown template asks for none here and is refused below, after the CSR checks.
-      const until = (options.template ? this.templates.get(options.template) : this.profile(profileName))?.notAfter(now).getTime();
+      const until = (options.template ? this.templates.get(options.template) : this.defaults[profileName])?.notAfter(now).getTime();
       const ca =
         profileName === 'IDevID'
           ? this.authorities.caFor('factory', { factoryId: command.type === 'ManufactureDevice' ? command.data.factoryId : undefined, now: now.getTime(), until })
@@ -131,7 +134,7 @@ export class CertificateIssuer {
    * cut to the CA's end when the CA ends first: then a new issuing CA is due). Throws as caFor does.
    */
   issuing(now = new Date()): { ca: CaRow; notAfter: Date; cutShort: boolean } {
-    const wanted = wholeSeconds(this.profile('LDevID').notAfter(now));
+    const wanted = wholeSeconds(this.defaults.LDevID.notAfter(now));
     const ca = this.authorities.caFor('issuing', { now: now.getTime(), until: wanted.getTime() });
     const caEnds = new Date(ca.certificate.notAfter);
     return caEnds < wanted ? { ca, notAfter: caEnds, cutShort: true } : { ca, notAfter: wanted, cutShort: false };
@@ -143,6 +146,6 @@ export class CertificateIssuer {
       if (!found) throw new HttpProblem(400, 'unknown-template', `no certificate template named ${template}`);
       return found;
     }
-    return kind === 'IDevID' ? idevidProfile() : ldevidProfile({ validityDays: this.config.LDEVID_VALIDITY_DAYS });
+    return this.defaults[kind];
   }
 }

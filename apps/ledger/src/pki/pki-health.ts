@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
-import { validityRefusal } from '@devid/pki';
 import { CaDirectory } from '@devid/projections';
+import { refusalAt } from './authorities';
 import { CertificateIssuer } from './certificate-issuer';
 
 /**
@@ -27,7 +27,7 @@ export class PkiHealth {
     }
     const notValidCas = this.cas.list().flatMap((ca) => {
       if (ca.status !== 'active') return [];
-      const refusal = validityRefusal(ca.caId, new Date(ca.certificate.notBefore), new Date(ca.certificate.notAfter), now);
+      const refusal = refusalAt(ca, now.getTime());
       return refusal ? [{ caId: ca.caId, role: ca.role, code: refusal.code, notBefore: ca.certificate.notBefore, notAfter: ca.certificate.notAfter }] : [];
     });
     return { ldevid, notValidCas };
