@@ -1,4 +1,4 @@
-import { CaNotFound, decideCa, evolveCa, initialCaState, ocspSignerHistory, ServerCertificateNotFound, type CaCommand, type CaEvent, type CaState } from './ca';
+import { CaNotFound, decideCa, firstChainRevocation, evolveCa, initialCaState, ocspSignerHistory, ServerCertificateNotFound, type CaCommand, type CaEvent, type CaState } from './ca';
 import { IllegalTransition, InvalidCommand } from '../errors';
 
 const cert = { der: 'MAA=', serialNumber: '01', subject: 'CN=x', notBefore: 't0', notAfter: 't1', spkiSha256: 's', fingerprintSha256: 'f' };
@@ -144,5 +144,17 @@ describe('certificate authority decider', () => {
     // The CA's own revocation leaves its certificates revocable (they stay on its CRL).
     const caRevoked = apply(withCert, { type: 'RevokeCertificateAuthority', caId: 'issuing-1', ...ctx, data: { reason: 'cACompromise' } });
     expect(decideCa(revoke('7f0a', 'superseded'), caRevoked)).toHaveLength(1);
+  });
+});
+
+describe('firstChainRevocation', () => {
+  it('takes the revocation that took effect first on the chain, whichever CA it is, and none when all are active', () => {
+    const root = { caId: 'root', revokedAt: '2026-11-30T08:00:00.000Z', reason: 'cACompromise' as const };
+    const issuing = { caId: 'issuing', revokedAt: '2026-11-30T09:00:00.000Z', reason: 'superseded' as const };
+    expect(firstChainRevocation([undefined, undefined])).toBeUndefined();
+    expect(firstChainRevocation([issuing, root])).toBe(root);
+    expect(firstChainRevocation([{ ...issuing, revokedAt: '2026-11-30T07:59:59.999Z' }, root])).toEqual({ ...issuing, revokedAt: '2026-11-30T07:59:59.999Z' });
+    // Times are compared as instants, not as text.
+    expect(firstChainRevocation([undefined, { caId: 'root', revokedAt: '2026-11-30T09:30:00+02:00' }, issuing])?.caId).toBe('root');
   });
 });

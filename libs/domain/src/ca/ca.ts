@@ -148,6 +148,60 @@ export class CaNotFound extends DomainError {
   }
 }
 
+/** A revoked CA on a certificate's chain: which one, when, and why (none recorded for a root revoked before reasons were kept). */
+export interface ChainRevocation {
+  caId: string;
+  revokedAt: string;
+  reason?: RevocationReason;
+}
+
+/**
+ * Of the revocations of the CAs on a chain (the issuer and the CAs above it; undefined for one
+ * that is active), the one that took effect first: from then on nothing under it can be trusted,
+ * whatever became of the chain later. Undefined when every CA on it is active.
+ */
+export const firstChainRevocation = (revocations: readonly (ChainRevocation | undefined)[]): ChainRevocation | undefined => {
+  let first: ChainRevocation | undefined;
+  for (const revocation of revocations) {
+    if (revocation !== undefined && (first === undefined || Date.parse(revocation.revokedAt) < Date.parse(first.revokedAt))) first = revocation;
+  }
+  return first;
+};
+
+/** No CA of the role is registered and active: nothing of that kind can be issued until one is made. */
+export class NoActiveCa extends DomainError {
+  readonly code = 'no-active-ca';
+  readonly status = 409;
+  constructor(readonly role: CaRole) {
+    super(`no active ${role} CA is registered`);
+  }
+  override details() {
+    return { role: this.role };
+  }
+}
+
+/**
+ * The CA is active, but a CA above it was revoked (or it was itself): everything it would sign
+ * chains to a revoked certificate, so it signs nothing more until another CA takes its place.
+ */
+export class CaChainRevoked extends DomainError {
+  readonly code = 'ca-revoked';
+  readonly status = 409;
+  constructor(
+    readonly caId: string,
+    readonly revocation: ChainRevocation,
+  ) {
+    super(
+      revocation.caId === caId
+        ? `CA ${caId} was revoked at ${revocation.revokedAt}: it signs nothing more`
+        : `CA ${caId} is under CA ${revocation.caId}, revoked at ${revocation.revokedAt}: it signs nothing more`,
+    );
+  }
+  override details() {
+    return { caId: this.caId, revokedCaId: this.revocation.caId, revokedAt: this.revocation.revokedAt, ...(this.revocation.reason ? { reason: this.revocation.reason } : {}) };
+  }
+}
+
 export class ServerCertificateNotFound extends DomainError {
   readonly code = 'server-certificate-not-found';
   readonly status = 404;
