@@ -14,6 +14,8 @@ export interface CaRow {
   ocspSigner: { certificate: CaCertificate; keyRef: string } | null;
   createdAt: string;
   revokedAt: string | null;
+  /** Why it was revoked (CertificateAuthorityRevoked); null while active. */
+  revocationReason: RevocationReason | null;
 }
 
 /** A certificate a CA issued to one of the ledger's own services (ServerCertificateIssued). */
@@ -49,6 +51,7 @@ interface SqlRow {
   ocsp_signer: string | null;
   created_at: string;
   revoked_at: string | null;
+  revocation_reason: RevocationReason | null;
 }
 
 const toRow = (r: SqlRow): CaRow => ({
@@ -62,6 +65,7 @@ const toRow = (r: SqlRow): CaRow => ({
   ocspSigner: r.ocsp_signer ? (JSON.parse(r.ocsp_signer) as CaRow['ocspSigner']) : null,
   createdAt: r.created_at,
   revokedAt: r.revoked_at,
+  revocationReason: r.revocation_reason,
 });
 
 const toServerCertificateRow = (r: ServerCertificateSqlRow): ServerCertificateRow => ({
@@ -74,6 +78,12 @@ const toServerCertificateRow = (r: ServerCertificateSqlRow): ServerCertificateRo
   revokedAt: r.revoked_at,
   reason: r.reason,
 });
+
+/** Adds to `table` the TEXT columns it lacks (a file made by an older version). */
+const addMissingColumns = (db: DatabaseSync, table: string, columns: readonly string[]): void => {
+  const present = new Set((db.prepare(`PRAGMA table_info(${table})`).all() as { name: string }[]).map((c) => c.name));
+  for (const column of columns) if (!present.has(column)) db.exec(`ALTER TABLE ${table} ADD COLUMN ${column} TEXT`);
+};
 
 /** The rows list() hands out are shared between its callers: none may change them. */
 const deepFreeze = <T>(value: T): T => {
@@ -128,7 +138,8 @@ export class CaDirectory extends SqliteProjection {
         key_ref TEXT NOT NULL,
         ocsp_signer TEXT,
         created_at TEXT NOT NULL,
-        revoked_at TEXT
+        revoked_at TEXT,
+        revocation_reason TEXT
       );
       -- Raised in the transaction that changes certificate_authorities (and by reset): list()
       -- parses the rows again only when it moved. The checkpoint moves with every event of the
@@ -151,10 +162,13 @@ export class CaDirectory extends SqliteProjection {
         reason TEXT,
         UNIQUE (ca_id, serial)
       );`,
+      // 2: the reason a CA was revoked (a file of version 1 lacks it: emptied and rebuilt).
+      2,
     );
-    // Files made before ServerCertificateRevoked existed lack its columns; no such event precedes them.
-    const columns = new Set((db.prepare('PRAGMA table_info(ca_server_certificates)').all() as { name: string }[]).map((c) => c.name));
-    for (const column of ['revoked_at', 'reason']) if (!columns.has(column)) db.exec(`ALTER TABLE ca_server_certificates ADD COLUMN ${column} TEXT`);
+    // Columns newer than the file: a file of version 1 is emptied above and rebuilt (revocation_reason);
+    // one made before ServerCertificateRevoked existed holds no such event.
+    addMissingColumns(db, 'certificate_authorities', ['revocation_reason']);
+    addMissingColumns(db, 'ca_server_certificates', ['revoked_at', 'reason']);
     this.revokeServerCertificate = db.prepare(
       `UPDATE ca_server_certificates SET revoked_at = ?, reason = ? WHERE ca_id = ? AND lower(serial) = ? AND revoked_at IS NULL`,
     );
@@ -168,7 +182,7 @@ export class CaDirectory extends SqliteProjection {
        VALUES (?, ?, ?, ?, 'active', ?, ?, ?, ?) ON CONFLICT DO NOTHING`,
     );
     this.setSigner = db.prepare(`UPDATE certificate_authorities SET ocsp_signer = ? WHERE ca_id = ?`);
-    this.revoke = db.prepare(`UPDATE certificate_authorities SET status = 'revoked', revoked_at = ? WHERE ca_id = ?`);
+    this.revoke = db.prepare(`UPDATE certificate_authorities SET status = 'revoked', revoked_at = ?, revocation_reason = ? WHERE ca_id = ?`);
     this.all = db.prepare('SELECT * FROM certificate_authorities ORDER BY seq');
     this.readGeneration = db.prepare(
       `SELECT (SELECT generation FROM ca_directory_generation WHERE singleton = 1), (SELECT position FROM projection_checkpoints WHERE name = 'ca-directory')`,
@@ -206,7 +220,7 @@ export class CaDirectory extends SqliteProjection {
         return;
       }
       case 'CertificateAuthorityRevoked':
-        this.revoke.run(event.data.revokedAt, event.data.caId);
+        this.revoke.run(event.data.revokedAt, event.data.reason, event.data.caId);
         this.raiseGeneration.run();
         return;
     }
