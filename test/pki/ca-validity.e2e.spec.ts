@@ -198,7 +198,7 @@ it('rolls over before the expiry: once a newer issuing CA outlasts an LDevID, it
   // No issuing CA yet: EST waits for one instead of staying off until a restart.
   ledger = await startLedgerProcess(withEst());
   expect(ledger.output()).toMatch(/EST not started: no EST_TLS_CERT\/EST_TLS_KEY and no active issuing CA .*; it starts once an issuing CA is valid/);
-  expect((await pkiHealth()).ldevid).toEqual({ unavailable: { code: 'invalid-command', detail: 'no active issuing CA is registered' } });
+  expect((await pkiHealth()).ldevid).toEqual({ unavailable: { code: 'no-active-ca', detail: 'no active issuing CA is registered' } });
   expect((await call('POST', '/cas', { caId: 'root', role: 'root' })).status).toBe(201);
   await saveCa('root');
   expect(await cacerts()).toBe(0);

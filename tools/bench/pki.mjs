@@ -248,7 +248,7 @@ const ledgerFor = async (path, ca, { readModels }) => {
   const handler = new ExecuteDeviceCommandHandler(store, new DeviceRepository(store), models, config);
   // The ledger's Authorities over that CA directory (caFor and authority per enrollment); the key store holds the one key.
   const keyStore = { get: (keyRef) => (keyRef === `bench:${ca.caId}` ? Promise.resolve(ca.key) : Promise.reject(new Error(`no key ${keyRef}`))) };
-  const authorities = new Authorities(store, models.cas, keyStore, undefined, new PublicUrl(BASE_URL), config);
+  const authorities = new Authorities(store, models.cas, keyStore, undefined, new PublicUrl(BASE_URL), config, models.inventory);
   const issuer = new CertificateIssuer(authorities, models.inventory, config);
   const command = (type, deviceId, data) => ({ type, deviceId, data, commandId: randomUUID(), now: new Date().toISOString(), actor: 'bench' });
   const options = (body) => ({ fingerprint: createHash('sha256').update(body).digest('base64url'), correlationId: randomUUID() });
@@ -579,8 +579,8 @@ export const run = async () => {
     runner.start();
     await runner.waitFor(await ocspStore.headPosition());
     await runner.stop();
-    const benchCa = { caId: ca.issuing.caId, status: 'active', ocspSigner: { certificate: { serialNumber: 'bench' } } };
-    const cas = { list: () => [benchCa], get: (caId) => (caId === benchCa.caId ? benchCa : undefined), serverCertificate: () => undefined };
+    const benchCa = { caId: ca.issuing.caId, parentId: null, status: 'active', ocspSigner: { certificate: { serialNumber: 'bench' } } };
+    const cas = { list: () => [benchCa], get: (caId) => (caId === benchCa.caId ? benchCa : undefined), chain: (caId) => (caId === benchCa.caId ? [benchCa] : []), serverCertificate: () => undefined };
     const authorities = { authority: () => Promise.resolve(ca.issuing), ocspSigner: () => Promise.resolve(ca.ocspSigner) };
     const ocsp = new OcspService(authorities, cas, inventory, { OCSP_VALIDITY_SECONDS: 3600 });
     const serials = e2e.serialNumbers;

@@ -6,7 +6,7 @@ import { CaDirectory, CertificateInventory, type CertificateRow } from '@devid/p
 import { HttpProblem } from '../http/problem';
 import { pem, wantsDer } from '../http/pem';
 import { PointInTime } from '../audit/point-in-time';
-import { caRevocation } from '../pki/ca-revocation';
+import { chainRevocation } from '../pki/ca-revocation';
 
 const DURATION = /^(\d{1,5})([dh])$/;
 const listQuery = z.strictObject({
@@ -49,13 +49,14 @@ export class CertificatesController {
 
   /**
    * Views of certificates as their own events left them (`status`), with `caRevoked` when the CA
-   * that issued one has been revoked since: OCSP then answers revoked for it (see
-   * OcspService.lookup). Each CA's revocation is read once per answer, not once per certificate.
+   * that issued one, or a CA above it, has been revoked since (the first such revocation, with
+   * the CA's id): OCSP then answers revoked for it (see OcspService.lookup). Each CA's chain is
+   * read once per answer, not once per certificate.
    */
   private viewer() {
-    const revocations = new Map<string, ReturnType<typeof caRevocation>>();
+    const revocations = new Map<string, ReturnType<typeof chainRevocation>>();
     return (c: CertificateRow) => {
-      if (!revocations.has(c.caId)) revocations.set(c.caId, caRevocation(this.cas, this.inventory, c.caId));
+      if (!revocations.has(c.caId)) revocations.set(c.caId, chainRevocation(this.cas, this.inventory, c.caId));
       const ca = revocations.get(c.caId);
       return { ...ownView(c), ...(ca ? { caRevoked: ca } : {}) };
     };

@@ -7,6 +7,7 @@ import { Inject, Injectable, Logger, type OnApplicationShutdown } from '@nestjs/
 import { CommandBus } from '@nestjs/cqrs';
 import { EVENT_ID_NAMESPACE, uuidV5 } from '@devid/event-store';
 import { CaDirectory, CertificateInventory } from '@devid/projections';
+import { CaChainRevoked } from '@devid/domain';
 import { CaCertificateNotValid } from '@devid/pki';
 import { LEDGER_CONFIG, type LedgerConfig } from '../config/config';
 import { problemType, TITLES } from '../http/problem';
@@ -129,8 +130,9 @@ export class EstServer implements OnApplicationShutdown {
       if (!tls) this.logger.warn('EST not started: no EST_TLS_CERT/EST_TLS_KEY and no active issuing CA to issue a server certificate; it starts once an issuing CA is valid');
       return tls;
     } catch (error) {
-      // Every active issuing CA has expired: the ledger still starts (its records, CRLs and OCSP answers are needed), EST does not, for now.
-      if (!(error instanceof CaCertificateNotValid)) throw error;
+      // Every active issuing CA has expired or is under a revoked root: the ledger still starts
+      // (its records, CRLs and OCSP answers are needed), EST does not, for now.
+      if (!(error instanceof CaCertificateNotValid || error instanceof CaChainRevoked)) throw error;
       this.logger.warn(`EST not started: ${error.message}; it starts once an issuing CA is valid`);
       return undefined;
     }
@@ -246,7 +248,8 @@ export class EstServer implements OnApplicationShutdown {
       return { cert: readFileSync(this.config.EST_TLS_CERT, 'utf8'), key: readFileSync(this.config.EST_TLS_KEY, 'utf8') };
     }
     if (!this.cas.list().some((ca) => ca.role === 'issuing' && ca.status === 'active')) return undefined;
-    // The issuing CA that signs LDevIDs now, whose chain /cacerts hands devices; CaCertificateNotValid when every active one has expired.
+    // The issuing CA that signs LDevIDs now, whose chain /cacerts hands devices; CaCertificateNotValid
+    // when every active one has expired, CaChainRevoked when every one is under a revoked root.
     const issuing = this.enrollment.issuingCa();
     const hostnames = [...new Set(['localhost', '127.0.0.1', '::1', ...(['0.0.0.0', '::'].includes(this.config.HOST) ? [] : [this.config.HOST])])];
     const { caId } = issuing;

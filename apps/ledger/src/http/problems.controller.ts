@@ -43,6 +43,8 @@ const DESCRIPTIONS: Record<string, string> = {
   'key-unavailable': 'The CA key could not be opened (key store or HSM).',
   'ca-certificate-expired': "The CA's own certificate has expired: it signs nothing more (no certificate it signed would verify). Nothing was written; an operator must create a CA to take its place.",
   'ca-certificate-not-yet-valid': "The CA's own certificate is not valid yet: it signs nothing before its notBefore. Nothing was written.",
+  'no-active-ca': 'No active CA of the role this certificate needs (issuing for LDevIDs, factory for IDevIDs) is registered. Nothing was written; an operator must create one.',
+  'ca-revoked': 'Every CA that could sign this certificate is under a revoked CA (e.g. a revoked root): nothing it signed would be trusted. Nothing was written; an operator must create a CA under an active root.',
   'batch-malformed': 'The factory batch is not a devid-batch/1 file (header, device records, signature trailer); nothing was imported.',
   'batch-too-large': 'Factory batches are limited to 128 MiB; split the manifest.',
   'batch-signature-invalid': 'The batch content does not match the digest its factory CA signed (altered or truncated); nothing was imported.',

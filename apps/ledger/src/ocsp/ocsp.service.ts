@@ -3,7 +3,7 @@ import { OcspResponder, type CertificateStatus } from '@devid/pki';
 import { CaDirectory, CertificateInventory } from '@devid/projections';
 import { LEDGER_CONFIG, type LedgerConfig } from '../config/config';
 import { Authorities } from '../pki/authorities';
-import { caRevocation } from '../pki/ca-revocation';
+import { chainRevocation } from '../pki/ca-revocation';
 
 /**
  * RFC 6960 answers from the revocation index, signed by each CA's delegated signer.
@@ -34,16 +34,17 @@ export class OcspService implements OnModuleInit {
   }
 
   /**
-   * A certificate's status as the ledger knows it, and, when its CA has been revoked, revoked
-   * from the CA's revocation on (RFC 6960 §2.7: a responder that knows a CA's key is compromised
-   * may answer revoked for everything the CA issued): reason cACompromise when the CA was revoked
-   * for a compromise, else the CA's own reason. A relying party that checks OCSP and not the
-   * CA's certificate then refuses what a revoked CA signed. A certificate revoked before its CA
-   * keeps its own revocation; an unknown serial stays unknown.
+   * A certificate's status as the ledger knows it, and, when its CA or a CA above it has been
+   * revoked, revoked from the first such revocation on (RFC 6960 §2.7: a responder that knows a
+   * CA's key is compromised may answer revoked for everything the CA issued; a revoked root takes
+   * its whole tree along): reason cACompromise when that CA was revoked for a compromise, else its
+   * own reason. A relying party that checks OCSP and not the CAs' certificates then refuses what
+   * a revoked chain signed. A certificate revoked before keeps its own revocation; an unknown
+   * serial stays unknown.
    */
   lookup = (caId: string, serialNumber: string): CertificateStatus => {
     const own = this.ownStatus(caId, serialNumber);
-    const ca = own.status === 'unknown' ? undefined : caRevocation(this.cas, this.inventory, caId);
+    const ca = own.status === 'unknown' ? undefined : chainRevocation(this.cas, this.inventory, caId);
     if (ca === undefined) return own;
     const revokedAt = new Date(ca.revokedAt);
     if (own.status === 'revoked' && own.revokedAt.getTime() <= revokedAt.getTime()) return own;

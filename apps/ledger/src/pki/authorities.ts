@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { CommandBus } from '@nestjs/cqrs';
 import { X509Certificate } from '@peculiar/x509';
-import { CaNotFound, decideCa, IllegalTransition, InvalidCommand, type CaCertificate, type CaRole, type CaState } from '@devid/domain';
+import { CaChainRevoked, CaNotFound, decideCa, IllegalTransition, InvalidCommand, NoActiveCa, type CaCertificate, type CaRole, type CaState } from '@devid/domain';
 import { EVENT_ID_NAMESPACE, uuidV5, type EventStore } from '@devid/event-store';
 import {
   addDays,
@@ -16,9 +16,10 @@ import {
   type CertificateAuthority,
   type KeyAlgorithm,
 } from '@devid/pki';
-import { CaDirectory, type CaRow } from '@devid/projections';
+import { CaDirectory, CertificateInventory, type CaRow } from '@devid/projections';
 import { LEDGER_CONFIG, type LedgerConfig } from '../config/config';
 import { EVENT_STORE } from '../store/tokens';
+import { chainRevocation } from './ca-revocation';
 import { ExecuteCaCommand, loadCa } from './execute-ca-command';
 import { KeyStore } from './key-store';
 import { PublicUrl } from './public-url';
@@ -63,6 +64,7 @@ export class Authorities {
     private readonly commands: CommandBus,
     private readonly publicUrl: PublicUrl,
     @Inject(LEDGER_CONFIG) private readonly config: LedgerConfig,
+    private readonly inventory: CertificateInventory,
   ) {}
 
   get baseUrl(): string {
@@ -97,15 +99,20 @@ export class Authorities {
    * The CA that signs for a device at `now` (ms since the epoch): a factory CA for IDevIDs (the
    * one whose id is the device's factoryId, else one chosen as below), an issuing CA for LDevIDs
    * (see chooseCa: the first active one valid at `now` whose certificate lasts `until`, the
-   * notAfter the profile asks for). A factory CA named by factoryId that has expired is not
-   * replaced by another factory's: the answer is CaCertificateNotValid, as when no CA is valid.
+   * notAfter the profile asks for). Only CAs whose chain is active take part: under a revoked
+   * root nothing more is signed (CaChainRevoked when no other CA of the role is left, NoActiveCa
+   * when none is registered). A factory CA named by factoryId that has expired or whose root was
+   * revoked is not replaced by another factory's: the answer is why it cannot sign.
    */
   caFor(role: 'issuing' | 'factory', options: { factoryId?: string; now?: number; until?: number } = {}): CaRow {
     const now = options.now ?? Date.now();
     const active = this.cas.list().filter((ca) => ca.role === role && ca.status === 'active');
+    if (active.length === 0) throw new NoActiveCa(role);
     const named = options.factoryId === undefined ? undefined : active.find((ca) => ca.caId === options.factoryId);
-    const match = named ?? chooseCa(active, now, options.until);
-    if (!match) throw new InvalidCommand(`no active ${role} CA is registered`, 'caId');
+    const candidates = named === undefined ? active : [named];
+    const trusted = candidates.filter((ca) => chainRevocation(this.cas, this.inventory, ca.caId) === undefined);
+    if (trusted.length === 0) throw new CaChainRevoked(candidates[0]!.caId, chainRevocation(this.cas, this.inventory, candidates[0]!.caId)!);
+    const match = chooseCa(trusted, now, options.until)!;
     assertSignsAt(match, now);
     return match;
   }
@@ -123,7 +130,8 @@ export class Authorities {
     }
     if (request.role !== 'root' && !parent) throw new InvalidCommand(`an ${request.role} CA needs parentId`, 'parentId');
     if (parent && parent.role !== 'root') throw new InvalidCommand(`a ${parent.role} CA certifies devices, not CAs`, 'parentId');
-    // Before a key is made: an expired parent signs nothing, and the key would be left over.
+    // Before a key is made: a revoked or expired parent signs nothing, and the key would be left over.
+    if (parent && parent.status !== 'active') throw new InvalidCommand(`parent CA ${parent.caId} is ${parent.status}`, 'parentId');
     if (parent) assertSignsAt(parent, now.getTime());
     const commonName = request.commonName ?? `DevID ${request.role} CA ${request.caId}`;
     const { keyRef, key } = await this.keys.generate(request.caId, algorithm, request.backend);

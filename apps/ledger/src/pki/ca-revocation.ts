@@ -1,15 +1,27 @@
-import type { RevocationReason } from '@devid/domain';
-import type { CaDirectory, CertificateInventory } from '@devid/projections';
+import { firstChainRevocation, type ChainRevocation } from '@devid/domain';
+import type { CaDirectory, CaRow } from '@devid/projections';
+import type { CertificateInventory } from '@devid/projections';
+
+type Directory = Pick<CaDirectory, 'chain'>;
+type Inventory = Pick<CertificateInventory, 'issuedRevocation'>;
 
 /**
- * When and why a CA was revoked, or undefined while it is active: the time and reason its
- * parent's revocation recorded (a root has none: the time its own stream recorded, no reason).
+ * When and why this CA was revoked, or undefined while it is active: the time and reason its
+ * parent's revocation index recorded (what the parent's CRL and OCSP say, cut at the same
+ * checkpoint), else, for a root (no issuer lists it), its own record.
  */
-export const caRevocation = (cas: Pick<CaDirectory, 'get'>, inventory: Pick<CertificateInventory, 'issuedRevocation'>, caId: string): { revokedAt: string; reason?: RevocationReason } | undefined => {
-  const ca = cas.get(caId);
-  if (ca?.status !== 'revoked') return undefined;
+const revocationOf = (inventory: Inventory, ca: CaRow): ChainRevocation | undefined => {
+  if (ca.status !== 'revoked') return undefined;
   const recorded = ca.parentId === null ? undefined : inventory.issuedRevocation(ca.parentId, ca.certificate.serialNumber);
   const revokedAt = recorded?.revokedAt ?? ca.revokedAt;
   if (revokedAt == null) return undefined;
-  return recorded?.reason === undefined ? { revokedAt } : { revokedAt, reason: recorded.reason };
+  const reason = recorded?.reason ?? ca.revocationReason ?? undefined;
+  return reason === undefined ? { caId: ca.caId, revokedAt } : { caId: ca.caId, revokedAt, reason };
 };
+
+/**
+ * The first revocation on the chain of what `caId` signed: of the CA itself or of a CA above it
+ * (a revoked root takes everything under it along), or undefined while the whole chain is active.
+ */
+export const chainRevocation = (cas: Directory, inventory: Inventory, caId: string): ChainRevocation | undefined =>
+  firstChainRevocation(cas.chain(caId).map((ca) => revocationOf(inventory, ca)));
