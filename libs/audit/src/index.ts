@@ -16,6 +16,8 @@ export { parseRangeBound, type RangeBound } from './bundle/export-range';
 export { verifyBundle, type BundleVerification, type VerifyBundleOptions } from './bundle/verify-bundle';
 export { parsePointInTime, recordedBy } from './history/point-in-time';
 export { deviceAsOf, type DeviceAsOf } from './history/device-as-of';
+export { caAsOf, caChainRevocationAsOf } from './history/ca-chain-as-of';
+export { streamAsOf } from './history/stream-as-of';
 export { certificateStatusAsOf, type CertificateStatusAsOf } from './history/certificate-as-of';
 export { EMPTY_TREE_HASH, inclusionPathRanges, MerkleAccumulator, merkleLeafHash, merkleNodeHash, verifyInclusion } from './merkle/merkle-tree';
 export { inclusionProof, type InclusionProof } from './merkle/inclusion-proof';

@@ -1,6 +1,6 @@
 import { deviceStreamId, fold, initialState, upcast, type DeviceState } from '@devid/domain';
-import type { EventStore, StoredEvent } from '@devid/event-store';
-import { recordedBy } from './point-in-time';
+import type { EventStore } from '@devid/event-store';
+import { streamAsOf } from './stream-as-of';
 
 export interface DeviceAsOf {
   /** The device as folded from its events recorded at or before `at` (upcast to the current versions). */
@@ -13,27 +13,9 @@ export interface DeviceAsOf {
   recordedAt?: string;
 }
 
-/**
- * Point-in-time replay of one device: the prefix of its stream recorded at or before `at`.
- * A prefix, not a filter: a stream is recorded in order, so the first event recorded after
- * `at` ends the fold even if a later one carries an earlier clock reading.
- */
+/** Point-in-time replay of one device: its stream as recorded at or before `at` (streamAsOf), folded. */
 export const deviceAsOf = async (store: EventStore, deviceId: string, at: Date): Promise<DeviceAsOf> => {
-  const streamId = deviceStreamId(deviceId);
-  const known: StoredEvent[] = [];
-  let ended = false;
-  for (let from = 0; !ended; ) {
-    const page = await store.readStream(streamId, { fromRevision: from, maxCount: 1000 });
-    for (const event of page) {
-      if (!recordedBy(event.recordedAt, at)) {
-        ended = true;
-        break;
-      }
-      known.push(event);
-    }
-    if (page.length < 1000) break;
-    from = page[page.length - 1]!.revision + 1;
-  }
+  const known = await streamAsOf(store, deviceStreamId(deviceId), at);
   const last = known[known.length - 1];
   return {
     state: known.length > 0 ? fold(known.map(upcast)) : initialState,
