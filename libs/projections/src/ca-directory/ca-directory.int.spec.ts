@@ -146,4 +146,22 @@ describe('CaDirectory.list(), get() and chain() on a file two connections share'
     expect(() => Object.assign(root!.certificate, { serialNumber: '00' })).toThrow(TypeError);
     expect(directory.list()[0]).toMatchObject({ status: 'active', certificate: { serialNumber: 'root-1' } });
   });
+  it("keeps a revoked CA's reason, and rebuilds a file of version 1 (made before reasons were kept) to have it", () => {
+    const path = join(dir, 'read-models.db');
+    dbs = [openReadModelDb(path)];
+    const history = [created('root', 'root', null), event('root', 'CertificateAuthorityRevoked', { caId: 'root', reason: 'keyCompromise', revokedAt: '2026-11-30T03:00:00.000Z' })];
+    const directory = new CaDirectory(dbs[0]!);
+    directory.apply(history);
+    expect(directory.get('root')).toMatchObject({ status: 'revoked', revokedAt: '2026-11-30T03:00:00.000Z', revocationReason: 'keyCompromise' });
+    dbs[0]!.close();
+    // The file as version 1 left it: no revocation_reason column, the version recorded as 1.
+    const old = openReadModelDb(path);
+    old.exec(`ALTER TABLE certificate_authorities DROP COLUMN revocation_reason; UPDATE projection_versions SET version = 1 WHERE name = 'ca-directory'`);
+    old.close();
+    dbs = [openReadModelDb(path)];
+    const upgraded = new CaDirectory(dbs[0]!);
+    expect([upgraded.checkpoint(), upgraded.list()]).toEqual([0, []]);
+    upgraded.apply(history);
+    expect(upgraded.get('root')).toMatchObject({ status: 'revoked', revocationReason: 'keyCompromise' });
+  });
 });
