@@ -116,6 +116,13 @@ it('answers revoked for everything under a revoked root, signs nothing more unde
   expect(then.body.caRevoked).toBeUndefined();
   expect((await api('GET', `/certificates/${ldevid}/status?asOf=${encodeURIComponent(afterRevocation)}`)).body).toMatchObject({ status: 'good', caRevoked });
 
+  // /health lists the active CAs that sign nothing now: both under devid-root, not issuing-2.
+  const notValid = ((await api('GET', '/health')).body.pki as { notValidCas: Array<{ caId: string; code: string; revokedCaId?: string }> }).notValidCas;
+  expect(notValid.map(({ caId, code, revokedCaId }) => [caId, code, revokedCaId])).toEqual([
+    ['devid-issuing', 'ca-revoked', 'devid-root'],
+    ['devid-factory-1', 'ca-revoked', 'devid-root'],
+  ]);
+
   // Nothing more under the revoked root: an IDevID from devid-factory-1 is refused, nothing written.
   const devicesBefore = ((await api('GET', '/devices?limit=500')).body.devices as unknown[]).length;
   await deviceCsr(work, 'idev-refused', '/serialNumber=SN-CHAIN-REFUSED');
