@@ -134,6 +134,28 @@ describe.each(variants)('PKI through the API with %s', (_name, env) => {
     expect(delta).toMatch(new RegExp(`Serial Number: ${ldevid.toUpperCase()}`));
   });
 
+  it('serves a CRL with its CRL number as ETag: curl revalidating an unchanged CRL gets 304 and no body, a new CRL a new ETag', async () => {
+    const curl = async (extra: string[]) => {
+      const { stdout } = await run('curl', ['-s', '-D', '-', '-o', '/dev/null', '-w', 'size=%{size_download}', ...extra, `${ledger.url}/crl/devid-issuing.crl`]);
+      return { status: Number(/^HTTP\/1\.1 (\d+)/.exec(stdout)?.[1]), etag: /^etag: (.*?)\r?$/im.exec(stdout)?.[1], size: Number(/size=(\d+)/.exec(stdout)?.[1]) };
+    };
+    const first = await curl([]);
+    expect(first.status).toBe(200);
+    expect(first.etag).toMatch(/^"\d+"$/);
+    await save('/crl/devid-issuing.crl', 'etag.crl');
+    const crlNumber = /X509v3 CRL Number:\s*\n\s*(\S+)/.exec((await openssl(['crl', '-inform', 'DER', '-in', 'etag.crl', '-noout', '-text'], work)).out)?.[1];
+    // openssl prints the CRL number in decimal when it fits in a long, else in hex.
+    expect(BigInt(crlNumber!.includes(':') || /[A-F]/.test(crlNumber!) ? `0x${crlNumber!.replace(/:/g, '')}` : crlNumber!)).toBe(BigInt(JSON.parse(first.etag!) as string));
+    const again = await curl(['-H', `If-None-Match: ${first.etag}`]);
+    expect([again.status, again.size]).toEqual([304, 0]);
+    const { deviceId } = await enrolledDevice();
+    expect((await api('POST', `/devices/${deviceId}/revoke`, { body: { reason: 'superseded' } })).status).toBe(200);
+    const changed = await curl(['-H', `If-None-Match: ${first.etag}`]);
+    expect(changed.status).toBe(200);
+    expect(changed.size).toBeGreaterThan(first.size);
+    expect(changed.etag).not.toBe(first.etag);
+  });
+
   it("renews the issuing CA's OCSP signer, its key where the CA's is, then destroys the replaced key (recorded only once done): answers are signed by the new signer and still verify", async () => {
     const { n, deviceId } = await enrolledDevice();
     const issuingOcspKeyFiles = () => readdirSync(join(dataDir, 'ca-keys')).filter((file) => file.startsWith('devid-issuing-ocsp')).length;

@@ -6,12 +6,18 @@ import { CrlService, type IssuedCrl } from './crl.service';
 
 const CA_FILE = /^([a-z0-9][a-z0-9-]{0,62})\.crl$/;
 
+/**
+ * A CRL with what HTTP caches and relying parties need to revalidate it: its CRL number as a
+ * strong ETag (one number per CRL issued), thisUpdate as Last-Modified; If-None-Match or
+ * If-Modified-Since on an unchanged CRL is answered 304 without the body.
+ */
 const send = (res: Response, crl: IssuedCrl) => {
   res.type('application/pkix-crl');
+  res.setHeader('ETag', `"${crl.crlNumber}"`);
   res.setHeader('Last-Modified', crl.thisUpdate.toUTCString());
   res.setHeader('Expires', crl.nextUpdate.toUTCString());
   res.setHeader('Cache-Control', `public, max-age=${Math.max(0, Math.floor((crl.nextUpdate.getTime() - Date.now()) / 2000))}`);
-  res.send(Buffer.from(crl.der));
+  res.send(Buffer.from(crl.der.buffer, crl.der.byteOffset, crl.der.byteLength));
 };
 
 @ApiTags('revocation')
