@@ -156,6 +156,47 @@ describe.each(variants)('PKI through the API with %s', (_name, env) => {
     expect(changed.etag).not.toBe(first.etag);
   });
 
+  it('answers OCSP over GET with RFC 5019 caching headers when the answer is the same for every client: curl revalidates it (304), a revocation changes it, a nonce or POST is no-cache', async () => {
+    const { n, deviceId } = await enrolledDevice();
+    const request = async (file: string, nonce: boolean) => {
+      await openssl(['ocsp', '-issuer', 'issuing.pem', '-cert', `ldev-${n}.pem`, nonce ? '-nonce' : '-no_nonce', '-reqout', file], work);
+      return encodeURIComponent(readFileSync(join(work, file)).toString('base64'));
+    };
+    const curl = async (path: string, extra: string[] = [], out = '/dev/null') => {
+      const { stdout } = await run('curl', ['-s', '-D', '-', '-o', out, '-w', 'size=%{size_download}', ...extra, `${ledger.url}${path}`]);
+      const header = (name: string) => new RegExp(`^${name}: (.*?)\\r?$`, 'im').exec(stdout)?.[1];
+      return { status: Number(/^HTTP\/1\.1 (\d+)/.exec(stdout)?.[1]), size: Number(/size=(\d+)/.exec(stdout)?.[1]), cacheControl: header('cache-control'), etag: header('etag'), lastModified: header('last-modified'), expires: header('expires') };
+    };
+    const plain = `/ocsp/${await request(`get-${n}.der`, false)}`;
+    const first = await curl(plain, [], join(work, `get-${n}.resp`));
+    expect(first.status).toBe(200);
+    const maxAge = Number(/^max-age=(\d+), public, no-transform, must-revalidate$/.exec(first.cacheControl ?? '')?.[1]);
+    // Kept until the responder signs it again (half of OCSP_VALIDITY_SECONDS, 3600 by default), never past nextUpdate.
+    expect(maxAge).toBeGreaterThan(1700);
+    expect(maxAge).toBeLessThanOrEqual(1800);
+    expect((Date.parse(first.expires!) - Date.parse(first.lastModified!)) / 1000).toBe(3600);
+    expect(first.etag).toMatch(/^"[\w-]{27}"$/);
+    // The body is the signed answer: openssl reads it, and its dates are the headers'.
+    const read = await openssl(['ocsp', '-respin', `get-${n}.resp`, '-issuer', 'issuing.pem', '-cert', `ldev-${n}.pem`, '-CAfile', 'root.pem', '-VAfile', 'issuing.pem', '-resp_text'], work);
+    expect(read.out).toMatch(new RegExp(`ldev-${n}\\.pem: good`));
+    expect(read.out).toMatch(/Response verify OK/);
+    expect(Date.parse(/This Update: (.*)/.exec(read.out)![1]!)).toBe(Date.parse(first.lastModified!));
+    expect(Date.parse(/Next Update: (.*)/.exec(read.out)![1]!)).toBe(Date.parse(first.expires!));
+    // Revalidation of an unchanged answer: 304, no body.
+    const again = await curl(plain, ['-H', `If-None-Match: ${first.etag}`]);
+    expect([again.status, again.size, again.etag]).toEqual([304, 0, first.etag]);
+    // Answers that differ per client are not cached: a nonce, or POST.
+    expect((await curl(`/ocsp/${await request(`get-nonce-${n}.der`, true)}`)).cacheControl).toBe('no-cache');
+    expect((await curl('/ocsp', ['-H', 'Content-Type: application/ocsp-request', '--data-binary', `@${join(work, `get-${n}.der`)}`])).cacheControl).toBe('no-cache');
+    // Once revoked, the same URL gives a new answer: a new ETag, revoked.
+    expect((await api('POST', `/devices/${deviceId}/revoke`, { body: { reason: 'keyCompromise' } })).status).toBe(200);
+    const changed = await curl(plain, ['-H', `If-None-Match: ${first.etag}`], join(work, `get-${n}-revoked.resp`));
+    expect(changed.status).toBe(200);
+    expect(changed.etag).not.toBe(first.etag);
+    const revoked = await openssl(['ocsp', '-respin', `get-${n}-revoked.resp`, '-issuer', 'issuing.pem', '-cert', `ldev-${n}.pem`, '-CAfile', 'root.pem', '-VAfile', 'issuing.pem'], work);
+    expect(revoked.out).toMatch(new RegExp(`ldev-${n}\\.pem: revoked`));
+  });
+
   it("renews the issuing CA's OCSP signer, its key where the CA's is, then destroys the replaced key (recorded only once done): answers are signed by the new signer and still verify", async () => {
     const { n, deviceId } = await enrolledDevice();
     const issuingOcspKeyFiles = () => readdirSync(join(dataDir, 'ca-keys')).filter((file) => file.startsWith('devid-issuing-ocsp')).length;

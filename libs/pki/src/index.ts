@@ -34,4 +34,4 @@ export { checkCsr, checkCsrAsync, type CsrPolicyOptions, type CheckedCsr } from 
 export { CsrRejected, CSR_REJECTION_CODES, type CsrRejectionCode } from './csr-rejected';
 export { REVOCATION_REASON_CODES, type RevocationReason, type RevokedEntry } from './revocation-reason';
 export { buildCrl, type CrlInput, type BuiltCrl } from './crl-builder';
-export { OcspResponder, decodeOcspGetPath, type OcspResponderOptions, type CertificateStatus, type CertificateStatusLookup } from './ocsp-responder';
+export { OcspResponder, decodeOcspGetPath, type OcspAnswer, type OcspResponderOptions, type CertificateStatus, type CertificateStatusLookup } from './ocsp-responder';

@@ -9,6 +9,7 @@ import { encodeCertId, encodeResponseData, encodeSuccessfulOcspResponse, type Si
 import { signatureAlgorithmIdentifier } from './key-provider';
 import { type RevocationReason } from './revocation-reason';
 import { integerToSerialNumber, normalizeSerialNumber, serialNumberToInteger } from './serial-number';
+import { wholeSeconds } from './validity';
 
 export type CertificateStatus = { status: 'good' } | { status: 'revoked'; revokedAt: Date; reason?: RevocationReason } | { status: 'unknown' };
 
@@ -43,9 +44,21 @@ interface Authority {
 }
 
 interface CachedResponse {
-  der: Uint8Array;
+  /** Made once when signed: the cache hands out this very object. */
+  answer: OcspAnswer;
   refreshAt: number;
   nextUpdate: number;
+}
+
+/**
+ * An answer, and for one that is the same for every client (a single certificate, no nonce,
+ * the answer the responder keeps pre-signed) the times an HTTP cache may keep it by (RFC 5019
+ * §6.2): it was signed at `thisUpdate`, the responder signs it again from `refreshAt` on (or at
+ * once when the certificate's status changes), and no one may use it after `nextUpdate`.
+ */
+export interface OcspAnswer {
+  readonly der: Uint8Array;
+  readonly shared?: { thisUpdate: Date; refreshAt: Date; nextUpdate: Date };
 }
 
 const HASHES: Readonly<Record<string, string>> = {
@@ -83,30 +96,42 @@ export class OcspResponder {
 
   /** DER OCSPResponse for a DER OCSPRequest. */
   async respond(requestDer: Uint8Array, now: Date): Promise<Uint8Array> {
+    return (await this.answer(requestDer, now)).der;
+  }
+
+  /** The same, with the times an HTTP cache may keep it by when it is the same for every client. */
+  async answer(requestDer: Uint8Array, now: Date): Promise<OcspAnswer> {
     const request = this.#parse(requestDer);
-    if (!request) return statusOnly(OCSPResponseStatus.malformedRequest);
+    if (!request) return { der: statusOnly(OCSPResponseStatus.malformedRequest) };
     const { certificates, nonce } = request;
-    if (nonce && (nonce.byteLength === 0 || nonce.byteLength > MAX_NONCE_BYTES)) return statusOnly(OCSPResponseStatus.malformedRequest);
+    if (nonce && (nonce.byteLength === 0 || nonce.byteLength > MAX_NONCE_BYTES)) return { der: statusOnly(OCSPResponseStatus.malformedRequest) };
     const authority = this.#authorityFor(certificates[0]!);
-    if (!authority) return statusOnly(OCSPResponseStatus.unauthorized);
+    if (!authority) return { der: statusOnly(OCSPResponseStatus.unauthorized) };
     try {
       return await this.#answer(authority, certificates, nonce, now);
     } catch {
-      return statusOnly(OCSPResponseStatus.internalError);
+      return { der: statusOnly(OCSPResponseStatus.internalError) };
     }
   }
 
-  async #answer(authority: Authority, certIds: RequestedCertificate[], nonce: Uint8Array | undefined, now: Date): Promise<Uint8Array> {
+  async #answer(authority: Authority, certIds: RequestedCertificate[], nonce: Uint8Array | undefined, now: Date): Promise<OcspAnswer> {
     // Only single, nonce-less requests are answered from the cache; a nonce asks for a fresh signature.
     const cacheKey = certIds.length === 1 && !nonce ? cacheKeyOf(authority.caId, certIds[0]!) : undefined;
     if (cacheKey) {
       const cached = this.#cache.get(cacheKey);
-      if (cached && now.getTime() < cached.refreshAt && now.getTime() < cached.nextUpdate) return cached.der;
+      if (cached && now.getTime() < cached.refreshAt && now.getTime() < cached.nextUpdate) return cached.answer;
     }
-    const responses = await Promise.all(certIds.map((certId) => this.#singleResponse(authority, certId, now)));
-    const der = await this.#sign(authority, responses, nonce, now);
-    if (cacheKey) this.#cache.set(cacheKey, { der, refreshAt: now.getTime() + this.#refreshAfterMs, nextUpdate: now.getTime() + this.#validityMs });
-    return der;
+    // Whole seconds in every time of the answer (RFC 5019 §2.2.4: no fractional seconds), so
+    // that they equal the HTTP dates of its caching headers and the CRL's revocation dates.
+    const signedAt = wholeSeconds(now);
+    const responses = await Promise.all(certIds.map((certId) => this.#singleResponse(authority, certId, signedAt)));
+    const der = await this.#sign(authority, responses, nonce, signedAt);
+    if (!cacheKey) return { der };
+    const refreshAt = signedAt.getTime() + this.#refreshAfterMs;
+    const nextUpdate = signedAt.getTime() + this.#validityMs;
+    const answer: OcspAnswer = { der, shared: { thisUpdate: signedAt, refreshAt: new Date(refreshAt), nextUpdate: new Date(nextUpdate) } };
+    this.#cache.set(cacheKey, { answer, refreshAt, nextUpdate });
+    return answer;
   }
 
   /** Drops pre-signed responses for a certificate whose status changed (call on revocation). */
@@ -163,7 +188,8 @@ export class OcspResponder {
 
   async #singleResponse(authority: Authority, certId: RequestedCertificate, now: Date): Promise<SingleResponseFields> {
     // A certificate of another CA in the same request: this signer cannot vouch for it.
-    const status: CertificateStatus = this.#authorityFor(certId) === authority ? await this.#lookup(authority.caId, integerToSerialNumber(certId.serialNumber)) : { status: 'unknown' };
+    const found: CertificateStatus = this.#authorityFor(certId) === authority ? await this.#lookup(authority.caId, integerToSerialNumber(certId.serialNumber)) : { status: 'unknown' };
+    const status: CertificateStatus = found.status === 'revoked' ? { ...found, revokedAt: wholeSeconds(found.revokedAt) } : found;
     return { certIdDer: certId.der, status, thisUpdate: now, nextUpdate: new Date(now.getTime() + this.#validityMs) };
   }
 

@@ -1,7 +1,8 @@
+import { createHash } from 'node:crypto';
 import { Controller, Get, Post, Req, Res } from '@nestjs/common';
 import { ApiConsumes, ApiOperation, ApiProduces, ApiTags } from '@nestjs/swagger';
 import type { Request, Response } from 'express';
-import { decodeOcspGetPath } from '@devid/pki';
+import { decodeOcspGetPath, type OcspAnswer } from '@devid/pki';
 import { OcspService } from './ocsp.service';
 
 const MAX_REQUEST_BYTES = 16 * 1024;
@@ -24,7 +25,25 @@ const readRaw = (req: Request, limit: number): Promise<Uint8Array> =>
 const send = (res: Response, der: Uint8Array) => {
   res.status(200).type('application/ocsp-response');
   res.setHeader('Cache-Control', 'no-cache');
-  res.send(Buffer.from(der));
+  res.send(Buffer.from(der.buffer, der.byteOffset, der.byteLength));
+};
+
+/**
+ * An answer to GET, with RFC 5019 §6.2 caching headers when it is the same for every client (one
+ * certificate, no nonce: the pre-signed answer), so that an HTTP cache or CDN in front of the
+ * responder can serve it: kept until the responder would sign it again (max-age), never past
+ * its nextUpdate (Expires), revalidated by ETag (304 when unchanged). Any other answer: no-cache.
+ */
+const sendCacheable = (res: Response, answer: OcspAnswer, now: number) => {
+  const { der, shared } = answer;
+  if (shared === undefined) return send(res, der);
+  res.status(200).type('application/ocsp-response');
+  const maxAge = Math.max(0, Math.floor((Math.min(shared.refreshAt.getTime(), shared.nextUpdate.getTime()) - now) / 1000));
+  res.setHeader('Cache-Control', `max-age=${maxAge}, public, no-transform, must-revalidate`);
+  res.setHeader('Last-Modified', shared.thisUpdate.toUTCString());
+  res.setHeader('Expires', shared.nextUpdate.toUTCString());
+  res.setHeader('ETag', `"${createHash('sha256').update(der).digest('base64url').slice(0, 27)}"`);
+  res.send(Buffer.from(der.buffer, der.byteOffset, der.byteLength));
 };
 
 /** The responder never answers with an HTTP error for a bad request: RFC 6960 malformedRequest instead. */
@@ -42,10 +61,10 @@ export class OcspController {
   }
 
   @Get('*path')
-  @ApiOperation({ summary: 'OCSP over GET: /ocsp/<url-encoded base64 DER request>' })
+  @ApiOperation({ summary: 'OCSP over GET: /ocsp/<url-encoded base64 DER request>; a nonce-less single-certificate answer carries RFC 5019 caching headers' })
   @ApiProduces('application/ocsp-response')
   async get(@Req() req: Request, @Res() res: Response) {
     const encoded = req.originalUrl.slice(req.originalUrl.indexOf('/ocsp/') + '/ocsp/'.length).split('?')[0];
-    send(res, await this.ocsp.respond(decodeOcspGetPath(encoded) ?? new Uint8Array()));
+    sendCacheable(res, await this.ocsp.answer(decodeOcspGetPath(encoded) ?? new Uint8Array()), Date.now());
   }
 }

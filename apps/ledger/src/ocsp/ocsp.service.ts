@@ -1,5 +1,5 @@
 import { Inject, Injectable, Logger, type OnModuleInit } from '@nestjs/common';
-import { OcspResponder, type CertificateStatus } from '@devid/pki';
+import { OcspResponder, type CertificateStatus, type OcspAnswer } from '@devid/pki';
 import { CaDirectory, CertificateInventory } from '@devid/projections';
 import { LEDGER_CONFIG, type LedgerConfig } from '../config/config';
 import { Authorities } from '../pki/authorities';
@@ -31,6 +31,11 @@ export class OcspService implements OnModuleInit {
 
   async respond(request: Uint8Array): Promise<Uint8Array> {
     return (await this.current()).respond(request, new Date());
+  }
+
+  /** The same, with the times an HTTP cache may keep an answer that is the same for every client (see OcspAnswer). */
+  async answer(request: Uint8Array): Promise<OcspAnswer> {
+    return (await this.current()).answer(request, new Date());
   }
 
   /**
