@@ -154,7 +154,7 @@ describe('firstChainRevocation', () => {
     expect(firstChainRevocation([undefined, undefined])).toBeUndefined();
     expect(firstChainRevocation([issuing, root])).toBe(root);
     expect(firstChainRevocation([{ ...issuing, revokedAt: '2026-11-30T07:59:59.999Z' }, root])).toEqual({ ...issuing, revokedAt: '2026-11-30T07:59:59.999Z' });
-    // Times are compared as instants, not as text.
-    expect(firstChainRevocation([undefined, { caId: 'root', revokedAt: '2026-11-30T09:30:00+02:00' }, issuing])?.caId).toBe('root');
+    // The earlier of two in the same second, by milliseconds.
+    expect(firstChainRevocation([{ ...root, revokedAt: '2026-11-30T09:00:00.001Z' }, issuing])).toBe(issuing);
   });
 });

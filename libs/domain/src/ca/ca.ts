@@ -158,12 +158,13 @@ export interface ChainRevocation {
 /**
  * Of the revocations of the CAs on a chain (the issuer and the CAs above it; undefined for one
  * that is active), the one that took effect first: from then on nothing under it can be trusted,
- * whatever became of the chain later. Undefined when every CA on it is active.
+ * whatever became of the chain later. Undefined when every CA on it is active. Times are
+ * compared as the ledger records them (UTC, `toISOString` form), in which text order is time order.
  */
 export const firstChainRevocation = (revocations: readonly (ChainRevocation | undefined)[]): ChainRevocation | undefined => {
   let first: ChainRevocation | undefined;
   for (const revocation of revocations) {
-    if (revocation !== undefined && (first === undefined || Date.parse(revocation.revokedAt) < Date.parse(first.revokedAt))) first = revocation;
+    if (revocation !== undefined && (first === undefined || revocation.revokedAt < first.revokedAt)) first = revocation;
   }
   return first;
 };
