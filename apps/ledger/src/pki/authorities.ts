@@ -110,8 +110,9 @@ export class Authorities {
     if (active.length === 0) throw new NoActiveCa(role);
     const named = options.factoryId === undefined ? undefined : active.find((ca) => ca.caId === options.factoryId);
     const candidates = named === undefined ? active : [named];
-    const trusted = candidates.filter((ca) => chainRevocation(this.cas, this.inventory, ca.caId) === undefined);
-    if (trusted.length === 0) throw new CaChainRevoked(candidates[0]!.caId, chainRevocation(this.cas, this.inventory, candidates[0]!.caId)!);
+    const revoked = candidates.map((ca) => chainRevocation(this.cas, this.inventory, ca.caId));
+    const trusted = candidates.filter((_, k) => revoked[k] === undefined);
+    if (trusted.length === 0) throw new CaChainRevoked(candidates[0]!.caId, revoked[0]!);
     const match = chooseCa(trusted, now, options.until)!;
     assertSignsAt(match, now);
     return match;

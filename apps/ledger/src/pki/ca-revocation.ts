@@ -1,6 +1,5 @@
 import { firstChainRevocation, type ChainRevocation } from '@devid/domain';
-import type { CaDirectory, CaRow } from '@devid/projections';
-import type { CertificateInventory } from '@devid/projections';
+import type { CaDirectory, CaRow, CertificateInventory } from '@devid/projections';
 
 type Directory = Pick<CaDirectory, 'chain'>;
 type Inventory = Pick<CertificateInventory, 'issuedRevocation'>;
