@@ -147,6 +147,9 @@ it('answers revoked for everything under a revoked root, signs nothing more unde
   const eventsBefore = await eventsOf(d.deviceId);
   const refused = await enroll(d.n, d.deviceId);
   expect([refused.status, refused.body.code, refused.body.caId, refused.body.revokedCaId, refused.body.reason]).toEqual([409, 'ca-revoked', 'devid-issuing', 'devid-root', 'keyCompromise']);
+  // A bad CSR is still the caller's to fix first: 400, before the CA's refusal.
+  const garbage = await api('POST', `/devices/${d.deviceId}/enroll`, { csr: '-----BEGIN CERTIFICATE REQUEST-----\nAAAA\n-----END CERTIFICATE REQUEST-----\n' });
+  expect([garbage.status, garbage.body.code]).toEqual([400, 'csr-malformed']);
   expect((await api('GET', `/devices/${d.deviceId}`)).body.status).toBe('shipped');
   expect(await eventsOf(d.deviceId)).toBe(eventsBefore);
   expect(((await api('GET', '/health')).body.pki as { ldevid: { unavailable: { code: string } } }).ldevid.unavailable.code).toBe('ca-revoked');

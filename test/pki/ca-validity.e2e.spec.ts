@@ -147,6 +147,9 @@ it('31 days on (libfaketime), refuses enrollment under the expired CA with a typ
   expect(refused.type).toMatch(/application\/problem\+json/);
   expect(refused.body).toMatchObject({ type: '/problems/ca-certificate-expired', code: 'ca-certificate-expired' });
   expect(refused.body.detail).toContain(new Date(issuingEnds).toISOString());
+  // A malformed CSR is still answered 400 first: the caller's to fix.
+  const malformed = await call('POST', `/devices/${second.deviceId}/enroll`, { csr: '-----BEGIN CERTIFICATE REQUEST-----\nAAAA\n-----END CERTIFICATE REQUEST-----\n' });
+  expect([malformed.status, malformed.body.code]).toEqual([400, 'csr-malformed']);
   const after = (await call('GET', `/devices/${second.deviceId}`)).body;
   expect(after).toEqual(before);
   expect(after.status).toBe('shipped');

@@ -79,11 +79,19 @@ export class CertificateIssuer {
       const now = new Date(command.now);
       // The notAfter the profile asks for picks among valid CAs; an unknown template asks for none here and is refused below, after the CSR checks.
       const until = (options.template ? this.templates.get(options.template) : this.defaults[profileName])?.notAfter(now).getTime();
-      const ca =
-        profileName === 'IDevID'
-          ? this.authorities.caFor('factory', { factoryId: command.type === 'ManufactureDevice' ? command.data.factoryId : undefined, now: now.getTime(), until })
-          : this.authorities.caFor('issuing', { now: now.getTime(), until });
-      decide(withCert({ ...PLACEHOLDER, profile: profileName, caId: ca.caId }), state); // throws if illegal: nothing signed
+      // No CA able to sign (none active, expired, under a revoked root) is answered after the
+      // CSR's checks, like the other refusals of the CA side below: a bad CSR is the caller's to fix first.
+      let ca: CaRow | undefined;
+      let caRefusal: unknown;
+      try {
+        ca =
+          profileName === 'IDevID'
+            ? this.authorities.caFor('factory', { factoryId: command.type === 'ManufactureDevice' ? command.data.factoryId : undefined, now: now.getTime(), until })
+            : this.authorities.caFor('issuing', { now: now.getTime(), until });
+      } catch (error) {
+        caRefusal = error;
+      }
+      decide(withCert({ ...PLACEHOLDER, profile: profileName, caId: ca?.caId ?? '' }), state); // throws if illegal: nothing signed
       const serialNumber = state.status === 'unknown' ? (command.type === 'ManufactureDevice' ? command.data.serialNumber : undefined) : state.serialNumber;
       const policy = {
         expectedDeviceId: command.deviceId,
@@ -95,6 +103,7 @@ export class CertificateIssuer {
       let profile: CertificateProfile;
       let authority: CertificateAuthority;
       try {
+        if (ca === undefined) throw caRefusal;
         profile = this.profile(profileName, options.template);
         authority = await this.authorities.authority(ca.caId);
       } catch (error) {
