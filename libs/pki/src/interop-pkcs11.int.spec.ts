@@ -17,11 +17,20 @@ describeHsm('PKCS#11 key provider (SoftHSM2)', () => {
     if (!configured) throw new Error('REQUIRE_HSM=1 but PKCS11_MODULE, SOFTHSM2_CONF, HSM_TOKEN_LABEL or HSM_PIN is not set');
     token = Pkcs11Token.open({ module: env.module!, tokenLabel: env.tokenLabel!, pin: env.pin! });
   });
-  afterAll(() => token?.close());
+  /** Every label this run made a key under: destroyed when it is done, so the token is left as it was found. */
+  const made = new Set<string>();
+  const generate = (label: string, algorithm: Parameters<Pkcs11Token['generateKey']>[1]) => {
+    made.add(label);
+    return token.generateKey(label, algorithm);
+  };
+  afterAll(async () => {
+    if (token) for (const label of made) await token.destroyKey(label);
+    token?.close();
+  });
 
   it.each(['ECDSA-P256', 'ECDSA-P384', 'RSA-2048'] as const)('signs with a %s key found again by its label', async (algorithm) => {
     const label = `devid-${run}-${algorithm}`;
-    const generated = await token.generateKey(label, algorithm);
+    const generated = await generate(label, algorithm);
     const found = await token.findKey(label);
     expect(found.algorithm).toBe(algorithm);
     expect(Buffer.from(found.subjectPublicKeyInfo).equals(Buffer.from(generated.subjectPublicKeyInfo))).toBe(true);
@@ -33,7 +42,7 @@ describeHsm('PKCS#11 key provider (SoftHSM2)', () => {
 
   it('signs concurrently with two keys of one token (one session): every signature verifies', async () => {
     // A PKCS#11 session runs one operation at a time; a CRL, an OCSP answer and a certificate may all be signed at once.
-    const keys = await Promise.all(['a', 'b'].map((k) => token.generateKey(`devid-${run}-concurrent-${k}`, 'ECDSA-P256')));
+    const keys = await Promise.all(['a', 'b'].map((k) => generate(`devid-${run}-concurrent-${k}`, 'ECDSA-P256')));
     const jobs = Array.from({ length: 40 }, (_, n) => ({ key: keys[n % 2]!, data: Buffer.from(`message ${n}`) }));
     const signatures = await Promise.all(jobs.map(({ key, data }) => key.sign(data)));
     const verified = jobs.map(({ key, data }, n) => verify('sha256', data, createPublicKey({ key: Buffer.from(key.subjectPublicKeyInfo), format: 'der', type: 'spki' }), signatures[n]!));
@@ -42,8 +51,8 @@ describeHsm('PKCS#11 key provider (SoftHSM2)', () => {
 
   it('destroys a key pair on the token by its label, and no other (pkcs11-tool lists what is left)', async () => {
     const [gone, kept] = [`devid-${run}-destroyed`, `devid-${run}-kept`];
-    await token.generateKey(gone, 'ECDSA-P256');
-    const keep = await token.generateKey(kept, 'ECDSA-P256');
+    await generate(gone, 'ECDSA-P256');
+    const keep = await generate(kept, 'ECDSA-P256');
     expect(await token.destroyKey(gone)).toBe(2); // the private and the public key object
     await expect(token.findKey(gone)).rejects.toMatchObject({ code: 'key-not-found' });
     // Repeated (after a crash between destroying and recording it): nothing left, no error.
@@ -63,8 +72,8 @@ describeHsm('PKCS#11 key provider (SoftHSM2)', () => {
 
   it('refuses a second key under an existing label', async () => {
     const label = `devid-${run}-twice`;
-    await token.generateKey(label, 'ECDSA-P256');
-    await expect(token.generateKey(label, 'ECDSA-P256')).rejects.toMatchObject({ code: 'key-label-taken' });
+    await generate(label, 'ECDSA-P256');
+    await expect(generate(label, 'ECDSA-P256')).rejects.toMatchObject({ code: 'key-label-taken' });
   });
 
   it('reports an unknown token label as key-not-found', () => {
@@ -72,7 +81,7 @@ describeHsm('PKCS#11 key provider (SoftHSM2)', () => {
   });
 
   describe('openssl interop, CA keys on the token', () => {
-    interopSuite(() => (role, algorithm) => token.generateKey(`devid-${run}-ca-${role}`, algorithm));
+    interopSuite(() => (role, algorithm) => generate(`devid-${run}-ca-${role}`, algorithm));
   });
 });
 
