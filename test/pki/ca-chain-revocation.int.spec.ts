@@ -116,6 +116,14 @@ it('answers revoked for everything under a revoked root, signs nothing more unde
   expect(then.body.caRevoked).toBeUndefined();
   expect((await api('GET', `/certificates/${ldevid}/status?asOf=${encodeURIComponent(afterRevocation)}`)).body).toMatchObject({ status: 'good', caRevoked });
 
+  // GET /cas: the root with its own revocation; the CAs under it active, with the root's as chainRevoked; issuing-2 clean.
+  const view = async (caId: string) => (await api('GET', `/cas/${caId}`)).body as { status: string; revokedAt: string | null; revocationReason: string | null; chainRevoked: unknown };
+  const rootChain = { caId: 'devid-root', revokedAt: caRevoked.revokedAt, reason: 'keyCompromise' };
+  expect(await view('devid-root')).toMatchObject({ status: 'revoked', revokedAt: caRevoked.revokedAt, revocationReason: 'keyCompromise', chainRevoked: rootChain });
+  expect(await view('devid-issuing')).toMatchObject({ status: 'active', revokedAt: null, revocationReason: null, chainRevoked: rootChain });
+  expect(await view('devid-factory-1')).toMatchObject({ status: 'active', chainRevoked: rootChain });
+  expect(await view('issuing-2')).toMatchObject({ status: 'active', chainRevoked: null });
+
   // /health lists the active CAs that sign nothing now: both under devid-root, not issuing-2.
   const notValid = ((await api('GET', '/health')).body.pki as { notValidCas: Array<{ caId: string; code: string; revokedCaId?: string }> }).notValidCas;
   expect(notValid.map(({ caId, code, revokedCaId }) => [caId, code, revokedCaId])).toEqual([

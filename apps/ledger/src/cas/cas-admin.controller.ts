@@ -6,7 +6,7 @@ import { z } from 'zod';
 import { CA_ROLES, CaNotFound, SERVER_CERTIFICATE_REVOCATION_REASONS, type RevocationReason } from '@devid/domain';
 import type { EventStore } from '@devid/event-store';
 import { KEY_ALGORITHMS } from '@devid/pki';
-import { CaDirectory } from '@devid/projections';
+import { CaDirectory, CertificateInventory } from '@devid/projections';
 import { AdminGuard } from '../http/admin.guard';
 import type { ActorRequest } from '../devices/command-context';
 import { OcspSignerRenewal } from '../ocsp/ocsp-signer-renewal';
@@ -40,6 +40,7 @@ export class CasAdminController {
     private readonly commands: CommandBus,
     private readonly renewal: OcspSignerRenewal,
     @Inject(EVENT_STORE) private readonly store: EventStore,
+    private readonly inventory: CertificateInventory,
   ) {}
 
   @Post()
@@ -49,7 +50,7 @@ export class CasAdminController {
   async create(@Req() req: ActorRequest, @Body() body: unknown) {
     const { keyBackend, role, ...rest } = createCaBody.parse(body);
     await this.authorities.create({ ...rest, role: role as (typeof CA_ROLES)[number], ...(keyBackend ? { backend: keyBackend } : {}) }, req.actor ?? 'admin');
-    return caView(this.cas.get(rest.caId)!, this.cas, this.store);
+    return caView(this.cas.get(rest.caId)!, this.cas, this.store, this.inventory);
   }
 
   @Post(':caId/revoke')
@@ -61,7 +62,7 @@ export class CasAdminController {
     await this.commands.execute(
       new ExecuteCaCommand({ type: 'RevokeCertificateAuthority', caId, commandId: randomUUID(), now: new Date().toISOString(), actor: req.actor ?? 'admin', data: { reason: reason as RevocationReason } }),
     );
-    return caView(this.cas.get(caId)!, this.cas, this.store);
+    return caView(this.cas.get(caId)!, this.cas, this.store, this.inventory);
   }
 
   @Post(':caId/ocsp-signer/renew')
@@ -75,7 +76,7 @@ export class CasAdminController {
     renewOcspSignerBody.parse(body ?? {});
     await this.authorities.renewOcspSigner(caId, req.actor ?? 'admin');
     this.renewal.signerReplaced();
-    return caView(this.cas.get(caId)!, this.cas, this.store);
+    return caView(this.cas.get(caId)!, this.cas, this.store, this.inventory);
   }
 
   @Post(':caId/server-certificates/:serialNumber/revoke')
@@ -97,6 +98,6 @@ export class CasAdminController {
         data: { serialNumber, reason },
       }),
     );
-    return caView(this.cas.get(caId)!, this.cas, this.store);
+    return caView(this.cas.get(caId)!, this.cas, this.store, this.inventory);
   }
 }

@@ -3,8 +3,9 @@ import { ApiOperation, ApiTags } from '@nestjs/swagger';
 import type { Request, Response } from 'express';
 import { CaNotFound, ocspSignerHistory } from '@devid/domain';
 import type { EventStore } from '@devid/event-store';
-import { CaDirectory, type CaRow, type ServerCertificateRow } from '@devid/projections';
+import { CaDirectory, CertificateInventory, type CaRow, type ServerCertificateRow } from '@devid/projections';
 import { pem, wantsDer } from '../http/pem';
+import { chainRevocation } from '../pki/ca-revocation';
 import { loadCa } from '../pki/execute-ca-command';
 import { EVENT_STORE } from '../store/tokens';
 
@@ -24,14 +25,19 @@ const serverCertificateView = (issued: ServerCertificateRow) => ({
 });
 
 /**
- * A CA as the API shows it: from the directory, with its services' certificates, and every OCSP
- * signer it has had as its stream tells it (a handful of events per CA).
+ * A CA as the API shows it: from the directory, with its own revocation, `chainRevoked` (the
+ * first revocation on its chain, its own or a CA's above it: then it signs nothing, and OCSP
+ * answers revoked for what it signed), its services' certificates, and every OCSP signer it has
+ * had as its stream tells it (a handful of events per CA).
  */
-export const caView = async (ca: CaRow, directory: CaDirectory, store: EventStore) => ({
+export const caView = async (ca: CaRow, directory: CaDirectory, store: EventStore, inventory: CertificateInventory) => ({
   caId: ca.caId,
   role: ca.role,
   parentId: ca.parentId,
   status: ca.status,
+  revokedAt: ca.revokedAt,
+  revocationReason: ca.revocationReason,
+  chainRevoked: chainRevocation(directory, inventory, ca.caId) ?? null,
   algorithm: ca.algorithm,
   subject: ca.certificate.subject,
   serialNumber: ca.certificate.serialNumber,
@@ -52,19 +58,20 @@ export class CasReadController {
   constructor(
     private readonly cas: CaDirectory,
     @Inject(EVENT_STORE) private readonly store: EventStore,
+    private readonly inventory: CertificateInventory,
   ) {}
 
   @Get()
   @ApiOperation({ summary: 'Every CA: id, role, parent, status, certificate PEM' })
   async list() {
-    return { cas: await Promise.all(this.cas.list().map((ca) => caView(ca, this.cas, this.store))) };
+    return { cas: await Promise.all(this.cas.list().map((ca) => caView(ca, this.cas, this.store, this.inventory))) };
   }
 
   @Get(':caId')
   one(@Param('caId') caId: string) {
     const ca = this.cas.get(caId);
     if (!ca) throw new CaNotFound(caId);
-    return caView(ca, this.cas, this.store);
+    return caView(ca, this.cas, this.store, this.inventory);
   }
 
   @Get(':caId/certificate')
