@@ -13,6 +13,7 @@ import {
   sha256Hex,
   spkiSha256,
   validityRefusal,
+  type CaCertificateNotValid,
   type CertificateAuthority,
   type KeyAlgorithm,
 } from '@devid/pki';
@@ -116,6 +117,16 @@ export class Authorities {
     const match = chooseCa(trusted, now, options.until)!;
     assertSignsAt(match, now);
     return match;
+  }
+
+  /**
+   * Why `ca` cannot sign at `now` (ms since the epoch), or undefined when it can: a revoked CA on
+   * its chain first (CaChainRevoked), then its own certificate's validity (CaCertificateNotValid),
+   * the order in which caFor refuses.
+   */
+  signingRefusal(ca: CaRow, now: number): CaChainRevoked | CaCertificateNotValid | undefined {
+    const revoked = chainRevocation(this.cas, this.inventory, ca.caId);
+    return revoked ? new CaChainRevoked(ca.caId, revoked) : refusalAt(ca, now);
   }
 
   async create(request: CreateCaRequest, actor: string): Promise<CaState> {

@@ -1,22 +1,22 @@
 import { Injectable } from '@nestjs/common';
-import { CaDirectory, CertificateInventory } from '@devid/projections';
-import { refusalAt } from './authorities';
-import { chainRevocation } from './ca-revocation';
+import { CaChainRevoked } from '@devid/domain';
+import { CaDirectory } from '@devid/projections';
+import { Authorities } from './authorities';
 import { CertificateIssuer } from './certificate-issuer';
 
 /**
  * What enrollment meets now, for /health: the issuing CA an LDevID of the default profile gets
  * and the notAfter it gets (`cutShort` when the CA ends before the LDevID would: time for a new
  * issuing CA, which then takes over), or why no LDevID can be issued; and the active CAs that
- * sign nothing now: their certificate is not valid (expired or not yet valid), or a CA above
- * them was revoked (code ca-revoked, with the revoked CA).
+ * sign nothing now (Authorities.signingRefusal): a CA above them was revoked (code ca-revoked,
+ * with the revoked CA), or their certificate is not valid (expired or not yet valid).
  */
 @Injectable()
 export class PkiHealth {
   constructor(
     private readonly issuer: CertificateIssuer,
     private readonly cas: CaDirectory,
-    private readonly inventory: CertificateInventory,
+    private readonly authorities: Authorities,
   ) {}
 
   summary(now = new Date()) {
@@ -28,13 +28,11 @@ export class PkiHealth {
       const { code, message } = error as { code?: unknown; message?: unknown };
       ldevid = { unavailable: { code: typeof code === 'string' ? code : 'unavailable', detail: String(message ?? error) } };
     }
-    const notValidCas = this.cas.list().flatMap((ca): Array<{ caId: string; role: string; code: string; notBefore: string; notAfter: string; revokedCaId?: string; revokedAt?: string }> => {
-      if (ca.status !== 'active') return [];
-      const dates = { notBefore: ca.certificate.notBefore, notAfter: ca.certificate.notAfter };
-      const revoked = chainRevocation(this.cas, this.inventory, ca.caId);
-      if (revoked) return [{ caId: ca.caId, role: ca.role, code: 'ca-revoked', revokedCaId: revoked.caId, revokedAt: revoked.revokedAt, ...dates }];
-      const refusal = refusalAt(ca, now.getTime());
-      return refusal ? [{ caId: ca.caId, role: ca.role, code: refusal.code, ...dates }] : [];
+    const notValidCas = this.cas.list().flatMap((ca) => {
+      const refusal = ca.status === 'active' ? this.authorities.signingRefusal(ca, now.getTime()) : undefined;
+      if (refusal === undefined) return [];
+      const chain = refusal instanceof CaChainRevoked ? { revokedCaId: refusal.revocation.caId, revokedAt: refusal.revocation.revokedAt } : {};
+      return [{ caId: ca.caId, role: ca.role, code: refusal.code, ...chain, notBefore: ca.certificate.notBefore, notAfter: ca.certificate.notAfter }];
     });
     return { ldevid, notValidCas };
   }
