@@ -22,9 +22,9 @@ const readRaw = (req: Request, limit: number): Promise<Uint8Array> =>
     req.on('error', () => resolve(new Uint8Array()));
   });
 
-const send = (res: Response, der: Uint8Array) => {
+const send = (res: Response, der: Uint8Array, cacheControl = 'no-cache') => {
   res.status(200).type('application/ocsp-response');
-  res.setHeader('Cache-Control', 'no-cache');
+  res.setHeader('Cache-Control', cacheControl);
   res.send(Buffer.from(der.buffer, der.byteOffset, der.byteLength));
 };
 
@@ -37,13 +37,11 @@ const send = (res: Response, der: Uint8Array) => {
 const sendCacheable = (res: Response, answer: OcspAnswer, now: number) => {
   const { der, shared } = answer;
   if (shared === undefined) return send(res, der);
-  res.status(200).type('application/ocsp-response');
   const maxAge = Math.max(0, Math.floor((Math.min(shared.refreshAt.getTime(), shared.nextUpdate.getTime()) - now) / 1000));
-  res.setHeader('Cache-Control', `max-age=${maxAge}, public, no-transform, must-revalidate`);
   res.setHeader('Last-Modified', shared.thisUpdate.toUTCString());
   res.setHeader('Expires', shared.nextUpdate.toUTCString());
   res.setHeader('ETag', `"${createHash('sha256').update(der).digest('base64url').slice(0, 27)}"`);
-  res.send(Buffer.from(der.buffer, der.byteOffset, der.byteLength));
+  send(res, der, `max-age=${maxAge}, public, no-transform, must-revalidate`);
 };
 
 /** The responder never answers with an HTTP error for a bad request: RFC 6960 malformedRequest instead. */
