@@ -1,5 +1,5 @@
-import { X509Certificate } from 'node:crypto';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { createPrivateKey, X509Certificate } from 'node:crypto';
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { CaCertificate } from '@devid/domain';
@@ -7,15 +7,17 @@ import { createRootCaCertificate, newSerialNumber, normalizeSerialNumber, Softwa
 import { demoTlsMaterial, type ServerCertificateRecord } from './tls-server-certificate';
 
 /** The ledger's record of server certificates, in memory: what was recorded, in order. */
-const ledgerRecord = (failing = false) => {
+const ledgerRecord = (failing: false | 'before-storing' | 'after-storing' = false) => {
   const recorded: CaCertificate[] = [];
   const revoked = new Set<string>();
   const record: ServerCertificateRecord = {
     has: (serialNumber) => recorded.some((certificate) => certificate.serialNumber === serialNumber),
     revoked: (serialNumber) => revoked.has(serialNumber),
     record: async (certificate) => {
-      if (failing) throw new Error('the event store is closed');
+      if (failing === 'before-storing') throw new Error('the event store is closed');
       recorded.push(certificate);
+      // Stored, but the caller never learns it (the process stopped while the answer was on its way).
+      if (failing === 'after-storing') throw new Error('the ledger is shutting down');
     },
   };
   return { recorded, revoked, record };
@@ -59,10 +61,55 @@ describe('the EST TLS server certificate', () => {
     expect(ledger.recorded.map((c) => c.serialNumber)).toEqual([servedSerial(older.cert)]);
   });
 
-  it('writes no files and serves nothing when the ledger cannot record it', async () => {
-    await expect(demoTlsMaterial(dataDir, ca, 'http://127.0.0.1:3000', hostnames, ledgerRecord(true).record, now)).rejects.toThrow('the event store is closed');
+  const pendingFile = () => join(dataDir, 'est', 'tls.pending.pem');
+  const pendingSerial = () => servedSerial(readFileSync(pendingFile(), 'utf8').slice(readFileSync(pendingFile(), 'utf8').indexOf('-----BEGIN CERTIFICATE-----')));
+
+  it('serves nothing and writes no served files when the ledger cannot record it; the next call records and serves that same certificate, not a new one', async () => {
+    await expect(demoTlsMaterial(dataDir, ca, 'http://127.0.0.1:3000', hostnames, ledgerRecord('before-storing').record, now)).rejects.toThrow('the event store is closed');
     expect(existsSync(join(dataDir, 'est', 'tls.crt.pem'))).toBe(false);
     expect(existsSync(join(dataDir, 'est', 'tls.key.pem'))).toBe(false);
+    // Its key and chain wait in the pending file, readable by the ledger's user only.
+    expect(statSync(pendingFile()).mode & 0o777).toBe(0o600);
+    const waiting = pendingSerial();
+
+    const ledger = ledgerRecord();
+    const served = await demoTlsMaterial(dataDir, ca, 'http://127.0.0.1:3000', hostnames, ledger.record, now);
+
+    expect(servedSerial(served.cert)).toBe(waiting);
+    expect(ledger.recorded.map((c) => c.serialNumber)).toEqual([waiting]);
+    expect(readFileSync(join(dataDir, 'est', 'tls.crt.pem'), 'utf8')).toBe(served.cert);
+    expect(readFileSync(join(dataDir, 'est', 'tls.key.pem'), 'utf8')).toBe(served.key);
+    expect(existsSync(pendingFile())).toBe(false);
+  });
+
+  it('serves the certificate the ledger recorded when the process stopped before writing its files, and records it once: no second certificate, no lost key', async () => {
+    const ledger = ledgerRecord('after-storing');
+    await expect(demoTlsMaterial(dataDir, ca, 'http://127.0.0.1:3000', hostnames, ledger.record, now)).rejects.toThrow('the ledger is shutting down');
+    expect(ledger.recorded).toHaveLength(1);
+    expect(existsSync(join(dataDir, 'est', 'tls.crt.pem'))).toBe(false);
+
+    const restarted = ledgerRecord();
+    restarted.recorded.push(...ledger.recorded);
+    const served = await demoTlsMaterial(dataDir, ca, 'http://127.0.0.1:3000', hostnames, restarted.record, now);
+
+    expect(servedSerial(served.cert)).toBe(ledger.recorded[0]!.serialNumber);
+    expect(restarted.recorded).toHaveLength(1);
+    // The key served is the one the recorded certificate certifies.
+    expect(new X509Certificate(served.cert).checkPrivateKey(createPrivateKey(served.key))).toBe(true);
+    expect(existsSync(pendingFile())).toBe(false);
+  });
+
+  it('drops a pending certificate the ledger revoked meanwhile, and serves a new one', async () => {
+    await expect(demoTlsMaterial(dataDir, ca, 'http://127.0.0.1:3000', hostnames, ledgerRecord('after-storing').record, now)).rejects.toThrow();
+    const waiting = pendingSerial();
+    const ledger = ledgerRecord();
+    ledger.revoked.add(waiting);
+
+    const served = await demoTlsMaterial(dataDir, ca, 'http://127.0.0.1:3000', hostnames, ledger.record, now);
+
+    expect(servedSerial(served.cert)).not.toBe(waiting);
+    expect(ledger.recorded.map((c) => c.serialNumber)).toEqual([servedSerial(served.cert)]);
+    expect(existsSync(pendingFile())).toBe(false);
   });
 
   it('is issued anew, and recorded, when the one on disk was issued by another CA', async () => {

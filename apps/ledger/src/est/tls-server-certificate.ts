@@ -1,5 +1,5 @@
 import { generateKeyPairSync, X509Certificate } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { isIP } from 'node:net';
 import { join } from 'node:path';
 import { AsnConvert, OctetString } from '@peculiar/asn1-schema';
@@ -77,6 +77,10 @@ export interface ServerCertificateRecord {
   record(certificate: CaCertificate): Promise<void>;
 }
 
+/** PEM blocks of one kind, in order. */
+const pemBlocks = (pem: string, label: string): string[] =>
+  pem.match(new RegExp(`-----BEGIN ${label}-----[\\s\\S]+?-----END ${label}-----\\n?`, 'g')) ?? [];
+
 /**
  * The EST server's certificate when none is configured: issued once by the ledger's issuing
  * CA and kept in DATA_DIR/est (key 0600), re-issued when less than `renewBeforeMs` remains, the
@@ -85,6 +89,12 @@ export interface ServerCertificateRecord {
  * one is recorded before its files are written, and one found on disk that the ledger does not
  * hold yet (written by an older version) is recorded before it is served. Returns the PEM
  * material and the served certificate as the ledger records it (serial, expiry).
+ *
+ * A new one is first written, key and chain together, to tls.pending.pem (0600); then recorded;
+ * then written as tls.key.pem and tls.crt.pem, and the pending file removed. A process stopped
+ * in between (a stop while the record was on its way, a crash) leaves the pending file: the next
+ * call records it if the ledger does not hold it yet (the record is idempotent) and serves it,
+ * so the ledger never holds a certificate whose key is lost, and a second one is not issued.
  */
 export async function demoTlsMaterial(
   dataDir: string,
@@ -98,6 +108,27 @@ export async function demoTlsMaterial(
   const dir = join(dataDir, 'est');
   const certFile = join(dir, 'tls.crt.pem');
   const keyFile = join(dir, 'tls.key.pem');
+  const pendingFile = join(dir, 'tls.pending.pem');
+  /** Records it unless the ledger holds it, then makes it the served pair. */
+  const install = async (material: TlsMaterial, certificate: CaCertificate) => {
+    if (!ledger.has(certificate.serialNumber)) await ledger.record(certificate);
+    writeFileSync(keyFile, material.key, { mode: 0o600 });
+    writeFileSync(certFile, material.cert);
+    rmSync(pendingFile, { force: true });
+  };
+  if (existsSync(pendingFile)) {
+    const pending = readFileSync(pendingFile, 'utf8');
+    const [key] = pemBlocks(pending, 'PRIVATE KEY');
+    const cert = pemBlocks(pending, 'CERTIFICATE').join('');
+    if (key && cert && stillGood(cert, authority.certificateDer, now, renewBeforeMs)) {
+      const certificate = describeCertificate(new Uint8Array(new X509Certificate(cert).raw));
+      if (!ledger.revoked(certificate.serialNumber)) {
+        await install({ cert, key }, certificate);
+        return { cert, key, certificate };
+      }
+    }
+    rmSync(pendingFile, { force: true }); // not to be served: another CA's, expired, unreadable or revoked
+  }
   if (existsSync(certFile) && existsSync(keyFile)) {
     const cert = readFileSync(certFile, 'utf8');
     if (stillGood(cert, authority.certificateDer, now, renewBeforeMs)) {
@@ -119,10 +150,9 @@ export async function demoTlsMaterial(
     baseUrl,
   });
   const certificate = describeCertificate(issued.der);
-  await ledger.record(certificate);
   const material = { cert: issued.pem + toPem('CERTIFICATE', authority.certificateDer), key: privateKey.export({ type: 'pkcs8', format: 'pem' }).toString() };
   mkdirSync(dir, { recursive: true, mode: 0o700 });
-  writeFileSync(keyFile, material.key, { mode: 0o600 });
-  writeFileSync(certFile, material.cert);
+  writeFileSync(pendingFile, material.key + material.cert, { mode: 0o600 });
+  await install(material, certificate);
   return { ...material, certificate };
 }
