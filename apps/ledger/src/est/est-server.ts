@@ -69,7 +69,8 @@ export class EstServer implements OnApplicationShutdown {
   private renewal?: NodeJS.Timeout;
   /** Looks every EST_WATCH_MS at the issuing CA (see watch). */
   private watcher?: NodeJS.Timeout;
-  private lateStarting = false;
+  /** A late start on its way (issuing and recording a certificate): awaited at shutdown. */
+  private lateStarting?: Promise<void>;
   private lateStartFailure?: string;
   /** When the last rotation failed: the watch does not start another before the retry timer does. */
   private rotationFailedAt?: number;
@@ -139,14 +140,18 @@ export class EstServer implements OnApplicationShutdown {
   }
 
   /** One look for an issuing CA valid now; when there is one, EST starts with a certificate it signs. */
-  private async lateStart(port: number): Promise<void> {
-    if (this.lateStarting || this.server || this.closed) return;
+  private lateStart(port: number): Promise<void> {
+    if (this.lateStarting || this.server || this.closed) return Promise.resolve();
     try {
       this.enrollment.issuingCa();
     } catch {
-      return; // none valid yet (the reason was logged at start)
+      return Promise.resolve(); // none valid yet (the reason was logged at start)
     }
-    this.lateStarting = true;
+    this.lateStarting = this.startLate(port).finally(() => (this.lateStarting = undefined));
+    return this.lateStarting;
+  }
+
+  private async startLate(port: number): Promise<void> {
     try {
       const tls = await this.tlsMaterial();
       if (!tls || this.closed) return;
@@ -157,8 +162,6 @@ export class EstServer implements OnApplicationShutdown {
       const reason = String((error as Error)?.message ?? error);
       if (reason !== this.lateStartFailure) this.logger.error(`EST could not start (tried again every ${EST_WATCH_MS / 1000} s): ${reason}`);
       this.lateStartFailure = reason;
-    } finally {
-      this.lateStarting = false;
     }
   }
 
@@ -190,6 +193,9 @@ export class EstServer implements OnApplicationShutdown {
     this.watcher = undefined;
     clearTimeout(this.renewal);
     this.renewal = undefined;
+    // A certificate being issued is recorded and its files written before the store closes
+    // (StoreModule shuts down last): a stop never leaves one in the ledger that nothing serves.
+    await Promise.all([this.lateStarting, this.rotating]);
     const server = this.server;
     if (!server) return;
     this.server = undefined; // no renewal from here on
@@ -198,6 +204,7 @@ export class EstServer implements OnApplicationShutdown {
   }
 
   private startRotation(): void {
+    if (this.closed) return;
     this.rotating ??= this.rotate().then((replaced) => {
       this.rotating = undefined;
       this.rotationFailedAt = replaced ? undefined : Date.now();
@@ -213,7 +220,7 @@ export class EstServer implements OnApplicationShutdown {
     clearTimeout(this.renewal);
     this.renewal = undefined;
     const serving = this.serving;
-    if (!serving || !this.server) return;
+    if (!serving || !this.server || this.closed) return;
     const revoked = this.inventory.issuedRevocation(serving.caId, serving.serialNumber) !== undefined;
     // A certificate that ends with its CA cannot be replaced by a longer one: it is kept (looked at every 12 h), not renewed in a loop.
     const dueAt = revoked ? 0 : serving.notAfter >= serving.caNotAfter ? Infinity : serving.notAfter - this.config.EST_TLS_RENEW_SECONDS * 1000;
