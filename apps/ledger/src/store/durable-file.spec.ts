@@ -1,0 +1,46 @@
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createFileDurably, replaceFileDurably } from './durable-file';
+
+describe('files the ledger cannot lose', () => {
+  let dir: string;
+  beforeEach(() => {
+    dir = mkdtempSync(join(tmpdir(), 'devid-durable-'));
+  });
+  afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('creates a file with its content and mode, and leaves nothing beside it', () => {
+    createFileDurably(join(dir, 'key.pem'), 'secret\n', 0o600);
+
+    expect(readFileSync(join(dir, 'key.pem'), 'utf8')).toBe('secret\n');
+    expect(statSync(join(dir, 'key.pem')).mode & 0o777).toBe(0o600);
+    expect(readdirSync(dir)).toEqual(['key.pem']);
+  });
+
+  it('refuses to create over a file that exists (EEXIST), which keeps its content', () => {
+    writeFileSync(join(dir, 'key.pem'), 'first');
+
+    expect(() => createFileDurably(join(dir, 'key.pem'), 'second', 0o600)).toThrow(expect.objectContaining({ code: 'EEXIST' }));
+    expect(readFileSync(join(dir, 'key.pem'), 'utf8')).toBe('first');
+    expect(readdirSync(dir)).toEqual(['key.pem']);
+  });
+
+  it('replaces a file whole, with the mode asked, and leaves nothing beside it', () => {
+    writeFileSync(join(dir, 'tls.key.pem'), 'old key', { mode: 0o644 });
+
+    replaceFileDurably(join(dir, 'tls.key.pem'), 'new key', 0o600);
+
+    expect(readFileSync(join(dir, 'tls.key.pem'), 'utf8')).toBe('new key');
+    expect(statSync(join(dir, 'tls.key.pem')).mode & 0o777).toBe(0o600);
+    expect(readdirSync(dir)).toEqual(['tls.key.pem']);
+  });
+
+  it('leaves what was there and nothing beside it when the new file cannot take its place', () => {
+    mkdirSync(join(dir, 'tls.key.pem')); // a directory where the file should go: the rename fails
+
+    expect(() => replaceFileDurably(join(dir, 'tls.key.pem'), 'new key', 0o600)).toThrow(expect.objectContaining({ code: 'EISDIR' }));
+    expect(readdirSync(dir)).toEqual(['tls.key.pem']);
+    expect(statSync(join(dir, 'tls.key.pem')).isDirectory()).toBe(true);
+  });
+});

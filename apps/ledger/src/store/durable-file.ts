@@ -1,0 +1,69 @@
+import { closeSync, fsyncSync, linkSync, openSync, renameSync, rmSync, writeSync } from 'node:fs';
+import { dirname } from 'node:path';
+
+/**
+ * Files whose loss the ledger could not recover from once it has recorded what they hold: a CA's
+ * or OCSP signer's key, the passphrase that encrypts them, the EST certificate's key. The log
+ * is fsynced on every commit (synchronous=FULL); a key written with a plain writeFile sits in the
+ * page cache for up to half a minute, and a power cut in that time would leave a CA in the ledger
+ * whose key file is empty. These are on disk, with their directory entry, before they return.
+ */
+
+/** Flushes a directory's entries (a new or renamed file in it). */
+const syncDirectory = (dir: string): void => {
+  const fd = openSync(dir, 'r');
+  try {
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+};
+
+/**
+ * Creates `file` with `data`, on disk when it returns. Throws EEXIST when the file exists, also
+ * when another process created it a moment before: nothing is overwritten. The content is
+ * written beside it and linked into place, so a reader (another process starting at the same
+ * time) finds no file or all of it, never an empty one.
+ */
+export function createFileDurably(file: string, data: string, mode: number): void {
+  const next = writeBeside(file, data, mode);
+  try {
+    linkSync(next, file);
+  } finally {
+    rmSync(next, { force: true });
+  }
+  syncDirectory(dirname(file));
+}
+
+/**
+ * Replaces `file` with `data` in one step (a file beside it, flushed, renamed over it): a reader,
+ * or the next start after a crash, finds the old content or the new, never a part of it.
+ */
+export function replaceFileDurably(file: string, data: string, mode: number): void {
+  const next = writeBeside(file, data, mode);
+  try {
+    renameSync(next, file);
+  } catch (error) {
+    rmSync(next, { force: true });
+    throw error;
+  }
+  syncDirectory(dirname(file));
+}
+
+/** `data` in a new file beside `file` (this process's), flushed; removed again when that fails. */
+const writeBeside = (file: string, data: string, mode: number): string => {
+  const next = `${file}.${process.pid}.next`;
+  rmSync(next, { force: true });
+  const fd = openSync(next, 'wx', mode);
+  try {
+    const bytes = Buffer.from(data);
+    for (let at = 0; at < bytes.length; ) at += writeSync(fd, bytes, at, bytes.length - at);
+    fsyncSync(fd);
+  } catch (error) {
+    closeSync(fd);
+    rmSync(next, { force: true });
+    throw error;
+  }
+  closeSync(fd);
+  return next;
+};
