@@ -1,6 +1,7 @@
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { createFileDurably } from '../store/durable-file';
 
 const sha256 = (s: string) => createHash('sha256').update(s, 'utf8').digest();
 
@@ -18,11 +19,21 @@ export class AdminKey {
   static load(dataDir: string, fromEnv?: string): AdminKey {
     if (fromEnv) return new AdminKey(sha256(fromEnv));
     const file = join(dataDir, 'admin-api-key.sha256');
-    if (existsSync(file)) return new AdminKey(Buffer.from(readFileSync(file, 'utf8').trim(), 'hex'));
+    if (existsSync(file)) return AdminKey.stored(file);
     const key = `devid_${randomBytes(24).toString('base64url')}`;
     mkdirSync(dataDir, { recursive: true });
-    writeFileSync(file, `${sha256(key).toString('hex')}\n`, { mode: 0o600 });
+    try {
+      createFileDurably(file, `${sha256(key).toString('hex')}\n`, 0o600);
+    } catch (error) {
+      // Another process on this data dir generated one first: that one is the key, and this start prints none.
+      if ((error as NodeJS.ErrnoException).code === 'EEXIST') return AdminKey.stored(file);
+      throw error;
+    }
     return new AdminKey(sha256(key), key);
+  }
+
+  private static stored(file: string): AdminKey {
+    return new AdminKey(Buffer.from(readFileSync(file, 'utf8').trim(), 'hex'));
   }
 
   matches(candidate: string): boolean {

@@ -1,9 +1,10 @@
 import { randomBytes } from 'node:crypto';
-import { closeSync, existsSync, fstatSync, fsyncSync, mkdirSync, openSync, readFileSync, unlinkSync, writeFileSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, fstatSync, fsyncSync, mkdirSync, openSync, readFileSync, unlinkSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { Logger } from '@nestjs/common';
 import { Pkcs11Token, SoftwareKeyProvider, type KeyAlgorithm, type KeyProvider } from '@devid/pki';
 import type { LedgerConfig } from '../config/config';
+import { createFileDurably } from '../store/durable-file';
 
 export class KeyStoreError extends Error {
   readonly code = 'key-unavailable';
@@ -42,8 +43,13 @@ export class KeyStore {
     }
     const key = await SoftwareKeyProvider.generate(algorithm);
     const file = join(this.dir, `${name}.p8.pem`);
-    if (existsSync(file)) throw new KeyStoreError(`a key named ${name} already exists`);
-    writeFileSync(file, key.toEncryptedPkcs8Pem(this.passphrase), { mode: 0o600 });
+    try {
+      // On disk before the ledger records the CA or signer that uses it; never over another key.
+      createFileDurably(file, key.toEncryptedPkcs8Pem(this.passphrase), 0o600);
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'EEXIST') throw new KeyStoreError(`a key named ${name} already exists`);
+      throw error;
+    }
     const keyRef = `file:${name}`;
     this.open.set(keyRef, Promise.resolve(key));
     return { keyRef, key };
@@ -133,9 +139,12 @@ export class KeyStore {
   /** Demo only: a generated passphrase kept beside the keys, so `npm start` needs no setup. */
   private demoPassphrase(): string {
     const file = join(this.dir, '.passphrase');
-    if (!existsSync(file)) {
-      writeFileSync(file, randomBytes(32).toString('base64url'), { mode: 0o600 });
+    try {
+      // Two processes starting on a new data dir at once keep the one that landed first.
+      createFileDurably(file, randomBytes(32).toString('base64url'), 0o600);
       this.logger.warn(`CA_KEY_PASSPHRASE is not set: generated one in ${file} (set it in production)`);
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
     }
     return readFileSync(file, 'utf8').trim();
   }

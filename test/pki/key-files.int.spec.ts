@@ -1,0 +1,83 @@
+// The files a data dir cannot lose, as processes meet them: several ledgers started at once on
+// a new data dir (docker compose --scale, or a restart racing a CLI command) must agree on one
+// generated CA key passphrase and one admin key, and never write one key over another. Each
+// process here is a real node process running the built ledger code, released at the same
+// instant; afterwards every key any of them made must open.
+import { execFile } from 'node:child_process';
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { loadConfig } from '../../apps/ledger/src/config/config';
+import { AdminKey } from '../../apps/ledger/src/http/admin-key';
+import { KeyStore } from '../../apps/ledger/src/pki/key-store';
+import { ensureBuilt, ROOT } from '../support/ledger-process';
+
+jest.setTimeout(60_000);
+const run = promisify(execFile);
+const PROCESSES = 6;
+
+let dataDir: string;
+beforeAll(() => ensureBuilt());
+beforeEach(() => {
+  dataDir = mkdtempSync(join(tmpdir(), 'devid-key-files-'));
+});
+afterEach(() => rmSync(dataDir, { recursive: true, force: true }));
+
+/**
+ * Runs `body` (CommonJS) in PROCESSES node processes that start it at the same instant, after
+ * `setup` (the ledger's modules loaded: `dist` is its build); their stdout, in order.
+ */
+const together = async (setup: string, body: (i: number) => string): Promise<string[]> => {
+  const at = Date.now() + 2_500; // every process is up and loaded by then, then spins to the instant
+  return Promise.all(
+    Array.from({ length: PROCESSES }, async (_, i) => {
+      const script = `const dist = ${JSON.stringify(join(ROOT, 'apps', 'ledger', 'dist'))}; ${setup}
+        (async () => { while (Date.now() < ${at}); ${body(i)} })().catch((e) => { console.log('error: ' + e.message); });`;
+      const { stdout } = await run(process.execPath, ['-e', script], { cwd: ROOT, env: { ...process.env, DATA_DIR: dataDir } });
+      return stdout.trim();
+    }),
+  );
+};
+
+it('gives processes started together one CA key passphrase: every key each of them made opens afterwards', async () => {
+  const out = await together(
+    `const { KeyStore } = require(dist + '/pki/key-store'); const { loadConfig } = require(dist + '/config/config');`,
+    (i) => `const keys = new KeyStore(loadConfig({ DATA_DIR: process.env.DATA_DIR }));
+      await keys.generate('signer-${i}', 'ECDSA-P256');
+      console.log('made signer-${i}');`,
+  );
+  expect(out).toEqual(Array.from({ length: PROCESSES }, (_, i) => expect.stringContaining(`made signer-${i}`)));
+
+  const keys = new KeyStore(loadConfig({ DATA_DIR: dataDir }));
+  const opened = await Promise.allSettled(Array.from({ length: PROCESSES }, (_, i) => keys.get(`file:signer-${i}`)));
+  expect(opened.map((o) => (o.status === 'fulfilled' ? 'opens' : String(o.reason)))).toEqual(Array(PROCESSES).fill('opens'));
+  expect(readdirSync(join(dataDir, 'ca-keys')).sort()).toEqual(['.passphrase', ...Array.from({ length: PROCESSES }, (_, i) => `signer-${i}.p8.pem`)].sort());
+});
+
+it('never writes a key over another of the same name: one process makes it, the others are refused, and the file holds the key that one made', async () => {
+  const out = await together(
+    `const { KeyStore } = require(dist + '/pki/key-store'); const { loadConfig } = require(dist + '/config/config');`,
+    () => `const keys = new KeyStore(loadConfig({ DATA_DIR: process.env.DATA_DIR, CA_KEY_PASSPHRASE: 'key-files-passphrase-0123' }));
+      const { key } = await keys.generate('issuing', 'ECDSA-P256');
+      console.log('made ' + Buffer.from(key.subjectPublicKeyInfo).toString('base64'));`,
+  );
+  const made = out.filter((line) => line.startsWith('made '));
+  expect(made).toHaveLength(1);
+  expect(out.filter((line) => !line.startsWith('made '))).toEqual(Array(PROCESSES - 1).fill('error: a key named issuing already exists'));
+
+  const key = await new KeyStore(loadConfig({ DATA_DIR: dataDir, CA_KEY_PASSPHRASE: 'key-files-passphrase-0123' })).get('file:issuing');
+  expect(`made ${Buffer.from(key.subjectPublicKeyInfo).toString('base64')}`).toBe(made[0]);
+});
+
+it('gives processes started together one generated admin key: the one start that prints a key prints the key that works', async () => {
+  const out = await together(
+    `const { AdminKey } = require(dist + '/http/admin-key');`,
+    () => `const admin = AdminKey.load(process.env.DATA_DIR);
+      console.log(admin.generated ? 'generated ' + admin.generated : 'loaded');`,
+  );
+  const printed = out.filter((line) => line.startsWith('generated ')).map((line) => line.slice('generated '.length));
+  expect(printed).toHaveLength(1);
+  expect(out.filter((line) => line === 'loaded')).toHaveLength(PROCESSES - 1);
+  expect(AdminKey.load(dataDir).matches(printed[0]!)).toBe(true);
+});
