@@ -1,5 +1,5 @@
 import { generateKeyPairSync, X509Certificate } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { isIP } from 'node:net';
 import { join } from 'node:path';
 import { AsnConvert, OctetString } from '@peculiar/asn1-schema';
@@ -20,6 +20,7 @@ import {
 import type { CaCertificate } from '@devid/domain';
 import { issueCertificate, newSerialNumber, toPem, type CertificateAuthority, type CertificateProfile } from '@devid/pki';
 import { describeCertificate } from '../pki/authorities';
+import { replaceFileDurably } from '../store/durable-file';
 
 export interface TlsMaterial {
   /** PEM: the server certificate, then its issuing CA. */
@@ -112,8 +113,8 @@ export async function demoTlsMaterial(
   /** Records it unless the ledger holds it, then makes it the served pair. */
   const install = async (material: TlsMaterial, certificate: CaCertificate) => {
     if (!ledger.has(certificate.serialNumber)) await ledger.record(certificate);
-    writeFileSync(keyFile, material.key, { mode: 0o600 });
-    writeFileSync(certFile, material.cert);
+    replaceFileDurably(keyFile, material.key, 0o600);
+    replaceFileDurably(certFile, material.cert, 0o644);
     rmSync(pendingFile, { force: true });
   };
   if (existsSync(pendingFile)) {
@@ -152,7 +153,7 @@ export async function demoTlsMaterial(
   const certificate = describeCertificate(issued.der);
   const material = { cert: issued.pem + toPem('CERTIFICATE', authority.certificateDer), key: privateKey.export({ type: 'pkcs8', format: 'pem' }).toString() };
   mkdirSync(dir, { recursive: true, mode: 0o700 });
-  writeFileSync(pendingFile, material.key + material.cert, { mode: 0o600 });
+  replaceFileDurably(pendingFile, material.key + material.cert, 0o600);
   await install(material, certificate);
   return { ...material, certificate };
 }
