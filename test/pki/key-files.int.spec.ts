@@ -4,10 +4,11 @@
 // process here is a real node process running the built ledger code, released at the same
 // instant; afterwards every key any of them made must open.
 import { execFile } from 'node:child_process';
-import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import { AuditPublicKey } from '@devid/audit';
 import { loadConfig } from '../../apps/ledger/src/config/config';
 import { AdminKey } from '../../apps/ledger/src/http/admin-key';
 import { KeyStore } from '../../apps/ledger/src/pki/key-store';
@@ -80,4 +81,16 @@ it('gives processes started together one generated admin key: the one start that
   expect(printed).toHaveLength(1);
   expect(out.filter((line) => line === 'loaded')).toHaveLength(PROCESSES - 1);
   expect(AdminKey.load(dataDir).matches(printed[0]!)).toBe(true);
+});
+
+it('gives processes started together one audit key: each signs checkpoints with the key whose public half is published', async () => {
+  const out = await together(
+    `const { KeyStore } = require(dist + '/pki/key-store'); const { loadConfig } = require(dist + '/config/config'); const { loadAuditKey } = require(dist + '/audit/audit-key');
+      require('@nestjs/common').Logger.overrideLogger(false);`,
+    () => `const keys = new KeyStore(loadConfig({ DATA_DIR: process.env.DATA_DIR, CA_KEY_PASSPHRASE: 'key-files-passphrase-0123' }));
+      const { publicKey } = await loadAuditKey(keys, process.env.DATA_DIR);
+      console.log('key ' + publicKey.keyId);`,
+  );
+  const published = AuditPublicKey.parse(readFileSync(join(dataDir, 'audit-key.pub.pem'), 'utf8'));
+  expect(out).toEqual(Array(PROCESSES).fill(`key ${published.keyId}`));
 });
