@@ -308,4 +308,20 @@ describe.each(variants)('PKI through the API with %s', (_name, env) => {
     expect(after).toEqual(before);
     expect(before.crl).toEqual(expect.arrayContaining([`Serial Number: ${estCertificate.toUpperCase()}`, expect.stringMatching(/Reason Code:\s+Superseded/)]));
   });
+  it('leaves no key behind when a CA cannot be created, so that its caId can be created once the cause is gone', async () => {
+    const keys = ledger.app.get(KeyStore);
+    // A key left over under the name the new CA's OCSP signer needs (as an older version could leave one).
+    const leftover = await keys.generate('extra-factory-ocsp', 'ECDSA-P256');
+    const refused = await api('POST', '/cas', { body: { caId: 'extra-factory', role: 'factory', parentId: 'devid-root' } });
+    expect(refused.status).toBe(503);
+    expect(refused.body.detail).toMatch(/extra-factory-ocsp/);
+    expect((await api('GET', '/cas/extra-factory')).status).toBe(404);
+    // The CA's own key, made before the signer's failed, is gone again (not only unused).
+    if (env.CA_KEY_BACKEND === 'software') expect(readdirSync(join(dataDir, 'ca-keys')).filter((file) => file.startsWith('extra-factory'))).toEqual(['extra-factory-ocsp.p8.pem']);
+
+    await keys.destroy(leftover.keyRef);
+    const created = await api('POST', '/cas', { body: { caId: 'extra-factory', role: 'factory', parentId: 'devid-root' } });
+    expect(created.status).toBe(201);
+    expect((await api('GET', '/cas/extra-factory')).body).toMatchObject({ caId: 'extra-factory', status: 'active' });
+  });
 });

@@ -2,8 +2,8 @@ import { randomUUID } from 'node:crypto';
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { CommandBus } from '@nestjs/cqrs';
 import { X509Certificate } from '@peculiar/x509';
-import { CaChainRevoked, CaNotFound, decideCa, IllegalTransition, InvalidCommand, NoActiveCa, type CaCertificate, type CaRole, type CaState } from '@devid/domain';
-import { EVENT_ID_NAMESPACE, uuidV5, type EventStore } from '@devid/event-store';
+import { CaChainRevoked, CaNotFound, decideCa, DomainError, IllegalTransition, InvalidCommand, NoActiveCa, type CaCertificate, type CaRole, type CaState } from '@devid/domain';
+import { EVENT_ID_NAMESPACE, IdempotencyConflict, InvalidAppend, uuidV5, WrongExpectedRevision, type EventStore } from '@devid/event-store';
 import {
   addDays,
   createOcspSignerCertificate,
@@ -147,39 +147,68 @@ export class Authorities {
     if (parent) assertSignsAt(parent, now.getTime());
     const commonName = request.commonName ?? `DevID ${request.role} CA ${request.caId}`;
     const { keyRef, key } = await this.keys.generate(request.caId, algorithm, request.backend);
-    const subject = [{ type: 'CN', value: commonName }, { type: 'O', value: 'DevID Ledger' }];
-    const notAfter = request.validityDays === undefined ? {} : { notAfter: addDays(now, request.validityDays) };
-    const certificateDer =
-      request.role === 'root' || !parent
-        ? await createRootCaCertificate({ subject, key, serialNumber: newSerialNumber(), now, ...notAfter })
-        : await createSubordinateCaCertificate({
+    let signerKeyRef: string | undefined;
+    let sent = false;
+    try {
+      const subject = [{ type: 'CN', value: commonName }, { type: 'O', value: 'DevID Ledger' }];
+      const notAfter = request.validityDays === undefined ? {} : { notAfter: addDays(now, request.validityDays) };
+      const certificateDer =
+        request.role === 'root' || !parent
+          ? await createRootCaCertificate({ subject, key, serialNumber: newSerialNumber(), now, ...notAfter })
+          : await createSubordinateCaCertificate({
+              role: request.role,
+              subject,
+              subjectPublicKeyInfo: key.subjectPublicKeyInfo,
+              parent: await this.authority(parent.caId),
+              serialNumber: newSerialNumber(),
+              now,
+              baseUrl: this.baseUrl,
+              ...notAfter,
+            });
+      const ocspSigner = await this.newOcspSigner(`${request.caId}-ocsp`, { caId: request.caId, certificateDer, key }, commonName, algorithm, request.backend, now);
+      signerKeyRef = ocspSigner.keyRef;
+      sent = true;
+      return await this.commands.execute(
+        new ExecuteCaCommand({
+          type: 'CreateCertificateAuthority',
+          caId: request.caId,
+          commandId: randomUUID(),
+          now: now.toISOString(),
+          actor,
+          data: {
             role: request.role,
-            subject,
-            subjectPublicKeyInfo: key.subjectPublicKeyInfo,
-            parent: await this.authority(parent.caId),
-            serialNumber: newSerialNumber(),
-            now,
-            baseUrl: this.baseUrl,
-            ...notAfter,
-          });
-    const ocspSigner = await this.newOcspSigner(`${request.caId}-ocsp`, { caId: request.caId, certificateDer, key }, commonName, algorithm, request.backend, now);
-    return this.commands.execute(
-      new ExecuteCaCommand({
-        type: 'CreateCertificateAuthority',
-        caId: request.caId,
-        commandId: randomUUID(),
-        now: now.toISOString(),
-        actor,
-        data: {
-          role: request.role,
-          parent: parent ? { caId: parent.caId, status: parent.status, role: parent.role } : null,
-          algorithm,
-          certificate: describeCertificate(certificateDer),
-          keyRef,
-          ocspSigner,
-        },
-      }),
-    );
+            parent: parent ? { caId: parent.caId, status: parent.status, role: parent.role } : null,
+            algorithm,
+            certificate: describeCertificate(certificateDer),
+            keyRef,
+            ocspSigner,
+          },
+        }),
+      );
+    } catch (error) {
+      // A refused or failed create leaves no key behind: its caId can be created again.
+      const nothingWritten = !sent || error instanceof DomainError || error instanceof WrongExpectedRevision || error instanceof IdempotencyConflict || error instanceof InvalidAppend;
+      await this.discardKeys(request.caId, [keyRef, signerKeyRef], nothingWritten);
+      throw error;
+    }
+  }
+
+  /**
+   * The keys a create made, destroyed when its CA was not recorded with them: it failed before
+   * its command was sent, or the command was refused with nothing written, and the log confirms
+   * it. When the outcome is unknown (the store answered neither way) or the log cannot be read,
+   * they are kept, and named in the log: a CA recorded with a destroyed key could sign nothing.
+   */
+  private async discardKeys(caId: string, keyRefs: Array<string | undefined>, nothingWritten: boolean): Promise<void> {
+    const made = keyRefs.filter((keyRef): keyRef is string => keyRef !== undefined);
+    try {
+      if (!nothingWritten) throw new Error('the outcome of its record is unknown');
+      const { state } = await loadCa(this.store, caId);
+      const recorded = state.status === 'unknown' ? [] : [state.keyRef, state.ocspSigner?.keyRef];
+      for (const keyRef of made) if (!recorded.includes(keyRef)) await this.keys.destroy(keyRef);
+    } catch (error) {
+      this.logger.warn(`CA ${caId} not created; its keys ${made.join(', ')} are kept: ${(error as Error).message}`);
+    }
   }
 
   /**
@@ -260,13 +289,20 @@ export class Authorities {
     now: Date,
   ): Promise<{ certificate: CaCertificate; keyRef: string }> {
     const ocsp = await this.keys.generate(keyName, algorithm, backend);
-    const der = await createOcspSignerCertificate({
-      subject: [{ type: 'CN', value: `OCSP signer for ${commonName}`.slice(0, 64) }, { type: 'O', value: 'DevID Ledger' }],
-      subjectPublicKeyInfo: ocsp.key.subjectPublicKeyInfo,
-      ca,
-      serialNumber: newSerialNumber(),
-      now,
-    });
+    let der: Uint8Array;
+    try {
+      der = await createOcspSignerCertificate({
+        subject: [{ type: 'CN', value: `OCSP signer for ${commonName}`.slice(0, 64) }, { type: 'O', value: 'DevID Ledger' }],
+        subjectPublicKeyInfo: ocsp.key.subjectPublicKeyInfo,
+        ca,
+        serialNumber: newSerialNumber(),
+        now,
+      });
+    } catch (error) {
+      // No certificate names it: nothing will use it.
+      await this.keys.destroy(ocsp.keyRef).catch((destroyError: Error) => this.logger.warn(`OCSP signer key ${ocsp.keyRef} kept: ${destroyError.message}`));
+      throw error;
+    }
     return { certificate: describeCertificate(der), keyRef: ocsp.keyRef };
   }
 
