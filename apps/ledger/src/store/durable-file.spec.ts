@@ -3,6 +3,21 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createFileDurably, replaceFileDurably } from './durable-file';
 
+/** When set, link() fails as on a file system without hard links (some network and FUSE mounts). */
+let mockNoLinks = false;
+const mockLinks: string[] = [];
+jest.mock('node:fs', () => {
+  const actual = jest.requireActual<typeof import('node:fs')>('node:fs');
+  return {
+    ...actual,
+    linkSync: (existing: string, created: string) => {
+      mockLinks.push(created);
+      if (mockNoLinks) throw Object.assign(new Error('operation not permitted'), { code: 'EPERM' });
+      return actual.linkSync(existing, created);
+    },
+  };
+});
+
 describe('files the ledger cannot lose', () => {
   let dir: string;
   beforeEach(() => {
@@ -42,5 +57,19 @@ describe('files the ledger cannot lose', () => {
     expect(() => replaceFileDurably(join(dir, 'tls.key.pem'), 'new key', 0o600)).toThrow(expect.objectContaining({ code: 'EISDIR' }));
     expect(readdirSync(dir)).toEqual(['tls.key.pem']);
     expect(statSync(join(dir, 'tls.key.pem')).isDirectory()).toBe(true);
+  });
+  it('creates the file in place, still never over another, on a file system without hard links', () => {
+    mockNoLinks = true;
+    mockLinks.length = 0;
+    try {
+      createFileDurably(join(dir, 'key.pem'), 'secret\n', 0o600);
+      expect(() => createFileDurably(join(dir, 'key.pem'), 'other', 0o600)).toThrow(expect.objectContaining({ code: 'EEXIST' }));
+    } finally {
+      mockNoLinks = false;
+    }
+    expect(mockLinks).toEqual([join(dir, 'key.pem'), join(dir, 'key.pem')]);
+    expect(readFileSync(join(dir, 'key.pem'), 'utf8')).toBe('secret\n');
+    expect(statSync(join(dir, 'key.pem')).mode & 0o777).toBe(0o600);
+    expect(readdirSync(dir)).toEqual(['key.pem']);
   });
 });

@@ -29,11 +29,18 @@ export function createFileDurably(file: string, data: string, mode: number): voi
   const next = writeBeside(file, data, mode);
   try {
     linkSync(next, file);
+  } catch (error) {
+    // A file system without hard links (some network and FUSE mounts): created in place, still
+    // exclusively (EEXIST), with a moment in which another process could find it empty.
+    if (!NO_LINKS.has((error as NodeJS.ErrnoException).code ?? '')) throw error;
+    writeNew(file, data, mode);
   } finally {
     rmSync(next, { force: true });
   }
   syncDirectory(dirname(file));
 }
+
+const NO_LINKS = new Set(['EPERM', 'ENOTSUP', 'EOPNOTSUPP', 'ENOSYS']);
 
 /**
  * Replaces `file` with `data` in one step (a file beside it, flushed, renamed over it): a reader,
@@ -54,16 +61,21 @@ export function replaceFileDurably(file: string, data: string, mode: number): vo
 const writeBeside = (file: string, data: string, mode: number): string => {
   const next = `${file}.${process.pid}.next`;
   rmSync(next, { force: true });
-  const fd = openSync(next, 'wx', mode);
+  writeNew(next, data, mode);
+  return next;
+};
+
+/** `data` in a file that must not exist yet (EEXIST), flushed; removed again when the write fails. */
+const writeNew = (file: string, data: string, mode: number): void => {
+  const fd = openSync(file, 'wx', mode);
   try {
     const bytes = Buffer.from(data);
     for (let at = 0; at < bytes.length; ) at += writeSync(fd, bytes, at, bytes.length - at);
     fsyncSync(fd);
   } catch (error) {
     closeSync(fd);
-    rmSync(next, { force: true });
+    rmSync(file, { force: true });
     throw error;
   }
   closeSync(fd);
-  return next;
 };
