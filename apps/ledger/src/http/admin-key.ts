@@ -22,13 +22,8 @@ export class AdminKey {
     if (existsSync(file)) return AdminKey.stored(file);
     const key = `devid_${randomBytes(24).toString('base64url')}`;
     mkdirSync(dataDir, { recursive: true });
-    try {
-      createFileDurably(file, `${sha256(key).toString('hex')}\n`, 0o600);
-    } catch (error) {
-      // Another process on this data dir generated one first: that one is the key, and this start prints none.
-      if ((error as NodeJS.ErrnoException).code === 'EEXIST') return AdminKey.stored(file);
-      throw error;
-    }
+    // Another process on this data dir generated one first: that one is the key, and this start prints none.
+    if (!createFileDurably(file, `${sha256(key).toString('hex')}\n`, 0o600)) return AdminKey.stored(file);
     return new AdminKey(sha256(key), key);
   }
 

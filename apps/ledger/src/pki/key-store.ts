@@ -43,13 +43,8 @@ export class KeyStore {
     }
     const key = await SoftwareKeyProvider.generate(algorithm);
     const file = join(this.dir, `${name}.p8.pem`);
-    try {
-      // On disk before the ledger records the CA or signer that uses it; never over another key.
-      createFileDurably(file, key.toEncryptedPkcs8Pem(this.passphrase), 0o600);
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code === 'EEXIST') throw new KeyStoreError(`a key named ${name} already exists`);
-      throw error;
-    }
+    // On disk before the ledger records the CA or signer that uses it; never over another key.
+    if (!createFileDurably(file, key.toEncryptedPkcs8Pem(this.passphrase), 0o600)) throw new KeyStoreError(`a key named ${name} already exists`);
     const keyRef = `file:${name}`;
     this.open.set(keyRef, Promise.resolve(key));
     return { keyRef, key };
@@ -139,12 +134,9 @@ export class KeyStore {
   /** Demo only: a generated passphrase kept beside the keys, so `npm start` needs no setup. */
   private demoPassphrase(): string {
     const file = join(this.dir, '.passphrase');
-    try {
-      // Two processes starting on a new data dir at once keep the one that landed first.
-      createFileDurably(file, randomBytes(32).toString('base64url'), 0o600);
+    // Two processes starting on a new data dir at once keep the one that landed first.
+    if (createFileDurably(file, randomBytes(32).toString('base64url'), 0o600)) {
       this.logger.warn(`CA_KEY_PASSPHRASE is not set: generated one in ${file} (set it in production)`);
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
     }
     return readFileSync(file, 'utf8').trim();
   }

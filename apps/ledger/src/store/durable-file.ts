@@ -20,26 +20,34 @@ const syncDirectory = (dir: string): void => {
 };
 
 /**
- * Creates `file` with `data`, on disk when it returns. Throws EEXIST when the file exists, also
- * when another process created it a moment before: nothing is overwritten. The content is
- * written beside it and linked into place, so a reader (another process starting at the same
- * time) finds no file or all of it, never an empty one.
+ * Creates `file` with `data`, on disk when it returns true. Returns false, writing nothing, when
+ * the file exists, also when another process created it a moment before: nothing is overwritten.
+ * The content is written beside it and linked into place, so a reader (another process starting
+ * at the same time) finds no file or all of it, never an empty one.
  */
-export function createFileDurably(file: string, data: string, mode: number): void {
+export function createFileDurably(file: string, data: string, mode: number): boolean {
   const next = writeBeside(file, data, mode);
   try {
     linkSync(next, file);
   } catch (error) {
+    if (codeOf(error) === 'EEXIST') return false;
     // A file system without hard links (some network and FUSE mounts): created in place, still
-    // exclusively (EEXIST), with a moment in which another process could find it empty.
-    if (!NO_LINKS.has((error as NodeJS.ErrnoException).code ?? '')) throw error;
-    writeNew(file, data, mode);
+    // exclusively, with a moment in which another process could find it empty.
+    if (!NO_LINKS.has(codeOf(error))) throw error;
+    try {
+      writeNew(file, data, mode);
+    } catch (inPlace) {
+      if (codeOf(inPlace) === 'EEXIST') return false;
+      throw inPlace;
+    }
   } finally {
     rmSync(next, { force: true });
   }
   syncDirectory(dirname(file));
+  return true;
 }
 
+const codeOf = (error: unknown): string => (error as NodeJS.ErrnoException).code ?? '';
 const NO_LINKS = new Set(['EPERM', 'ENOTSUP', 'EOPNOTSUPP', 'ENOSYS']);
 
 /**
