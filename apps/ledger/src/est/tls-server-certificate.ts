@@ -110,9 +110,18 @@ export async function demoTlsMaterial(
   const certFile = join(dir, 'tls.crt.pem');
   const keyFile = join(dir, 'tls.key.pem');
   const pendingFile = join(dir, 'tls.pending.pem');
+  /** A certificate on disk that may be served (this CA's, lasting, not revoked), as the ledger records it; else undefined. */
+  const servable = (cert: string): CaCertificate | undefined => {
+    if (!stillGood(cert, authority.certificateDer, now, renewBeforeMs)) return undefined;
+    const certificate = describeCertificate(new Uint8Array(new X509Certificate(cert).raw));
+    return ledger.revoked(certificate.serialNumber) ? undefined : certificate;
+  };
+  const recordIfMissing = async (certificate: CaCertificate) => {
+    if (!ledger.has(certificate.serialNumber)) await ledger.record(certificate);
+  };
   /** Records it unless the ledger holds it, then makes it the served pair. */
   const install = async (material: TlsMaterial, certificate: CaCertificate) => {
-    if (!ledger.has(certificate.serialNumber)) await ledger.record(certificate);
+    await recordIfMissing(certificate);
     replaceFileDurably(keyFile, material.key, 0o600);
     replaceFileDurably(certFile, material.cert, 0o644);
     rmSync(pendingFile, { force: true });
@@ -121,23 +130,19 @@ export async function demoTlsMaterial(
     const pending = readFileSync(pendingFile, 'utf8');
     const [key] = pemBlocks(pending, 'PRIVATE KEY');
     const cert = pemBlocks(pending, 'CERTIFICATE').join('');
-    if (key && cert && stillGood(cert, authority.certificateDer, now, renewBeforeMs)) {
-      const certificate = describeCertificate(new Uint8Array(new X509Certificate(cert).raw));
-      if (!ledger.revoked(certificate.serialNumber)) {
-        await install({ cert, key }, certificate);
-        return { cert, key, certificate };
-      }
+    const certificate = key && cert ? servable(cert) : undefined;
+    if (key && certificate) {
+      await install({ cert, key }, certificate);
+      return { cert, key, certificate };
     }
     rmSync(pendingFile, { force: true }); // not to be served: another CA's, expired, unreadable or revoked
   }
   if (existsSync(certFile) && existsSync(keyFile)) {
     const cert = readFileSync(certFile, 'utf8');
-    if (stillGood(cert, authority.certificateDer, now, renewBeforeMs)) {
-      const kept = describeCertificate(new Uint8Array(new X509Certificate(cert).raw));
-      if (!ledger.revoked(kept.serialNumber)) {
-        if (!ledger.has(kept.serialNumber)) await ledger.record(kept);
-        return { cert, key: readFileSync(keyFile, 'utf8'), certificate: kept };
-      }
+    const kept = servable(cert);
+    if (kept) {
+      await recordIfMissing(kept);
+      return { cert, key: readFileSync(keyFile, 'utf8'), certificate: kept };
     }
   }
   const { privateKey, publicKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
