@@ -201,13 +201,14 @@ export class Authorities {
    */
   private async discardKeys(caId: string, keyRefs: Array<string | undefined>, nothingWritten: boolean): Promise<void> {
     const made = keyRefs.filter((keyRef): keyRef is string => keyRef !== undefined);
+    const keep = (why: string) => this.logger.warn(`CA ${caId} not created; its keys ${made.join(', ')} are kept: ${why}`);
+    if (!nothingWritten) return keep('the outcome of its record is unknown');
     try {
-      if (!nothingWritten) throw new Error('the outcome of its record is unknown');
       const { state } = await loadCa(this.store, caId);
       const recorded = state.status === 'unknown' ? [] : [state.keyRef, state.ocspSigner?.keyRef];
       for (const keyRef of made) if (!recorded.includes(keyRef)) await this.keys.destroy(keyRef);
     } catch (error) {
-      this.logger.warn(`CA ${caId} not created; its keys ${made.join(', ')} are kept: ${(error as Error).message}`);
+      keep((error as Error).message);
     }
   }
 
