@@ -7,7 +7,9 @@ import { DatabaseSync } from 'node:sqlite';
  * checkpoint is lost with it).
  */
 export const openReadModelDb = (path: string): DatabaseSync => {
-  const db = new DatabaseSync(path);
-  db.exec('PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA busy_timeout = 5000;');
+  // The busy timeout from the first statement on: switching a new file to WAL takes a lock that
+  // another process opening it at the same moment may hold.
+  const db = new DatabaseSync(path, { timeout: 5000 });
+  db.exec('PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL;');
   return db;
 };
