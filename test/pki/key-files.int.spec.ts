@@ -4,7 +4,7 @@
 // process here is a real node process running the built ledger code, released at the same
 // instant; afterwards every key any of them made must open.
 import { execFile } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -29,13 +29,14 @@ afterEach(() => rmSync(dataDir, { recursive: true, force: true }));
  * Runs `body` (CommonJS) in PROCESSES node processes that start it at the same instant, after
  * `setup` (the ledger's modules loaded: `dist` is its build); their stdout, in order.
  */
-const together = async (setup: string, body: (i: number) => string): Promise<string[]> => {
-  const at = Date.now() + 2_500; // every process is up and loaded by then, then spins to the instant
+const together = async (setup: string, body: (i: number) => string, { processes = PROCESSES, leadMs = 2_500 } = {}): Promise<string[]> => {
+  const at = Date.now() + leadMs; // every process is up and loaded by then, then spins to the instant
   return Promise.all(
-    Array.from({ length: PROCESSES }, async (_, i) => {
+    Array.from({ length: processes }, async (_, i) => {
       const script = `const dist = ${JSON.stringify(join(ROOT, 'apps', 'ledger', 'dist'))}; ${setup}
         (async () => { while (Date.now() < ${at}); ${body(i)} })().catch((e) => { console.log('error: ' + e.message); });`;
-      const { stdout } = await run(process.execPath, ['-e', script], { cwd: ROOT, env: { ...process.env, DATA_DIR: dataDir } });
+      // A process that does not end by itself (something left open) is killed, and the test fails on it.
+      const { stdout } = await run(process.execPath, ['-e', script], { cwd: ROOT, env: { ...process.env, DATA_DIR: dataDir }, timeout: 40_000 });
       return stdout.trim();
     }),
   );
@@ -93,4 +94,16 @@ it('gives processes started together one audit key: each signs checkpoints with 
   );
   const published = AuditPublicKey.parse(readFileSync(join(dataDir, 'audit-key.pub.pem'), 'utf8'));
   expect(out).toEqual(Array(PROCESSES).fill(`key ${published.keyId}`));
+});
+
+it('ends a start that fails while the ledger is built (here: read-models.db cannot be opened) with its error, and leaves nothing open: the process ends by itself', async () => {
+  mkdirSync(join(dataDir, 'read-models.db'));
+  const out = await together(
+    `const { startLedger } = require(dist + '/ledger'); const { loadConfig } = require(dist + '/config/config');`,
+    () => `const config = loadConfig({ DATA_DIR: process.env.DATA_DIR, PORT: '0', EST_PORT: 'off', ADMIN_API_KEY: 'key-files-admin-key-0123456789', CA_KEY_PASSPHRASE: 'key-files-passphrase-0123' });
+      await startLedger(config, false);
+      console.log('started');`,
+    { processes: 1, leadMs: 0 },
+  );
+  expect(out).toEqual(['error: unable to open database file']);
 });

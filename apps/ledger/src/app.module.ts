@@ -2,6 +2,7 @@ import { type DynamicModule, type MiddlewareConsumer, Module, type NestModule, R
 import { APP_FILTER } from '@nestjs/core';
 import { CqrsModule } from '@nestjs/cqrs';
 import { LEDGER_CONFIG, type LedgerConfig } from './config/config';
+import { OpenedResources } from './store/opened-resources';
 import { DeviceRepository } from './devices/device-repository';
 import { DevicesController } from './devices/devices.controller';
 import { CertificatesController } from './certificates/certificates.controller';
@@ -24,7 +25,8 @@ import { EstModule } from './est/est.module';
 
 @Module({})
 export class AppModule implements NestModule {
-  static register(config: LedgerConfig, adminKey: AdminKey): DynamicModule {
+  /** `opened` collects what providers open while the application is built (see OpenedResources). */
+  static register(config: LedgerConfig, adminKey: AdminKey, opened = new OpenedResources()): DynamicModule {
     return {
       module: AppModule,
       global: true,
@@ -33,13 +35,14 @@ export class AppModule implements NestModule {
       providers: [
         { provide: LEDGER_CONFIG, useValue: config },
         { provide: AdminKey, useValue: adminKey },
+        { provide: OpenedResources, useValue: opened },
         { provide: APP_FILTER, useClass: ProblemFilter },
         AdminGuard,
         DeviceRepository,
         ExecuteDeviceCommandHandler,
         LedgerMetrics,
       ],
-      exports: [LEDGER_CONFIG, AdminKey, AdminGuard, LedgerMetrics],
+      exports: [LEDGER_CONFIG, AdminKey, AdminGuard, LedgerMetrics, OpenedResources],
     };
   }
 

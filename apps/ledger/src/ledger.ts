@@ -4,6 +4,7 @@ import { NestFactory } from '@nestjs/core';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import type { EventStore } from '@devid/event-store';
 import { AppModule } from './app.module';
+import { OpenedResources } from './store/opened-resources';
 import type { LedgerConfig } from './config/config';
 import { AdminKey } from './http/admin-key';
 import { Authorities } from './pki/authorities';
@@ -47,10 +48,15 @@ const readModelsCaughtUp = async (app: INestApplication): Promise<void> => {
 /** Builds and starts the ledger (HTTP API, read models). Used by main and by tests. */
 export const startLedger = async (config: LedgerConfig, logger?: LoggerService | false): Promise<RunningLedger> => {
   const adminKey = AdminKey.load(config.DATA_DIR, config.ADMIN_API_KEY);
-  const app = await NestFactory.create(AppModule.register(config, adminKey), {
+  const opened = new OpenedResources();
+  const app = await NestFactory.create(AppModule.register(config, adminKey, opened), {
     bodyParser: false,
     logger: logger ?? (config.LOG_LEVEL === 'silent' ? false : ['debug', 'trace'].includes(config.LOG_LEVEL) ? ['error', 'warn', 'log', 'debug'] : ['error', 'warn']),
     abortOnError: false,
+  }).catch(async (error: unknown) => {
+    // No application to close: what its providers opened before one of them failed is closed here.
+    await opened.closeAll();
+    throw error;
   });
   // No ETag computed from every body sent (a SHA-1 per answer: 4 % of an OCSP answer's CPU, a
   // hash of 44 MiB per download of a 1M-entry CRL): routes whose answers are worth revalidating

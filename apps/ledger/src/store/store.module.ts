@@ -6,6 +6,7 @@ import { CaDirectory, CertificateInventory, DeviceRegistry, openReadModelDb } fr
 import { ReadModels } from './read-models';
 import { LEDGER_CONFIG, type LedgerConfig } from '../config/config';
 import { openEventStore } from './open-event-store';
+import { OpenedResources } from './opened-resources';
 import { EVENT_STORE, READ_MODEL_DB } from './tokens';
 
 /** Wires the EventStore port (SQLite or EventStoreDB, by EVENT_STORE) and the read models (SQLite in DATA_DIR, per replica). */
@@ -14,13 +15,13 @@ import { EVENT_STORE, READ_MODEL_DB } from './tokens';
   providers: [
     {
       provide: EVENT_STORE,
-      inject: [LEDGER_CONFIG],
-      useFactory: (config: LedgerConfig): Promise<EventStore> => openEventStore(config),
+      inject: [LEDGER_CONFIG, OpenedResources],
+      useFactory: (config: LedgerConfig, opened: OpenedResources): Promise<EventStore> => opened.add(openEventStore(config), (store) => store.close()),
     },
     {
       provide: READ_MODEL_DB,
-      inject: [LEDGER_CONFIG],
-      useFactory: (config: LedgerConfig) => openReadModelDb(join(config.DATA_DIR, 'read-models.db')),
+      inject: [LEDGER_CONFIG, OpenedResources],
+      useFactory: (config: LedgerConfig, opened: OpenedResources) => opened.add(openReadModelDb(join(config.DATA_DIR, 'read-models.db')), (db) => db.isOpen && db.close()),
     },
     { provide: ReadModels, inject: [EVENT_STORE, READ_MODEL_DB], useFactory: (store: EventStore, db: DatabaseSync) => new ReadModels(store, db) },
     { provide: DeviceRegistry, inject: [ReadModels], useFactory: (readModels: ReadModels) => readModels.registry },
