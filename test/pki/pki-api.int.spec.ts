@@ -313,8 +313,8 @@ describe.each(variants)('PKI through the API with %s', (_name, env) => {
     // A key left over under the name the new CA's OCSP signer needs (as an older version could leave one).
     const leftover = await keys.generate('extra-factory-ocsp', 'ECDSA-P256');
     const refused = await api('POST', '/cas', { body: { caId: 'extra-factory', role: 'factory', parentId: 'devid-root' } });
-    expect(refused.status).toBe(503);
-    expect(refused.body.detail).toMatch(/extra-factory-ocsp/);
+    expect(refused.status).toBe(409);
+    expect(refused.body).toMatchObject({ code: 'key-name-taken', detail: expect.stringMatching(/extra-factory-ocsp/) });
     expect((await api('GET', '/cas/extra-factory')).status).toBe(404);
     // The CA's own key, made before the signer's failed, is gone again (not only unused).
     if (env.CA_KEY_BACKEND === 'software') expect(readdirSync(join(dataDir, 'ca-keys')).filter((file) => file.startsWith('extra-factory'))).toEqual(['extra-factory-ocsp.p8.pem']);
@@ -323,5 +323,18 @@ describe.each(variants)('PKI through the API with %s', (_name, env) => {
     const created = await api('POST', '/cas', { body: { caId: 'extra-factory', role: 'factory', parentId: 'devid-root' } });
     expect(created.status).toBe(201);
     expect((await api('GET', '/cas/extra-factory')).body).toMatchObject({ caId: 'extra-factory', status: 'active' });
+  });
+  it('answers 409 ca-exists to a second create of one caId, also when both arrive at once, and keeps the first CA and its key', async () => {
+    const body = { caId: 'twin-factory', role: 'factory', parentId: 'devid-root' };
+    const answers = await Promise.all([api('POST', '/cas', { body }), api('POST', '/cas', { body })]);
+    expect(answers.map((answer) => answer.status).sort()).toEqual([201, 409]);
+    const created = answers.find((answer) => answer.status === 201)!.body as { serialNumber: string };
+    expect(answers.find((answer) => answer.status === 409)!.body).toMatchObject({ code: 'ca-exists', detail: 'certificate authority twin-factory already exists' });
+    // A CA id is never reused, revoked or not.
+    expect((await api('POST', '/cas/twin-factory/revoke', { body: { reason: 'cessationOfOperation' } })).status).toBe(200);
+    const again = await api('POST', '/cas', { body });
+    expect(again).toMatchObject({ status: 409, body: { code: 'ca-exists' } });
+    expect((await api('GET', '/cas/twin-factory')).body).toMatchObject({ status: 'revoked', serialNumber: created.serialNumber });
+    if (env.CA_KEY_BACKEND === 'software') expect(readdirSync(join(dataDir, 'ca-keys')).filter((file) => file.startsWith('twin-factory'))).toEqual(['twin-factory-ocsp.p8.pem', 'twin-factory.p8.pem']);
   });
 });

@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import { Logger } from '@nestjs/common';
 import { AuditPublicKey, type CheckpointSigningKey } from '@devid/audit';
-import { KeyStore, KeyStoreError } from '../pki/key-store';
+import { KeyNameTaken, KeyStore, KeyStoreError } from '../pki/key-store';
 import { replaceFileDurably } from '../store/durable-file';
 
 export const AUDIT_KEY_NAME = 'audit-checkpoints';
@@ -14,7 +14,7 @@ const generateOrLoad = async (keys: KeyStore): Promise<CheckpointSigningKey> => 
   try {
     return (await keys.generate(AUDIT_KEY_NAME, 'Ed25519', 'software')).key;
   } catch (error) {
-    if (!(error instanceof KeyStoreError) || !/already exists/.test(error.message)) throw error;
+    if (!(error instanceof KeyNameTaken)) throw error;
     return keys.get(AUDIT_KEY_REF);
   }
 };

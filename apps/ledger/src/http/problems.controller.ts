@@ -26,6 +26,8 @@ const DESCRIPTIONS: Record<string, string> = {
   'detector-exists': 'A detector with this id is already registered.',
   'invalid-detector-key': 'Detector keys are public JWKs: EC P-256 (ES256) or OKP Ed25519 (EdDSA), without a private part.',
   'ca-not-found': 'No certificate authority with this id.',
+  'ca-exists': 'A certificate authority with this id is already recorded (ids are never reused, even of a revoked CA); nothing was written.',
+  'key-name-taken': 'The key store already holds a key of the name this CA or OCSP signer needs: another create of it is under way, or an earlier one failed and left its key. Nothing was made; if no CA of that id exists, an operator removes the key (DATA_DIR/ca-keys/<name>.p8.pem, or the token object) and retries.',
   'certificate-not-found': 'No certificate with this serial number.',
   'server-certificate-not-found': "The CA issued no certificate with this serial number to one of the ledger's services.",
   'csr-malformed': 'The CSR is not a well-formed PKCS#10 request (PEM or base64 DER).',

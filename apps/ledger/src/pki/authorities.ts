@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { CommandBus } from '@nestjs/cqrs';
 import { X509Certificate } from '@peculiar/x509';
-import { CaChainRevoked, CaNotFound, decideCa, DomainError, IllegalTransition, InvalidCommand, NoActiveCa, type CaCertificate, type CaRole, type CaState } from '@devid/domain';
+import { CaAlreadyExists, CaChainRevoked, CaNotFound, decideCa, DomainError, IllegalTransition, InvalidCommand, NoActiveCa, type CaCertificate, type CaRole, type CaState } from '@devid/domain';
 import { EVENT_ID_NAMESPACE, IdempotencyConflict, InvalidAppend, uuidV5, WrongExpectedRevision, type EventStore } from '@devid/event-store';
 import {
   addDays,
@@ -22,7 +22,7 @@ import { LEDGER_CONFIG, type LedgerConfig } from '../config/config';
 import { EVENT_STORE } from '../store/tokens';
 import { chainRevocation } from './ca-revocation';
 import { ExecuteCaCommand, loadCa } from './execute-ca-command';
-import { KeyStore } from './key-store';
+import { KeyNameTaken, KeyStore } from './key-store';
 import { PublicUrl } from './public-url';
 
 export interface CreateCaRequest {
@@ -57,6 +57,8 @@ export const describeCertificate = (der: Uint8Array): CaCertificate => {
 export class Authorities {
   private readonly logger = new Logger('pki');
   private readonly signing = new Map<string, Promise<CertificateAuthority>>();
+  /** Creates under way in this process, by caId: a second create of one id waits for the first. */
+  private readonly creating = new Map<string, Promise<unknown>>();
 
   constructor(
     @Inject(EVENT_STORE) private readonly store: EventStore,
@@ -129,11 +131,28 @@ export class Authorities {
     return revoked ? new CaChainRevoked(ca.caId, revoked) : refusalAt(ca, now);
   }
 
-  async create(request: CreateCaRequest, actor: string): Promise<CaState> {
+  /**
+   * Creates a CA: its key, its certificate (signed by the parent, or by itself for a root), its
+   * OCSP signer, recorded as one event. Creates of one caId in this process run one after the
+   * other, so the second is answered CaAlreadyExists; one racing in another process loses on
+   * the key file (KeyNameTaken) or on the stream's expected revision.
+   */
+  create(request: CreateCaRequest, actor: string): Promise<CaState> {
+    const before = this.creating.get(request.caId) ?? Promise.resolve();
+    const run = before.catch(() => undefined).then(() => this.createOnce(request, actor));
+    this.creating.set(request.caId, run);
+    const done = () => {
+      if (this.creating.get(request.caId) === run) this.creating.delete(request.caId);
+    };
+    run.then(done, done);
+    return run;
+  }
+
+  private async createOnce(request: CreateCaRequest, actor: string): Promise<CaState> {
     const now = new Date(Math.floor(Date.now() / 1000) * 1000);
     const algorithm = request.algorithm ?? this.config.CA_KEY_ALGORITHM;
     const existing = await loadCa(this.store, request.caId);
-    if (existing.state.status !== 'unknown') throw new InvalidCommand(`CA ${request.caId} already exists`, 'caId');
+    if (existing.state.status !== 'unknown') throw new CaAlreadyExists(request.caId);
     let parent: Exclude<CaState, { status: 'unknown' }> | null = null;
     if (request.parentId) {
       const found = (await loadCa(this.store, request.parentId)).state;
@@ -146,7 +165,11 @@ export class Authorities {
     if (parent && parent.status !== 'active') throw new InvalidCommand(`parent CA ${parent.caId} is ${parent.status}`, 'parentId');
     if (parent) assertSignsAt(parent, now.getTime());
     const commonName = request.commonName ?? `DevID ${request.role} CA ${request.caId}`;
-    const { keyRef, key } = await this.keys.generate(request.caId, algorithm, request.backend);
+    const { keyRef, key } = await this.keys.generate(request.caId, algorithm, request.backend).catch(async (error: unknown) => {
+      // Another process made this CA's key first: if it has recorded the CA by now, that is the answer.
+      if (error instanceof KeyNameTaken && (await loadCa(this.store, request.caId)).state.status !== 'unknown') throw new CaAlreadyExists(request.caId);
+      throw error;
+    });
     let signerKeyRef: string | undefined;
     let sent = false;
     try {

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { closeSync, existsSync, fstatSync, fsyncSync, mkdirSync, openSync, readFileSync, unlinkSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { Logger } from '@nestjs/common';
-import { Pkcs11Token, SoftwareKeyProvider, type KeyAlgorithm, type KeyProvider } from '@devid/pki';
+import { KeyProviderError, Pkcs11Token, SoftwareKeyProvider, type KeyAlgorithm, type KeyProvider } from '@devid/pki';
 import type { LedgerConfig } from '../config/config';
 import { createFileDurably } from '../store/durable-file';
 
@@ -10,6 +10,20 @@ export class KeyStoreError extends Error {
   readonly code = 'key-unavailable';
   readonly status = 503;
   readonly retriable = false;
+}
+
+/**
+ * A key of this name is already in the key store (a file in ca-keys, or an object on the token):
+ * another create is under way with it, or an earlier one failed and left it. Keys are never
+ * written over, so nothing was made.
+ */
+export class KeyNameTaken extends Error {
+  readonly code = 'key-name-taken';
+  readonly status = 409;
+  readonly retriable = false;
+  constructor(readonly keyName: string) {
+    super(`a key named ${keyName} already exists`);
+  }
 }
 
 const SAFE_NAME = /^[a-z0-9][a-z0-9._-]{0,127}$/;
@@ -36,7 +50,9 @@ export class KeyStore {
     if (!SAFE_NAME.test(name)) throw new KeyStoreError(`bad key name ${name}`);
     if (backend === 'pkcs11') {
       const token = this.hsm();
-      const key = await token.generateKey(name, algorithm);
+      const key = await token.generateKey(name, algorithm).catch((error: unknown) => {
+        throw error instanceof KeyProviderError && error.code === 'key-label-taken' ? new KeyNameTaken(name) : error;
+      });
       const keyRef = `pkcs11:token=${encodeURIComponent(this.config.HSM_TOKEN_LABEL!)};object=${encodeURIComponent(name)}`;
       this.open.set(keyRef, Promise.resolve(key));
       return { keyRef, key };
@@ -44,7 +60,7 @@ export class KeyStore {
     const key = await SoftwareKeyProvider.generate(algorithm);
     const file = join(this.dir, `${name}.p8.pem`);
     // On disk before the ledger records the CA or signer that uses it; never over another key.
-    if (!createFileDurably(file, key.toEncryptedPkcs8Pem(this.passphrase), 0o600)) throw new KeyStoreError(`a key named ${name} already exists`);
+    if (!createFileDurably(file, key.toEncryptedPkcs8Pem(this.passphrase), 0o600)) throw new KeyNameTaken(name);
     const keyRef = `file:${name}`;
     this.open.set(keyRef, Promise.resolve(key));
     return { keyRef, key };

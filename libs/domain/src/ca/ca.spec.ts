@@ -1,4 +1,4 @@
-import { CaNotFound, decideCa, firstChainRevocation, evolveCa, initialCaState, ocspSignerHistory, ServerCertificateNotFound, type CaCommand, type CaEvent, type CaState } from './ca';
+import { CaAlreadyExists, CaNotFound, decideCa, firstChainRevocation, evolveCa, initialCaState, ocspSignerHistory, ServerCertificateNotFound, type CaCommand, type CaEvent, type CaState } from './ca';
 import { IllegalTransition, InvalidCommand } from '../errors';
 
 const cert = { der: 'MAA=', serialNumber: '01', subject: 'CN=x', notBefore: 't0', notAfter: 't1', spkiSha256: 's', fingerprintSha256: 'f' };
@@ -34,7 +34,8 @@ describe('certificate authority decider', () => {
     const revokedRoot = apply(root, { type: 'RevokeCertificateAuthority', caId: 'root', ...ctx, data: { reason: 'cACompromise' } });
     expect(revokedRoot.status).toBe('revoked');
     expect(() => decideCa(create('sub', 'issuing', revokedRoot), initialCaState)).toThrow(InvalidCommand);
-    expect(() => decideCa(create('root', 'root', null), root)).toThrow(IllegalTransition);
+    expect(() => decideCa(create('root', 'root', null), root)).toThrow(CaAlreadyExists);
+    expect(() => decideCa(create('root', 'root', null), revokedRoot)).toThrow(CaAlreadyExists);
     expect(() => decideCa(create('Bad Id', 'root', null), initialCaState)).toThrow(InvalidCommand);
   });
 

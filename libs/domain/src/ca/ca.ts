@@ -148,6 +148,15 @@ export class CaNotFound extends DomainError {
   }
 }
 
+/** A create of a CA id the ledger already holds (whatever its status: ids are never reused). */
+export class CaAlreadyExists extends DomainError {
+  readonly code = 'ca-exists';
+  readonly status = 409;
+  constructor(readonly caId: string) {
+    super(`certificate authority ${caId} already exists`);
+  }
+}
+
 /** A revoked CA on a certificate's chain: which one, when, and why (none recorded for a root revoked before reasons were kept). */
 export interface ChainRevocation {
   caId: string;
@@ -217,7 +226,7 @@ export class ServerCertificateNotFound extends DomainError {
 export const decideCa = (command: CaCommand, state: CaState): CaEvent[] => {
   switch (command.type) {
     case 'CreateCertificateAuthority': {
-      if (state.status !== 'unknown') throw new IllegalTransition(state.status, command.type, 'certificate authority');
+      if (state.status !== 'unknown') throw new CaAlreadyExists(command.caId);
       if (!/^[a-z0-9][a-z0-9-]{0,62}$/.test(command.caId)) throw new InvalidCommand('caId must be lowercase letters, digits and dashes', 'caId');
       const { role, parent } = command.data;
       if (role === 'root' && parent) throw new InvalidCommand('a root CA has no parent', 'parentId');
