@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { AuditPublicKey } from '@devid/audit';
+import { SqliteEventStore } from '@devid/event-store';
 import { loadConfig } from '../../apps/ledger/src/config/config';
 import { AdminKey } from '../../apps/ledger/src/http/admin-key';
 import { KeyStore } from '../../apps/ledger/src/pki/key-store';
@@ -94,6 +95,28 @@ it('gives processes started together one audit key: each signs checkpoints with 
   );
   const published = AuditPublicKey.parse(readFileSync(join(dataDir, 'audit-key.pub.pem'), 'utf8'));
   expect(out).toEqual(Array(PROCESSES).fill(`key ${published.keyId}`));
+});
+
+it('gives ledgers started together on a new data dir one demo CA hierarchy: each starts, each CA is made and printed by one of them, and recorded once', async () => {
+  const out = await together(
+    `const { startLedger } = require(dist + '/ledger'); const { loadConfig } = require(dist + '/config/config');`,
+    () => `const config = loadConfig({ DATA_DIR: process.env.DATA_DIR, PORT: '0', EST_PORT: 'off', DEMO_CA: 'true', ADMIN_API_KEY: 'key-files-admin-key-0123456789', CA_KEY_PASSPHRASE: 'key-files-passphrase-0123' });
+      const { app, url, demoCas } = await startLedger(config, false);
+      const cas = await (await fetch(url + '/cas')).json();
+      await app.close();
+      console.log('up, ' + cas.cas.length + ' CAs; made: ' + (demoCas ?? []).map((line) => line.split(' ')[0]).join(' '));`,
+    { processes: 3, leadMs: 6_000 },
+  );
+  expect(out).toEqual(Array(3).fill(expect.stringMatching(/^up, 3 CAs; made:/)));
+  expect(out.flatMap((line) => line.split('made:')[1]!.trim().split(' ').filter(Boolean)).sort()).toEqual(['devid-factory-1', 'devid-issuing', 'devid-root']);
+
+  const store = await SqliteEventStore.open(join(dataDir, 'events.db'));
+  try {
+    const created = (await store.readAll({ maxCount: 1000 })).filter((event) => event.type === 'CertificateAuthorityCreated').map((event) => (event.data as { caId: string }).caId);
+    expect(created.sort()).toEqual(['devid-factory-1', 'devid-issuing', 'devid-root']);
+  } finally {
+    await store.close();
+  }
 });
 
 it('ends a start that fails while the ledger is built (here: read-models.db cannot be opened) with its error, and leaves nothing open: the process ends by itself', async () => {

@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { setTimeout as delay } from 'node:timers/promises';
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { CommandBus } from '@nestjs/cqrs';
 import { X509Certificate } from '@peculiar/x509';
@@ -330,19 +331,48 @@ export class Authorities {
     return { certificate: describeCertificate(der), keyRef: ocsp.keyRef };
   }
 
-  /** On the first start: a root, an issuing and a factory CA, so the demo can enroll devices. */
+  /**
+   * On the first start: a root, an issuing and a factory CA, so the demo can enroll devices.
+   * Ledgers started together on a new data dir make one hierarchy: a CA another of them has
+   * recorded is taken as it is, one whose key another has just made is waited for (up to
+   * DEMO_CA_WAIT_MS) until it is recorded. Answers the lines to print for the CAs this start made.
+   */
   async ensureDemoHierarchy(): Promise<string[] | undefined> {
     if (this.config.DEMO_CA !== 'true' || this.cas.list().length > 0) return undefined;
     if ((await loadCa(this.store, 'devid-root')).state.status !== 'unknown') return undefined;
-    const created = [
-      await this.create({ caId: 'devid-root', role: 'root', commonName: 'DevID Demo Root CA' }, 'system:demo'),
-      await this.create({ caId: 'devid-issuing', role: 'issuing', parentId: 'devid-root', commonName: 'DevID Demo Issuing CA (LDevID)' }, 'system:demo'),
-      await this.create({ caId: 'devid-factory-1', role: 'factory', parentId: 'devid-root', commonName: 'DevID Demo Factory CA 1 (IDevID)' }, 'system:demo'),
-    ];
+    const created: CaState[] = [];
+    for (const request of DEMO_HIERARCHY) {
+      const ca = await this.createUnlessAnotherDoes(request);
+      if (ca !== undefined) created.push(ca);
+    }
+    if (created.length === 0) return undefined;
     this.logger.log('demo CA hierarchy created');
     return created.map((ca) => (ca.status === 'unknown' ? '' : `${ca.caId.padEnd(16)} ${ca.role.padEnd(8)} SHA-256 ${ca.certificate.fingerprintSha256}`));
   }
+
+  /** The CA created, or undefined when another process created it (recorded within DEMO_CA_WAIT_MS). */
+  private async createUnlessAnotherDoes(request: CreateCaRequest): Promise<CaState | undefined> {
+    try {
+      return await this.create(request, 'system:demo');
+    } catch (error) {
+      if (error instanceof CaAlreadyExists) return undefined;
+      if (!(error instanceof KeyNameTaken)) throw error;
+      for (const deadline = Date.now() + DEMO_CA_WAIT_MS; Date.now() < deadline; await delay(50)) {
+        if ((await loadCa(this.store, request.caId)).state.status !== 'unknown') return undefined;
+      }
+      throw error;
+    }
+  }
 }
+
+/** The demo hierarchy, in the order it is created. */
+const DEMO_HIERARCHY: CreateCaRequest[] = [
+  { caId: 'devid-root', role: 'root', commonName: 'DevID Demo Root CA' },
+  { caId: 'devid-issuing', role: 'issuing', parentId: 'devid-root', commonName: 'DevID Demo Issuing CA (LDevID)' },
+  { caId: 'devid-factory-1', role: 'factory', parentId: 'devid-root', commonName: 'DevID Demo Factory CA 1 (IDevID)' },
+];
+/** How long a start waits for a demo CA whose key another start made to be recorded (an RSA-4096 key pair takes seconds). */
+const DEMO_CA_WAIT_MS = 30_000;
 
 /**
  * Which of a role's active CAs (in the order they were created) signs at `now`, for a certificate
