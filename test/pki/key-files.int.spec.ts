@@ -97,23 +97,34 @@ it('gives processes started together one audit key: each signs checkpoints with 
   expect(out).toEqual(Array(PROCESSES).fill(`key ${published.keyId}`));
 });
 
-it('gives ledgers started together on a new data dir one demo CA hierarchy: each starts, each CA is made and printed by one of them, and recorded once', async () => {
+it('gives ledgers started together on a new data dir one demo CA hierarchy and one EST certificate: each starts, each CA is made by one of them and recorded once, every EST port serves the one certificate recorded', async () => {
   const out = await together(
-    `const { startLedger } = require(dist + '/ledger'); const { loadConfig } = require(dist + '/config/config');`,
-    () => `const config = loadConfig({ DATA_DIR: process.env.DATA_DIR, PORT: '0', EST_PORT: 'off', DEMO_CA: 'true', ADMIN_API_KEY: 'key-files-admin-key-0123456789', CA_KEY_PASSPHRASE: 'key-files-passphrase-0123' });
-      const { app, url, demoCas } = await startLedger(config, false);
+    `const { startLedger } = require(dist + '/ledger'); const { loadConfig } = require(dist + '/config/config'); const tls = require('node:tls');`,
+    () => `const config = loadConfig({ DATA_DIR: process.env.DATA_DIR, PORT: '0', EST_PORT: '0', DEMO_CA: 'true', ADMIN_API_KEY: 'key-files-admin-key-0123456789', CA_KEY_PASSPHRASE: 'key-files-passphrase-0123' });
+      const { app, url, demoCas, estUrl } = await startLedger(config, false);
       const cas = await (await fetch(url + '/cas')).json();
+      // The certificate this process's EST port presents (none when EST starts later, after this start).
+      const served = estUrl === undefined ? 'none' : await new Promise((resolve, reject) => {
+        const socket = tls.connect({ host: '127.0.0.1', port: Number(new URL(estUrl).port), rejectUnauthorized: false }, () => { resolve(socket.getPeerCertificate().serialNumber.toLowerCase()); socket.end(); });
+        socket.on('error', reject);
+      });
       await app.close();
-      console.log('up, ' + cas.cas.length + ' CAs; made: ' + (demoCas ?? []).map((line) => line.split(' ')[0]).join(' '));`,
+      console.log('up, ' + cas.cas.length + ' CAs; EST ' + served + '; made: ' + (demoCas ?? []).map((line) => line.split(' ')[0]).join(' '));`,
     { processes: 3, leadMs: 6_000 },
   );
-  expect(out).toEqual(Array(3).fill(expect.stringMatching(/^up, 3 CAs; made:/)));
+  expect(out).toEqual(Array(3).fill(expect.stringMatching(/^up, 3 CAs; EST ([0-9a-f]+|none); made:/)));
   expect(out.flatMap((line) => line.split('made:')[1]!.trim().split(' ').filter(Boolean)).sort()).toEqual(['devid-factory-1', 'devid-issuing', 'devid-root']);
 
   const store = await SqliteEventStore.open(join(dataDir, 'events.db'));
   try {
-    const created = (await store.readAll({ maxCount: 1000 })).filter((event) => event.type === 'CertificateAuthorityCreated').map((event) => (event.data as { caId: string }).caId);
+    const events = await store.readAll({ maxCount: 1000 });
+    const created = events.filter((event) => event.type === 'CertificateAuthorityCreated').map((event) => (event.data as { caId: string }).caId);
     expect(created.sort()).toEqual(['devid-factory-1', 'devid-issuing', 'devid-root']);
+    const estCertificates = events.filter((event) => event.type === 'ServerCertificateIssued').map((event) => (event.data as { certificate: { serialNumber: string } }).certificate.serialNumber);
+    expect(estCertificates).toHaveLength(1);
+    const served = out.map((line) => /EST (\S+);/.exec(line)![1]).filter((serial) => serial !== 'none');
+    expect(served.length).toBeGreaterThan(0);
+    expect(served.map((serial) => serial.replace(/^0+/, ''))).toEqual(Array(served.length).fill(estCertificates[0]!.replace(/^0+/, '')));
   } finally {
     await store.close();
   }

@@ -1,5 +1,5 @@
-import { createPrivateKey, X509Certificate } from 'node:crypto';
-import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { createPrivateKey, generateKeyPairSync, X509Certificate } from 'node:crypto';
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { CaCertificate } from '@devid/domain';
@@ -136,6 +136,31 @@ describe('the EST TLS server certificate', () => {
     expect(servedSerial(second.cert)).not.toBe(servedSerial(first.cert));
     expect(second.key).not.toBe(first.key);
     expect(third).toEqual(second);
+    expect(ledger.recorded.map((c) => c.serialNumber)).toEqual([servedSerial(first.cert), servedSerial(second.cert)]);
+  });
+
+  it('is issued once when several ledgers on one data dir ask at the same moment: each serves the same certificate, the only one recorded', async () => {
+    const ledger = ledgerRecord();
+    // Each caller sees the others' record only once it is stored, as separate processes would.
+    const slowRecord: ServerCertificateRecord = { ...ledger.record, record: async (certificate) => { await new Promise((resolve) => setTimeout(resolve, 20)); await ledger.record.record(certificate); } };
+    const served = await Promise.all(Array.from({ length: 4 }, () => demoTlsMaterial(dataDir, ca, 'http://127.0.0.1:3000', hostnames, slowRecord, now)));
+
+    expect(new Set(served.map((material) => servedSerial(material.cert))).size).toBe(1);
+    expect(new Set(ledger.recorded.map((c) => c.serialNumber))).toEqual(new Set([servedSerial(served[0]!.cert)]));
+    for (const material of served) expect(new X509Certificate(material.cert).checkPrivateKey(createPrivateKey(material.key))).toBe(true);
+    expect(readFileSync(join(dataDir, 'est', 'tls.crt.pem'), 'utf8')).toBe(served[0]!.cert);
+    expect(existsSync(pendingFile())).toBe(false);
+  });
+
+  it('never serves a key with another certificate (a pair read while another process replaced it): a new one is issued', async () => {
+    const ledger = ledgerRecord();
+    const first = await demoTlsMaterial(dataDir, ca, 'http://127.0.0.1:3000', hostnames, ledger.record, now);
+    writeFileSync(join(dataDir, 'est', 'tls.key.pem'), generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey.export({ type: 'pkcs8', format: 'pem' }));
+
+    const second = await demoTlsMaterial(dataDir, ca, 'http://127.0.0.1:3000', hostnames, ledger.record, now);
+
+    expect(servedSerial(second.cert)).not.toBe(servedSerial(first.cert));
+    expect(new X509Certificate(second.cert).checkPrivateKey(createPrivateKey(second.key))).toBe(true);
     expect(ledger.recorded.map((c) => c.serialNumber)).toEqual([servedSerial(first.cert), servedSerial(second.cert)]);
   });
 });

@@ -1,5 +1,5 @@
-import { generateKeyPairSync, X509Certificate } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
+import { createPrivateKey, generateKeyPairSync, X509Certificate } from 'node:crypto';
+import { mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { isIP } from 'node:net';
 import { join } from 'node:path';
 import { AsnConvert, OctetString } from '@peculiar/asn1-schema';
@@ -20,7 +20,7 @@ import {
 import type { CaCertificate } from '@devid/domain';
 import { issueCertificate, newSerialNumber, toPem, type CertificateAuthority, type CertificateProfile } from '@devid/pki';
 import { describeCertificate } from '../pki/authorities';
-import { replaceFileDurably } from '../store/durable-file';
+import { createFileDurably, replaceFileDurably } from '../store/durable-file';
 
 export interface TlsMaterial {
   /** PEM: the server certificate, then its issuing CA. */
@@ -78,6 +78,25 @@ export interface ServerCertificateRecord {
   record(certificate: CaCertificate): Promise<void>;
 }
 
+/** True when `key` (PEM) is the private key of `certPem`'s public key. */
+const keyMatches = (certPem: string, key: string): boolean => {
+  try {
+    return new X509Certificate(certPem).checkPrivateKey(createPrivateKey(key));
+  } catch {
+    return false;
+  }
+};
+
+/** The file's text, or undefined when there is none (another process may have just removed it). */
+const readIfThere = (file: string): string | undefined => {
+  try {
+    return readFileSync(file, 'utf8');
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw error;
+  }
+};
+
 /** PEM blocks of one kind, in order. */
 const pemBlocks = (pem: string, label: string): string[] =>
   pem.match(new RegExp(`-----BEGIN ${label}-----[\\s\\S]+?-----END ${label}-----\\n?`, 'g')) ?? [];
@@ -96,8 +115,12 @@ const pemBlocks = (pem: string, label: string): string[] =>
  * in between (a stop while the record was on its way, a crash) leaves the pending file: the next
  * call records it if the ledger does not hold it yet (the record is idempotent) and serves it,
  * so the ledger never holds a certificate whose key is lost, and a second one is not issued.
+ * The pending file is created exclusively: ledgers started together on one data dir issue one
+ * certificate (another start finding it pending records it if need be and serves it too, and
+ * drops its own, never recorded nor used). A served pair whose key does not match its
+ * certificate (read while another process replaced them) is not served.
  */
-export async function demoTlsMaterial(
+export function demoTlsMaterial(
   dataDir: string,
   authority: CertificateAuthority,
   baseUrl: string,
@@ -106,18 +129,39 @@ export async function demoTlsMaterial(
   now = new Date(),
   renewBeforeMs = RENEW_BEFORE_MS,
 ): Promise<TlsMaterial & { certificate: CaCertificate }> {
+  return tlsMaterial(dataDir, authority, baseUrl, hostnames, ledger, now, renewBeforeMs, 1);
+}
+
+/** demoTlsMaterial, `attempt` of the few made while other processes issue one at the same time. */
+async function tlsMaterial(
+  dataDir: string,
+  authority: CertificateAuthority,
+  baseUrl: string,
+  hostnames: readonly string[],
+  ledger: ServerCertificateRecord,
+  now: Date,
+  renewBeforeMs: number,
+  attempt: number,
+): Promise<TlsMaterial & { certificate: CaCertificate }> {
   const dir = join(dataDir, 'est');
   const certFile = join(dir, 'tls.crt.pem');
   const keyFile = join(dir, 'tls.key.pem');
   const pendingFile = join(dir, 'tls.pending.pem');
   /** A certificate on disk that may be served (this CA's, lasting, not revoked), as the ledger records it; else undefined. */
-  const servable = (cert: string): CaCertificate | undefined => {
-    if (!stillGood(cert, authority.certificateDer, now, renewBeforeMs)) return undefined;
+  const servable = (cert: string, key: string): CaCertificate | undefined => {
+    if (!stillGood(cert, authority.certificateDer, now, renewBeforeMs) || !keyMatches(cert, key)) return undefined;
     const certificate = describeCertificate(new Uint8Array(new X509Certificate(cert).raw));
     return ledger.revoked(certificate.serialNumber) ? undefined : certificate;
   };
   const recordIfMissing = async (certificate: CaCertificate) => {
     if (!ledger.has(certificate.serialNumber)) await ledger.record(certificate);
+  };
+  /** The served pair on disk when it may still be served. */
+  const servedPair = (): (TlsMaterial & { certificate: CaCertificate }) | undefined => {
+    const cert = readIfThere(certFile);
+    const key = readIfThere(keyFile);
+    const certificate = cert !== undefined && key !== undefined ? servable(cert, key) : undefined;
+    return certificate && { cert: cert!, key: key!, certificate };
   };
   /** Records it unless the ledger holds it, then makes it the served pair. */
   const install = async (material: TlsMaterial, certificate: CaCertificate) => {
@@ -126,24 +170,21 @@ export async function demoTlsMaterial(
     replaceFileDurably(certFile, material.cert, 0o644);
     rmSync(pendingFile, { force: true });
   };
-  if (existsSync(pendingFile)) {
-    const pending = readFileSync(pendingFile, 'utf8');
+  const pending = readIfThere(pendingFile);
+  if (pending !== undefined) {
     const [key] = pemBlocks(pending, 'PRIVATE KEY');
     const cert = pemBlocks(pending, 'CERTIFICATE').join('');
-    const certificate = key && cert ? servable(cert) : undefined;
+    const certificate = key && cert ? servable(cert, key) : undefined;
     if (key && certificate) {
       await install({ cert, key }, certificate);
       return { cert, key, certificate };
     }
     rmSync(pendingFile, { force: true }); // not to be served: another CA's, expired, unreadable or revoked
   }
-  if (existsSync(certFile) && existsSync(keyFile)) {
-    const cert = readFileSync(certFile, 'utf8');
-    const kept = servable(cert);
-    if (kept) {
-      await recordIfMissing(kept);
-      return { cert, key: readFileSync(keyFile, 'utf8'), certificate: kept };
-    }
+  const kept = servedPair();
+  if (kept) {
+    await recordIfMissing(kept.certificate);
+    return kept;
   }
   const { privateKey, publicKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
   const issued = await issueCertificate({
@@ -158,7 +199,18 @@ export async function demoTlsMaterial(
   const certificate = describeCertificate(issued.der);
   const material = { cert: issued.pem + toPem('CERTIFICATE', authority.certificateDer), key: privateKey.export({ type: 'pkcs8', format: 'pem' }).toString() };
   mkdirSync(dir, { recursive: true, mode: 0o700 });
-  replaceFileDurably(pendingFile, material.key + material.cert, 0o600);
+  if (!createFileDurably(pendingFile, material.key + material.cert, 0o600)) {
+    // Another process is issuing one at this moment: this one was neither recorded nor used.
+    if (attempt >= 3) throw new Error(`${pendingFile} is being replaced by another process; try again`);
+    return tlsMaterial(dataDir, authority, baseUrl, hostnames, ledger, now, renewBeforeMs, attempt + 1);
+  }
+  // Another process may have installed one since this one looked (its pending file gone by then): that one is served.
+  const installed = servedPair();
+  if (installed) {
+    rmSync(pendingFile, { force: true });
+    await recordIfMissing(installed.certificate);
+    return installed;
+  }
   await install(material, certificate);
   return { ...material, certificate };
 }
