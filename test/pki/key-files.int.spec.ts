@@ -4,7 +4,7 @@
 // process here is a real node process running the built ledger code, released at the same
 // instant; afterwards every key any of them made must open.
 import { execFile } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -140,4 +140,25 @@ it('ends a start that fails while the ledger is built (here: read-models.db cann
     { processes: 1, leadMs: 0 },
   );
   expect(out).toEqual(['error: unable to open database file']);
+});
+
+it('removes at start what a process killed between writing a key file and linking it left in the data dir, and nothing younger', async () => {
+  mkdirSync(join(dataDir, 'ca-keys'), { recursive: true });
+  const old = (Date.now() - 3_600_000) / 1000;
+  for (const file of [join(dataDir, 'ca-keys', 'devid-root.p8.pem.4242.next'), join(dataDir, 'admin-api-key.sha256.17.next')]) {
+    writeFileSync(file, 'written, never linked');
+    utimesSync(file, old, old);
+  }
+  writeFileSync(join(dataDir, 'ca-keys', 'fab-9.p8.pem.18.next'), 'another process at work');
+  const out = await together(
+    `const { startLedger } = require(dist + '/ledger'); const { loadConfig } = require(dist + '/config/config');`,
+    () => `const config = loadConfig({ DATA_DIR: process.env.DATA_DIR, PORT: '0', EST_PORT: 'off', DEMO_CA: 'false', ADMIN_API_KEY: 'key-files-admin-key-0123456789', CA_KEY_PASSPHRASE: 'key-files-passphrase-0123' });
+      const { app } = await startLedger(config, false);
+      await app.close();
+      console.log('started');`,
+    { processes: 1, leadMs: 0 },
+  );
+  expect(out).toEqual([expect.stringMatching(/removed from .*ca-keys what a process that died while writing left: devid-root\.p8\.pem\.4242\.next[\s\S]*started$/)]);
+  expect(readdirSync(join(dataDir, 'ca-keys')).filter((name) => name.endsWith('.next'))).toEqual(['fab-9.p8.pem.18.next']);
+  expect(readdirSync(dataDir).filter((name) => name.endsWith('.next'))).toEqual([]);
 });

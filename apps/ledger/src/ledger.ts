@@ -1,10 +1,12 @@
 import 'reflect-metadata';
+import { join } from 'node:path';
 import { Logger, type INestApplication, type LoggerService } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import type { EventStore } from '@devid/event-store';
 import { AppModule } from './app.module';
 import { OpenedResources } from './store/opened-resources';
+import { removeUnfinishedFiles } from './store/durable-file';
 import type { LedgerConfig } from './config/config';
 import { AdminKey } from './http/admin-key';
 import { Authorities } from './pki/authorities';
@@ -47,6 +49,10 @@ const readModelsCaughtUp = async (app: INestApplication): Promise<void> => {
 
 /** Builds and starts the ledger (HTTP API, read models). Used by main and by tests. */
 export const startLedger = async (config: LedgerConfig, logger?: LoggerService | false): Promise<RunningLedger> => {
+  for (const dir of [config.DATA_DIR, join(config.DATA_DIR, 'ca-keys'), join(config.DATA_DIR, 'est')]) {
+    const removed = removeUnfinishedFiles(dir);
+    if (removed.length > 0) new Logger('ledger').warn(`removed from ${dir} what a process that died while writing left: ${removed.join(', ')}`);
+  }
   const adminKey = AdminKey.load(config.DATA_DIR, config.ADMIN_API_KEY);
   const opened = new OpenedResources();
   const app = await NestFactory.create(AppModule.register(config, adminKey, opened), {

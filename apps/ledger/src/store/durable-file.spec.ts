@@ -1,7 +1,7 @@
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createFileDurably, replaceFileDurably } from './durable-file';
+import { createFileDurably, removeUnfinishedFiles, replaceFileDurably } from './durable-file';
 
 /** When set, link() fails as on a file system without hard links (some network and FUSE mounts). */
 let mockNoLinks = false;
@@ -71,5 +71,21 @@ describe('files the ledger cannot lose', () => {
     expect(readFileSync(join(dir, 'key.pem'), 'utf8')).toBe('secret\n');
     expect(statSync(join(dir, 'key.pem')).mode & 0o777).toBe(0o600);
     expect(readdirSync(dir)).toEqual(['key.pem']);
+  });
+
+  it('removes what a process that died between writing and linking left beside a file, once older than ten minutes, and nothing else', () => {
+    const old = (Date.now() - 11 * 60_000) / 1000;
+    for (const name of ['root.p8.pem.4242.next', 'tls.pending.pem.7.next']) {
+      writeFileSync(join(dir, name), 'never linked');
+      utimesSync(join(dir, name), old, old);
+    }
+    writeFileSync(join(dir, 'issuing.p8.pem.99.next'), 'another process, at work right now');
+    writeFileSync(join(dir, 'root.p8.pem'), 'a key');
+    writeFileSync(join(dir, 'notes.next'), 'not a name writeBeside gives');
+    utimesSync(join(dir, 'notes.next'), old, old);
+
+    expect(removeUnfinishedFiles(dir).sort()).toEqual(['root.p8.pem.4242.next', 'tls.pending.pem.7.next']);
+    expect(readdirSync(dir).sort()).toEqual(['issuing.p8.pem.99.next', 'notes.next', 'root.p8.pem']);
+    expect(removeUnfinishedFiles(join(dir, 'none'))).toEqual([]);
   });
 });

@@ -1,5 +1,5 @@
-import { closeSync, fsyncSync, linkSync, openSync, renameSync, rmSync, writeSync } from 'node:fs';
-import { dirname } from 'node:path';
+import { closeSync, fsyncSync, linkSync, openSync, readdirSync, renameSync, rmSync, statSync, writeSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 
 /**
  * Files whose loss the ledger could not recover from once it has recorded what they hold: a CA's
@@ -87,3 +87,37 @@ const writeNew = (file: string, data: string, mode: number): void => {
   }
   closeSync(fd);
 };
+
+/** The name writeBeside gives the file it writes next to `<name>`. */
+const UNFINISHED = /^.+\.\d+\.next$/;
+/** A file beside another lives for the milliseconds of one call: one this old was left by a process that died in that call. */
+const UNFINISHED_AFTER_MS = 10 * 60_000;
+
+/**
+ * Removes from `dir` the files writeBeside left when its process died between writing one and
+ * linking or renaming it (SIGKILL, power loss): content that never took effect (for a key file,
+ * an encrypted key no certificate names). Only files older than ten minutes: a younger one may be
+ * another process's, at work on the same directory. Answers the names removed; a directory
+ * that does not exist has none.
+ */
+export function removeUnfinishedFiles(dir: string, now = Date.now()): string[] {
+  let names: string[];
+  try {
+    names = readdirSync(dir).filter((name) => UNFINISHED.test(name));
+  } catch (error) {
+    if (codeOf(error) === 'ENOENT') return [];
+    throw error;
+  }
+  const removed: string[] = [];
+  for (const name of names) {
+    const file = join(dir, name);
+    try {
+      if (now - statSync(file).mtimeMs < UNFINISHED_AFTER_MS) continue;
+      rmSync(file, { force: true });
+      removed.push(name);
+    } catch (error) {
+      if (codeOf(error) !== 'ENOENT') throw error; // removed meanwhile by another process's sweep
+    }
+  }
+  return removed;
+}
