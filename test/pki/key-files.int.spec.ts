@@ -162,3 +162,26 @@ it('removes at start what a process killed between writing a key file and linkin
   expect(readdirSync(join(dataDir, 'ca-keys')).filter((name) => name.endsWith('.next'))).toEqual(['fab-9.p8.pem.18.next']);
   expect(readdirSync(dataDir).filter((name) => name.endsWith('.next'))).toEqual([]);
 });
+
+it('refuses a first start that finds a demo CA key an unfinished earlier start left, naming it, and records nothing', async () => {
+  mkdirSync(join(dataDir, 'ca-keys'), { recursive: true });
+  const left = join(dataDir, 'ca-keys', 'devid-root.p8.pem');
+  writeFileSync(left, 'a key whose CA was never recorded');
+  const old = (Date.now() - 3_600_000) / 1000;
+  utimesSync(left, old, old);
+  const out = await together(
+    `const { startLedger } = require(dist + '/ledger'); const { loadConfig } = require(dist + '/config/config');`,
+    () => `const config = loadConfig({ DATA_DIR: process.env.DATA_DIR, PORT: '0', EST_PORT: 'off', DEMO_CA: 'true', ADMIN_API_KEY: 'key-files-admin-key-0123456789', CA_KEY_PASSPHRASE: 'key-files-passphrase-0123' });
+      await startLedger(config, false);
+      console.log('started');`,
+    { processes: 1, leadMs: 0 },
+  );
+  expect(out).toEqual(['error: a key named devid-root already exists, and no CA devid-root is recorded: an earlier start made it and did not finish; remove that key and start again']);
+  const store = await SqliteEventStore.open(join(dataDir, 'events.db'));
+  try {
+    expect((await store.readAll({ maxCount: 1000 })).map((event) => event.type)).toEqual([]);
+  } finally {
+    await store.close();
+  }
+  expect(readFileSync(left, 'utf8')).toBe('a key whose CA was never recorded');
+});

@@ -350,17 +350,22 @@ export class Authorities {
     return created.map((ca) => (ca.status === 'unknown' ? '' : `${ca.caId.padEnd(16)} ${ca.role.padEnd(8)} SHA-256 ${ca.certificate.fingerprintSha256}`));
   }
 
-  /** The CA created, or undefined when another process created it (recorded within DEMO_CA_WAIT_MS). */
+  /**
+   * The CA created, or undefined when another process created it: recorded, or recorded within
+   * DEMO_CA_WAIT_MS of making its key. A key older than that, with no CA, was left by a start
+   * that did not finish: the start fails, saying so.
+   */
   private async createUnlessAnotherDoes(request: CreateCaRequest): Promise<CaState | undefined> {
     try {
       return await this.create(request, 'system:demo');
     } catch (error) {
       if (error instanceof CaAlreadyExists) return undefined;
       if (!(error instanceof KeyNameTaken)) throw error;
-      for (const deadline = Date.now() + DEMO_CA_WAIT_MS; Date.now() < deadline; await delay(50)) {
+      for (const deadline = (error.madeAt ?? Date.now()) + DEMO_CA_WAIT_MS; ; await delay(50)) {
         if ((await loadCa(this.store, request.caId)).state.status !== 'unknown') return undefined;
+        if (Date.now() >= deadline) break;
       }
-      throw error;
+      throw new KeyNameTaken(error.keyName, error.madeAt, `, and no CA ${request.caId} is recorded: an earlier start made it and did not finish; remove that key and start again`);
     }
   }
 }

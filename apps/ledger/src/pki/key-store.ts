@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { closeSync, existsSync, fstatSync, fsyncSync, mkdirSync, openSync, readFileSync, unlinkSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, fstatSync, fsyncSync, mkdirSync, openSync, readFileSync, statSync, unlinkSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { Logger } from '@nestjs/common';
 import { KeyProviderError, Pkcs11Token, SoftwareKeyProvider, type KeyAlgorithm, type KeyProvider } from '@devid/pki';
@@ -21,10 +21,24 @@ export class KeyNameTaken extends Error {
   readonly code = 'key-name-taken';
   readonly status = 409;
   readonly retriable = false;
-  constructor(readonly keyName: string) {
-    super(`a key named ${keyName} already exists`);
+  constructor(
+    readonly keyName: string,
+    /** When the key there was written (ms since the epoch; a key file's mtime), when known. */
+    readonly madeAt?: number,
+    why = '',
+  ) {
+    super(`a key named ${keyName} already exists${why}`);
   }
 }
+
+/** A file's mtime (ms since the epoch), or undefined when it is gone. */
+const modifiedAt = (file: string): number | undefined => {
+  try {
+    return statSync(file).mtimeMs;
+  } catch {
+    return undefined;
+  }
+};
 
 const SAFE_NAME = /^[a-z0-9][a-z0-9._-]{0,127}$/;
 
@@ -60,7 +74,7 @@ export class KeyStore {
     const key = await SoftwareKeyProvider.generate(algorithm);
     const file = join(this.dir, `${name}.p8.pem`);
     // On disk before the ledger records the CA or signer that uses it; never over another key.
-    if (!createFileDurably(file, key.toEncryptedPkcs8Pem(this.passphrase), 0o600)) throw new KeyNameTaken(name);
+    if (!createFileDurably(file, key.toEncryptedPkcs8Pem(this.passphrase), 0o600)) throw new KeyNameTaken(name, modifiedAt(file));
     const keyRef = `file:${name}`;
     this.open.set(keyRef, Promise.resolve(key));
     return { keyRef, key };
