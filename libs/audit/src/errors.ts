@@ -11,6 +11,18 @@ export class NotCanonicalizable extends AuditError {
   readonly status = 500;
 }
 
+/**
+ * audit.db holds, at `position`, a hash other than the one this process computes from the log:
+ * another process sharing the file chained a different log. Nothing is written; the chain stops here.
+ */
+export class ChainForked extends AuditError {
+  readonly code = 'audit-chain-forked';
+  readonly status = 500;
+  constructor(readonly position: number) {
+    super(`audit.db holds another hash at position ${position} than this log gives: another process chained a different log into it`);
+  }
+}
+
 /** The log handed to the chainer skips or repeats a position: the chain cannot be extended. */
 export class ChainDiscontinuity extends AuditError {
   readonly code = 'audit-chain-discontinuity';

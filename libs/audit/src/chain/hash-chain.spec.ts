@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { StoredEvent } from '@devid/event-store';
 import { canonicalize } from '../canonical/jcs';
-import { ChainDiscontinuity } from '../errors';
+import { ChainDiscontinuity, ChainForked } from '../errors';
 import { openAuditDb } from './audit-db';
 import { canonicalEvent } from './canonical-event';
 import { chainHash, GENESIS_HASH } from './chain-hash';
@@ -80,6 +80,30 @@ describe('HashChain', () => {
     expect(() => chain.apply([event(2), event(4)])).toThrow(ChainDiscontinuity);
     expect(chain.checkpoint()).toBe(1);
     expect(chain.hashAt(2)).toBeUndefined();
+  });
+
+  it('shares one audit.db with another process chaining the same log: each checks what the other stored and writes only past it', () => {
+    const first = new HashChain(openAuditDb(join(dir, 'audit.db')));
+    const second = new HashChain(openAuditDb(join(dir, 'audit.db')));
+    first.apply([event(1), event(2), event(3)]);
+    second.apply([event(1), event(2)]);
+    second.apply([event(3), event(4)]);
+    first.apply([event(4), event(5)]);
+
+    const alone = new HashChain(openAuditDb(':memory:'));
+    alone.apply([1, 2, 3, 4, 5].map((n) => event(n)));
+    expect(first.head()).toEqual(alone.head());
+    expect(second.head()).toEqual({ position: 4, hash: alone.hashAt(4) });
+    for (let n = 1; n <= 5; n++) expect(second.hashAt(n)).toEqual(alone.hashAt(n));
+  });
+
+  it('refuses to chain past another process that stored a different log, and writes nothing of that batch', () => {
+    const first = new HashChain(openAuditDb(join(dir, 'audit.db')));
+    const second = new HashChain(openAuditDb(join(dir, 'audit.db')));
+    first.apply([event(1), event(2)]);
+    expect(() => second.apply([event(1), event(2, { owner: 'other' }), event(3)])).toThrow(ChainForked);
+    expect(second.checkpoint()).toBe(0);
+    expect(first.hashAt(3)).toBeUndefined();
   });
 
   it('tells listeners the new head after each batch, and reset starts again from genesis', () => {

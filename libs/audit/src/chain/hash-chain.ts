@@ -1,7 +1,7 @@
 import type { DatabaseSync, StatementSync } from 'node:sqlite';
 import type { StoredEvent } from '@devid/event-store';
 import type { WholeEventProjection } from '@devid/projections';
-import { ChainDiscontinuity } from '../errors';
+import { ChainDiscontinuity, ChainForked } from '../errors';
 import { chainHash, GENESIS_HASH } from './chain-hash';
 
 export type ChainListener = (events: readonly StoredEvent[], head: { position: number; hash: Buffer }) => void;
@@ -19,10 +19,12 @@ export class HashChain implements WholeEventProjection {
   private readonly listeners: ChainListener[] = [];
   private readonly insert: StatementSync;
   private readonly selectHash: StatementSync;
+  private readonly selectHead: StatementSync;
 
   constructor(private readonly db: DatabaseSync) {
     this.insert = db.prepare('INSERT INTO audit_chain (position, hash) VALUES (?, ?)');
     this.selectHash = db.prepare('SELECT hash FROM audit_chain WHERE position = ?');
+    this.selectHead = db.prepare('SELECT max(position) AS position FROM audit_chain');
     const last = db.prepare('SELECT position, hash FROM audit_chain ORDER BY position DESC LIMIT 1').get() as
       | { position: number; hash: Uint8Array }
       | undefined;
@@ -50,6 +52,12 @@ export class HashChain implements WholeEventProjection {
     this.listeners.push(listener);
   }
 
+  /**
+   * Chains the events after the head, in one transaction. Another process on the same data dir
+   * (a second ledger, started on it) may have chained some of them already: those are checked
+   * against what it stored, not written again, and a hash that differs (the two processes read
+   * different logs) is refused with ChainForked, writing nothing.
+   */
   apply(events: readonly StoredEvent[]): void {
     const fresh = events.filter((e) => e.position > this.headPosition);
     if (fresh.length === 0) return;
@@ -57,11 +65,17 @@ export class HashChain implements WholeEventProjection {
     let hash = this.headHash;
     this.db.exec('BEGIN IMMEDIATE');
     try {
+      const stored = (this.selectHead.get() as { position: number } | undefined)?.position ?? 0;
       for (const event of fresh) {
         if (event.position !== position + 1) throw new ChainDiscontinuity(position + 1, event.position);
         hash = chainHash(hash, event);
         position = event.position;
-        this.insert.run(position, hash);
+        if (position > stored) {
+          this.insert.run(position, hash);
+          continue;
+        }
+        const theirs = this.selectHash.get(position) as { hash: Uint8Array } | undefined;
+        if (!theirs || !hash.equals(theirs.hash)) throw new ChainForked(position);
       }
       this.db.exec('COMMIT');
     } catch (error) {
