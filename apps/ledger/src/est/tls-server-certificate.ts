@@ -120,7 +120,7 @@ const pemBlocks = (pem: string, label: string): string[] =>
  * drops its own, never recorded nor used). A served pair whose key does not match its
  * certificate (read while another process replaced them) is not served.
  */
-export function demoTlsMaterial(
+export async function demoTlsMaterial(
   dataDir: string,
   authority: CertificateAuthority,
   baseUrl: string,
@@ -128,20 +128,6 @@ export function demoTlsMaterial(
   ledger: ServerCertificateRecord,
   now = new Date(),
   renewBeforeMs = RENEW_BEFORE_MS,
-): Promise<TlsMaterial & { certificate: CaCertificate }> {
-  return tlsMaterial(dataDir, authority, baseUrl, hostnames, ledger, now, renewBeforeMs, 1);
-}
-
-/** demoTlsMaterial, `attempt` of the few made while other processes issue one at the same time. */
-async function tlsMaterial(
-  dataDir: string,
-  authority: CertificateAuthority,
-  baseUrl: string,
-  hostnames: readonly string[],
-  ledger: ServerCertificateRecord,
-  now: Date,
-  renewBeforeMs: number,
-  attempt: number,
 ): Promise<TlsMaterial & { certificate: CaCertificate }> {
   const dir = join(dataDir, 'est');
   const certFile = join(dir, 'tls.crt.pem');
@@ -170,47 +156,48 @@ async function tlsMaterial(
     replaceFileDurably(certFile, material.cert, 0o644);
     rmSync(pendingFile, { force: true });
   };
-  const pending = readIfThere(pendingFile);
-  if (pending !== undefined) {
-    const [key] = pemBlocks(pending, 'PRIVATE KEY');
-    const cert = pemBlocks(pending, 'CERTIFICATE').join('');
-    const certificate = key && cert ? servable(cert, key) : undefined;
-    if (key && certificate) {
-      await install({ cert, key }, certificate);
-      return { cert, key, certificate };
+  // A few looks: each ends when another process is issuing one at the same moment.
+  for (let attempt = 1; attempt <= 3; attempt++) {
+    const pending = readIfThere(pendingFile);
+    if (pending !== undefined) {
+      const [key] = pemBlocks(pending, 'PRIVATE KEY');
+      const cert = pemBlocks(pending, 'CERTIFICATE').join('');
+      const certificate = key && cert ? servable(cert, key) : undefined;
+      if (key && certificate) {
+        await install({ cert, key }, certificate);
+        return { cert, key, certificate };
+      }
+      rmSync(pendingFile, { force: true }); // not to be served: another CA's, expired, unreadable or revoked
     }
-    rmSync(pendingFile, { force: true }); // not to be served: another CA's, expired, unreadable or revoked
+    const kept = servedPair();
+    if (kept) {
+      await recordIfMissing(kept.certificate);
+      return kept;
+    }
+    const { privateKey, publicKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+    const issued = await issueCertificate({
+      authority,
+      profile: tlsServerProfile(hostnames),
+      device: { deviceId: 'est-server' },
+      subjectPublicKeyInfo: new Uint8Array(publicKey.export({ type: 'spki', format: 'der' })),
+      serialNumber: newSerialNumber(),
+      now,
+      baseUrl,
+    });
+    const certificate = describeCertificate(issued.der);
+    const material = { cert: issued.pem + toPem('CERTIFICATE', authority.certificateDer), key: privateKey.export({ type: 'pkcs8', format: 'pem' }).toString() };
+    mkdirSync(dir, { recursive: true, mode: 0o700 });
+    // Taken: another process is issuing one at this moment; this one was neither recorded nor used, look again.
+    if (!createFileDurably(pendingFile, material.key + material.cert, 0o600)) continue;
+    // Another process may have installed one since this one looked (its pending file gone by then): that one is served.
+    const installed = servedPair();
+    if (installed) {
+      rmSync(pendingFile, { force: true });
+      await recordIfMissing(installed.certificate);
+      return installed;
+    }
+    await install(material, certificate);
+    return { ...material, certificate };
   }
-  const kept = servedPair();
-  if (kept) {
-    await recordIfMissing(kept.certificate);
-    return kept;
-  }
-  const { privateKey, publicKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
-  const issued = await issueCertificate({
-    authority,
-    profile: tlsServerProfile(hostnames),
-    device: { deviceId: 'est-server' },
-    subjectPublicKeyInfo: new Uint8Array(publicKey.export({ type: 'spki', format: 'der' })),
-    serialNumber: newSerialNumber(),
-    now,
-    baseUrl,
-  });
-  const certificate = describeCertificate(issued.der);
-  const material = { cert: issued.pem + toPem('CERTIFICATE', authority.certificateDer), key: privateKey.export({ type: 'pkcs8', format: 'pem' }).toString() };
-  mkdirSync(dir, { recursive: true, mode: 0o700 });
-  if (!createFileDurably(pendingFile, material.key + material.cert, 0o600)) {
-    // Another process is issuing one at this moment: this one was neither recorded nor used.
-    if (attempt >= 3) throw new Error(`${pendingFile} is being replaced by another process; try again`);
-    return tlsMaterial(dataDir, authority, baseUrl, hostnames, ledger, now, renewBeforeMs, attempt + 1);
-  }
-  // Another process may have installed one since this one looked (its pending file gone by then): that one is served.
-  const installed = servedPair();
-  if (installed) {
-    rmSync(pendingFile, { force: true });
-    await recordIfMissing(installed.certificate);
-    return installed;
-  }
-  await install(material, certificate);
-  return { ...material, certificate };
+  throw new Error(`${pendingFile} is being replaced by another process; try again`);
 }
