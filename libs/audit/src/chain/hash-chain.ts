@@ -24,10 +24,8 @@ export class HashChain implements WholeEventProjection {
   constructor(private readonly db: DatabaseSync) {
     this.insert = db.prepare('INSERT INTO audit_chain (position, hash) VALUES (?, ?)');
     this.selectHash = db.prepare('SELECT hash FROM audit_chain WHERE position = ?');
-    this.selectHead = db.prepare('SELECT max(position) AS position FROM audit_chain');
-    const last = db.prepare('SELECT position, hash FROM audit_chain ORDER BY position DESC LIMIT 1').get() as
-      | { position: number; hash: Uint8Array }
-      | undefined;
+    this.selectHead = db.prepare('SELECT position, hash FROM audit_chain ORDER BY position DESC LIMIT 1');
+    const last = this.storedHead();
     this.headPosition = last?.position ?? 0;
     this.headHash = last ? Buffer.from(last.hash) : GENESIS_HASH;
   }
@@ -38,6 +36,11 @@ export class HashChain implements WholeEventProjection {
 
   head(): { position: number; hash: Buffer } {
     return { position: this.headPosition, hash: this.headHash };
+  }
+
+  /** The last row of audit_chain, whoever wrote it (this process or another sharing the file). */
+  private storedHead(): { position: number; hash: Uint8Array } | undefined {
+    return this.selectHead.get() as { position: number; hash: Uint8Array } | undefined;
   }
 
   /** The stored hash at `position` (GENESIS_HASH at 0), undefined beyond the head. */
@@ -65,7 +68,7 @@ export class HashChain implements WholeEventProjection {
     let hash = this.headHash;
     this.db.exec('BEGIN IMMEDIATE');
     try {
-      const stored = (this.selectHead.get() as { position: number } | undefined)?.position ?? 0;
+      const stored = this.storedHead()?.position ?? 0;
       for (const event of fresh) {
         if (event.position !== position + 1) throw new ChainDiscontinuity(position + 1, event.position);
         hash = chainHash(hash, event);
