@@ -1,4 +1,4 @@
-import { MemoryEventStore } from '@devid/event-store';
+import { MemoryEventStore, type EventStore } from '@devid/event-store';
 import { openAuditDb } from '../chain/audit-db';
 import { HashChain } from '../chain/hash-chain';
 import { AuditKeyError } from '../errors';
@@ -66,6 +66,8 @@ describe('AuditPublicKey', () => {
 });
 
 describe('CheckpointScheduler', () => {
+  /** The positions the stored checkpoints cover, in stream order. */
+  const checkpoints = async (store: EventStore) => (await store.readStream(AUDIT_CHECKPOINT_STREAM)).map((e) => parseCheckpointData(e.data)!.position);
   const setup = async (everyEvents: number) => {
     const store = new MemoryEventStore();
     const chain = new HashChain(openAuditDb(':memory:'));
@@ -85,8 +87,7 @@ describe('CheckpointScheduler', () => {
         if (everyEvents > 0) await new Promise((r) => setImmediate(r));
       }
     };
-    const checkpoints = async () => (await store.readStream(AUDIT_CHECKPOINT_STREAM)).map((e) => parseCheckpointData(e.data)!.position);
-    return { store, chain, scheduler, append, checkpoints };
+    return { store, chain, scheduler, append, checkpoints: () => checkpoints(store) };
   };
 
   it('signs the head once per N events, never for its own checkpoints', async () => {
@@ -103,6 +104,33 @@ describe('CheckpointScheduler', () => {
     const idle = await checkpoints();
     await scheduler.signNow();
     expect(await checkpoints()).toEqual(idle);
+  });
+
+  it('signs the same positions as another ledger following the same log, so each checkpoint is stored once', async () => {
+    const store = new MemoryEventStore();
+    const key = testAuditKey();
+    // Two ledgers on one log: each its own chain, fed in batches of its own size, each signing every 10 events.
+    const ledgers = [3, 7].map((batch) => {
+      const chain = new HashChain(openAuditDb(':memory:'));
+      return { batch, chain, scheduler: new CheckpointScheduler(store, chain, key, { everyEvents: 10, intervalMs: 0 }) };
+    });
+    for (const { scheduler } of ledgers) await scheduler.start();
+    const devicePositions: number[] = [];
+    for (let i = 0; i < 95; i++) {
+      const { events } = await store.append(`device-d${i}`, [{ id: crypto.randomUUID(), type: 'DeviceShipped', version: 1, occurredAt: at.toISOString(), data: { i }, metadata: { commandId: 'c', causationId: 'c', correlationId: 'c', actor: 'a' } }], { expectedRevision: 'any' });
+      devicePositions.push(events[0]!.position);
+      for (const { batch, chain } of ledgers) {
+        if (i % batch !== batch - 1) continue;
+        chain.apply(await store.readAll({ after: chain.checkpoint() }));
+        await new Promise((r) => setImmediate(r));
+      }
+    }
+    for (const { chain, scheduler } of ledgers) {
+      chain.apply(await store.readAll({ after: chain.checkpoint() }));
+      await scheduler.stop();
+    }
+    // The 10th, 20th, … 90th device event, each once; the last 5 wait for the next 10 (or the interval).
+    expect(await checkpoints(store)).toEqual(devicePositions.filter((_, k) => k % 10 === 9));
   });
 
   it('learns the last checkpoint on start and signs only what is past it', async () => {

@@ -17,13 +17,21 @@ export interface CheckpointSchedulerOptions {
 const isCheckpoint = (event: StoredEvent) => event.streamId === AUDIT_CHECKPOINT_STREAM;
 
 /**
- * Signs the chain head every N events or T seconds and appends it as AuditCheckpointSigned
- * to `audit-checkpoints`. The checkpoint covers positions strictly before its own, and is
- * chained itself like any event; it never counts as new work, or an idle ledger would sign
- * its own checkpoints forever.
+ * Signs the chain every N events or T seconds and appends it as AuditCheckpointSigned to
+ * `audit-checkpoints`. The checkpoint covers positions strictly before its own, and is chained
+ * itself like any event; it never counts as new work, or an idle ledger would sign its own
+ * checkpoints forever.
+ *
+ * By count, a checkpoint covers exactly the N-th (2N-th, …: the last whole multiple chained)
+ * event after the last checkpoint, not whatever head the chain has reached when it signs, and
+ * checkpoints appended by anyone (another ledger on the same log) count as the last one. So two
+ * ledgers following one log sign the same positions, and since the event id is derived from the
+ * position, each checkpoint is stored once. By time (and signNow), the head is signed.
  */
 export class CheckpointScheduler {
-  private pending = 0;
+  /** Positions of the chained events after lastCovered (checkpoints not counted), in order, from `first`. */
+  private uncovered: number[] = [];
+  private first = 0;
   private lastCovered = 0;
   private signing: Promise<void> | undefined;
   private again = false;
@@ -42,9 +50,22 @@ export class CheckpointScheduler {
     if (!Number.isSafeInteger(this.everyEvents) || this.everyEvents < 1) throw new RangeError('everyEvents must be a positive integer');
     this.clock = options.clock ?? (() => new Date());
     chain.onChained((events) => {
-      for (const event of events) if (event.position > this.lastCovered && !isCheckpoint(event)) this.pending++;
+      for (const event of events) {
+        if (!isCheckpoint(event)) {
+          if (event.position > this.lastCovered) this.uncovered.push(event.position);
+          continue;
+        }
+        // Ours or another ledger's: what it covers needs no other checkpoint.
+        const covered = parseCheckpointData(event.data)?.position;
+        if (covered !== undefined) this.covered(covered);
+      }
       if (this.pending >= this.everyEvents) this.trigger();
     });
+  }
+
+  /** Chained events no checkpoint covers yet (checkpoints not counted). */
+  private get pending(): number {
+    return this.uncovered.length - this.first;
   }
 
   /** Learns the last checkpoint and what the chain holds past it; then signs on schedule. */
@@ -55,26 +76,32 @@ export class CheckpointScheduler {
       if (page.length < 1000) break;
       from = page[page.length - 1]!.revision + 1;
     }
+    // What the chain holds past the last checkpoint, up to N of it: more than that is signed
+    // at the head at once (after a long stop, or a first start over an existing log).
     const head = this.chain.checkpoint();
-    for (let after = this.lastCovered; after < head && this.pending < this.everyEvents; ) {
+    const past: number[] = [];
+    for (let after = this.lastCovered; after < head && past.length < this.everyEvents; ) {
       const page = await this.store.readAll({ after, maxCount: 1000 });
       if (page.length === 0) break;
-      for (const event of page) if (event.position <= head && !isCheckpoint(event)) this.pending++;
+      for (const event of page) if (event.position <= head && !isCheckpoint(event)) past.push(event.position);
       after = page[page.length - 1]!.position;
     }
+    // Chained while this read: already counted by the listener, after these.
+    this.uncovered = [...past, ...this.uncovered.slice(this.first).filter((position) => position > head)].filter((position) => position > this.lastCovered);
+    this.first = 0;
     const interval = this.options.intervalMs ?? 60_000;
     if (interval > 0) {
       this.timer = setInterval(() => {
-        if (this.pending > 0) this.trigger();
+        if (this.pending > 0) this.trigger(true);
       }, interval);
       this.timer.unref();
     }
-    if (this.pending >= this.everyEvents) this.trigger();
+    if (past.length >= this.everyEvents) this.trigger(true);
   }
 
   /** Signs the current head now if anything is unsigned; resolves when it is stored. */
   async signNow(): Promise<void> {
-    if (this.pending > 0) this.trigger();
+    if (this.pending > 0) this.trigger(true);
     while (this.signing) await this.signing;
   }
 
@@ -84,13 +111,25 @@ export class CheckpointScheduler {
     while (this.signing) await this.signing;
   }
 
-  private trigger(): void {
+  /** A checkpoint covers up to `position`: the events up to there are no longer pending. */
+  private covered(position: number): void {
+    if (position <= this.lastCovered) return;
+    this.lastCovered = position;
+    while (this.first < this.uncovered.length && this.uncovered[this.first]! <= position) this.first++;
+    if (this.first > 1024 && this.first * 2 > this.uncovered.length) {
+      this.uncovered = this.uncovered.slice(this.first);
+      this.first = 0;
+    }
+  }
+
+  /** `atHead`: sign the chain head (by time, signNow, a backlog at start); else the last whole multiple of N. */
+  private trigger(atHead = false): void {
     if (this.stopped) return;
     if (this.signing) {
       this.again = true;
       return;
     }
-    this.signing = this.signHead()
+    this.signing = this.sign(atHead)
       .catch((error: unknown) => (this.options.onError ?? ((e) => process.emitWarning(String(e))))(error))
       .finally(() => {
         this.signing = undefined;
@@ -101,16 +140,23 @@ export class CheckpointScheduler {
       });
   }
 
-  private async signHead(): Promise<void> {
-    const head = this.chain.head();
-    if (head.position <= this.lastCovered) return;
-    const covering = this.pending;
-    const data = await signCheckpoint(this.key, head, this.clock());
+  private async sign(atHead: boolean): Promise<void> {
+    const pending = this.pending;
+    if (pending === 0 || (!atHead && pending < this.everyEvents)) return;
+    let target: { position: number; hash: Uint8Array };
+    if (atHead) target = this.chain.head();
+    else {
+      const position = this.uncovered[this.first + Math.floor(pending / this.everyEvents) * this.everyEvents - 1]!;
+      const hash = this.chain.hashAt(position);
+      if (hash === undefined) throw new Error(`the chain holds no hash at position ${position}`);
+      target = { position, hash };
+    }
+    if (target.position <= this.lastCovered) return;
+    const data = await signCheckpoint(this.key, target, this.clock());
     const result = await this.store.append(AUDIT_CHECKPOINT_STREAM, [checkpointEvent(data, this.options.actor ?? 'ledger-audit')], {
       expectedRevision: 'any',
     });
-    this.lastCovered = head.position;
-    this.pending = Math.max(0, this.pending - covering);
+    this.covered(target.position);
     for (const event of result.events) this.options.onSigned?.(event);
   }
 }
