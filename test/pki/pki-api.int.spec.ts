@@ -12,6 +12,7 @@ import { Authorities } from '../../apps/ledger/src/pki/authorities';
 import { loadCa } from '../../apps/ledger/src/pki/execute-ca-command';
 import { KeyStore } from '../../apps/ledger/src/pki/key-store';
 import { EVENT_STORE } from '../../apps/ledger/src/store/tokens';
+import type { EventStore } from '@devid/event-store';
 import { request } from '../support/http';
 import { deviceCsr, openssl } from '../support/openssl';
 import { hsmEnv } from '../support/hsm';
@@ -258,6 +259,52 @@ describe.each(variants)('PKI through the API with %s', (_name, env) => {
     expect(revoked.out).toMatch(new RegExp(`ldev-${n}\\.pem: revoked`));
     expect(revoked.out).toMatch(/Response verify OK/);
     expect(signerOf(revoked.out)).toBe(after);
+  });
+
+  /** How many keys of renewed OCSP signers of `caId` exist (files in ca-keys, or private keys on the token). */
+  const renewedSignerKeys = async (caId: string) => {
+    const label = new RegExp(`^${caId}-ocsp-\\d+-[0-9a-f]{8}(\\.p8\\.pem)?$`);
+    if (env.CA_KEY_BACKEND !== 'pkcs11') return readdirSync(join(dataDir, 'ca-keys')).filter((file) => label.test(file)).length;
+    const objects = await run('pkcs11-tool', ['--module', env.PKCS11_MODULE!, '--token-label', env.HSM_TOKEN_LABEL!, '--login', '--pin', env.HSM_PIN!, '--list-objects', '--type', 'privkey'], {
+      env: { ...process.env, SOFTHSM2_CONF: env.SOFTHSM2_CONF! },
+    });
+    return [...objects.stdout.matchAll(/label:\s+(\S+)/g)].filter(([, name]) => label.test(name!)).length;
+  };
+
+  it("records one OCSP signer when two renewals of the same signer race with one command id (as two ledgers' timers do), answers both with it, and destroys the other's key", async () => {
+    const authorities = ledger.app.get(Authorities);
+    const signerKeys = () => renewedSignerKeys('devid-factory-1');
+    const keysBefore = await signerKeys();
+    const before = ((await api('GET', '/cas/devid-factory-1')).body.ocspSigner as { serialNumber: string }).serialNumber;
+    const options = { replacing: before, commandId: crypto.randomUUID() };
+    const answers = await Promise.all([authorities.renewOcspSigner('devid-factory-1', 'system:ocsp', options), authorities.renewOcspSigner('devid-factory-1', 'system:ocsp', options)]);
+    const recorded = ((await api('GET', '/cas/devid-factory-1')).body.ocspSigner as { serialNumber: string }).serialNumber;
+    expect(recorded).not.toBe(before);
+    expect(answers.map((answer) => answer.status !== 'unknown' && answer.ocspSigner?.certificate.serialNumber)).toEqual([recorded, recorded]);
+    expect(await signerKeys()).toBe(keysBefore + 1);
+    const stream = await ledger.app.get<EventStore>(EVENT_STORE).readStream('ca-devid-factory-1');
+    expect(stream.filter((event) => event.metadata.commandId === options.commandId).map((event) => event.type)).toEqual(['OcspSignerIssued']);
+  });
+
+  it('destroys the key of an OCSP signer renewal refused because its CA was revoked while the key was made', async () => {
+    expect((await api('POST', '/cas', { body: { caId: 'renew-factory', role: 'factory', parentId: 'devid-root' } })).status).toBe(201);
+    const keys = ledger.app.get(KeyStore);
+    const generate = keys.generate.bind(keys);
+    const made: string[] = [];
+    // Another operator (or process) revokes the CA between the renewal's checks and its record.
+    const spy = jest.spyOn(keys, 'generate').mockImplementationOnce(async (...args) => {
+      const key = await generate(...args);
+      made.push(key.keyRef);
+      expect((await api('POST', '/cas/renew-factory/revoke', { body: { reason: 'superseded' } })).status).toBe(200);
+      return key;
+    });
+    const refused = await api('POST', '/cas/renew-factory/ocsp-signer/renew', { body: {} });
+    spy.mockRestore();
+    expect(refused.status).toBe(409);
+    expect(made).toEqual([expect.stringMatching(/renew-factory-ocsp-\d+-[0-9a-f]{8}$/)]);
+    expect(await renewedSignerKeys('renew-factory')).toBe(0);
+    const stream = await ledger.app.get<EventStore>(EVENT_STORE).readStream('ca-renew-factory');
+    expect(stream.map((event) => event.type)).toEqual(['CertificateAuthorityCreated', 'OcspSignerIssued', 'CertificateAuthorityRevoked']);
   });
 
   it('refuses forever a key revoked as compromised, with a typed 400 and nothing written', async () => {

@@ -211,25 +211,28 @@ export class Authorities {
       );
     } catch (error) {
       // A refused or failed create leaves no key behind: its caId can be created again.
-      const nothingWritten = !sent || error instanceof DomainError || error instanceof WrongExpectedRevision || error instanceof IdempotencyConflict || error instanceof InvalidAppend;
-      await this.discardKeys(request.caId, [keyRef, signerKeyRef], nothingWritten);
+      await this.discardKeys(request.caId, [keyRef, signerKeyRef], !sent || nothingWrittenBy(error), 'CA not created');
       throw error;
     }
   }
 
   /**
-   * The keys a create made, destroyed when its CA was not recorded with them: it failed before
-   * its command was sent, or the command was refused with nothing written, and the log confirms
-   * it. When the outcome is unknown (the store answered neither way) or the log cannot be read,
-   * they are kept, and named in the log: a CA recorded with a destroyed key could sign nothing.
+   * The keys a create or a signer renewal made, destroyed when the CA was not recorded with
+   * them: it failed before its command was sent, or the command was refused with nothing
+   * written (or answered with what another process recorded), and the log confirms it. When the
+   * outcome is unknown (the store answered neither way) or the log cannot be read, they are
+   * kept, and named in the log: a CA recorded with a destroyed key could sign nothing.
    */
-  private async discardKeys(caId: string, keyRefs: Array<string | undefined>, nothingWritten: boolean): Promise<void> {
+  private async discardKeys(caId: string, keyRefs: Array<string | undefined>, nothingWritten: boolean, what: string): Promise<void> {
     const made = keyRefs.filter((keyRef): keyRef is string => keyRef !== undefined);
-    const keep = (why: string) => this.logger.warn(`CA ${caId} not created; its keys ${made.join(', ')} are kept: ${why}`);
+    const keep = (why: string) => this.logger.warn(`${caId}: ${what}; its keys ${made.join(', ')} are kept: ${why}`);
     if (!nothingWritten) return keep('the outcome of its record is unknown');
     try {
       const { state } = await loadCa(this.store, caId);
-      const recorded = state.status === 'unknown' ? [] : [state.keyRef, state.ocspSigner?.keyRef];
+      const recorded =
+        state.status === 'unknown'
+          ? []
+          : [state.keyRef, state.ocspSigner?.keyRef, ...Object.values(state.retiredOcspSigners ?? {}).map((retired) => retired.keyRef)];
       for (const keyRef of made) if (!recorded.includes(keyRef)) await this.keys.destroy(keyRef);
     } catch (error) {
       keep((error as Error).message);
@@ -258,7 +261,18 @@ export class Authorities {
     // Key names are unique per signer: the time of issue, then a random tail.
     const name = `${caId}-ocsp-${now.getTime() / 1000}-${randomUUID().slice(0, 8)}`;
     const ocspSigner = await this.newOcspSigner(name, await this.authority(caId), commonName, state.algorithm as KeyAlgorithm, backend, now);
-    return this.commands.execute(new ExecuteCaCommand({ type: 'IssueOcspSigner', caId, commandId, now: now.toISOString(), actor, data: ocspSigner }));
+    let recorded: CaState;
+    try {
+      recorded = await this.commands.execute(new ExecuteCaCommand({ type: 'IssueOcspSigner', caId, commandId, now: now.toISOString(), actor, data: ocspSigner }));
+    } catch (error) {
+      await this.discardKeys(caId, [ocspSigner.keyRef], nothingWrittenBy(error), 'OCSP signer not renewed');
+      throw error;
+    }
+    // Another process renewing the same signer with the same command id recorded its own first: this key signs nothing.
+    if (recorded.status !== 'unknown' && recorded.ocspSigner?.keyRef !== ocspSigner.keyRef) {
+      await this.discardKeys(caId, [ocspSigner.keyRef], true, 'OCSP signer not renewed');
+    }
+    return recorded;
   }
 
   /**
@@ -371,6 +385,10 @@ export class Authorities {
 }
 
 /** The demo hierarchy, in the order it is created. */
+/** The store refused the command (or it was refused before): nothing of it was written. */
+const nothingWrittenBy = (error: unknown): boolean =>
+  error instanceof DomainError || error instanceof WrongExpectedRevision || error instanceof IdempotencyConflict || error instanceof InvalidAppend;
+
 const DEMO_HIERARCHY: CreateCaRequest[] = [
   { caId: 'devid-root', role: 'root', commonName: 'DevID Demo Root CA' },
   { caId: 'devid-issuing', role: 'issuing', parentId: 'devid-root', commonName: 'DevID Demo Issuing CA (LDevID)' },

@@ -33,7 +33,11 @@ export class ExecuteCaCommandHandler implements ICommandHandler<ExecuteCaCommand
       { expectedRevision: revision === -1 ? 'no_stream' : revision },
     );
     await this.readModels.waitFor(result.events[result.events.length - 1].position);
-    return events.reduce(evolveCa, state);
+    if (!result.duplicate) return events.reduce(evolveCa, state);
+    // The command was recorded before (a retry, or another process with the same command id,
+    // whose decision may differ from this one): the answer is what was recorded then.
+    const recorded = await this.store.readStream(caStreamId(command.caId), { maxCount: result.nextExpectedRevision + 1 });
+    return recorded.map(readCaEvent).reduce(evolveCa, initialCaState);
   }
 }
 
