@@ -307,6 +307,25 @@ describe.each(variants)('PKI through the API with %s', (_name, env) => {
     expect(stream.map((event) => event.type)).toEqual(['CertificateAuthorityCreated', 'OcspSignerIssued', 'CertificateAuthorityRevoked']);
   });
 
+  it("answers OCSP for every other CA when one CA's signer key cannot be loaded after a restart (a revoked CA whose keys were destroyed), and refuses that CA's requests only, 503", async () => {
+    expect((await api('POST', '/cas', { body: { caId: 'gone-factory', role: 'factory', parentId: 'devid-root' } })).status).toBe(201);
+    expect((await api('POST', '/cas/gone-factory/revoke', { body: { reason: 'cessationOfOperation' } })).status).toBe(200);
+    await save('/cas/gone-factory/certificate', 'gone-factory.pem');
+    const { state } = await loadCa(ledger.app.get(EVENT_STORE), 'gone-factory');
+    if (state.status === 'unknown' || !state.ocspSigner) throw new Error('gone-factory is not recorded with a signer');
+    for (const keyRef of [state.keyRef, state.ocspSigner.keyRef]) await ledger.app.get(KeyStore).destroy(keyRef);
+    await ledger.app.close();
+    await start();
+    const { n } = await enrolledDevice();
+    expect((await ocsp(n)).out).toMatch(new RegExp(`ldev-${n}\\.pem: good`));
+    await openssl(['ocsp', '-issuer', 'gone-factory.pem', '-serial', `0x${state.ocspSigner.certificate.serialNumber}`, '-no_nonce', '-reqout', 'gone-factory.req'], work);
+    const refused = await fetch(`${ledger.url}/ocsp`, { method: 'POST', headers: { 'content-type': 'application/ocsp-request' }, body: readFileSync(join(work, 'gone-factory.req')) });
+    expect(refused.status).toBe(503);
+    expect(((await refused.json()) as { code: string }).code).toMatch(/^key-(unavailable|not-found)$/);
+    // The others again, after the refusal.
+    expect((await ocsp(n, ['-nonce'])).out).toMatch(new RegExp(`ldev-${n}\\.pem: good`));
+  });
+
   it('refuses forever a key revoked as compromised, with a typed 400 and nothing written', async () => {
     const { n, deviceId } = await enrolledDevice();
     await api('POST', `/devices/${deviceId}/revoke`, { body: { reason: 'keyCompromise' } });

@@ -24,9 +24,11 @@ describe('OcspResponder', () => {
   let request: (serial: string) => Uint8Array;
   const statuses = new Map<string, CertificateStatus>();
   let lookups = 0;
+  let hierarchy: Awaited<ReturnType<typeof createTestHierarchy>>;
+  let requestFor: (issuerDer: Uint8Array, serial: string) => Uint8Array;
 
   beforeAll(async () => {
-    const hierarchy = await createTestHierarchy(now);
+    hierarchy = await createTestHierarchy(now);
     responder = new OcspResponder({
       authorities: [{ ca: hierarchy.issuing, signer: hierarchy.issuingOcspSigner }],
       lookup: (_caId, serial) => {
@@ -34,10 +36,10 @@ describe('OcspResponder', () => {
         return statuses.get(serial) ?? { status: 'unknown' };
       },
     });
-    const issuer = authorityDetails(hierarchy.issuing.certificateDer);
-    const spki = AsnConvert.parse(issuer.subjectPublicKeyInfo, SubjectPublicKeyInfo);
-    request = (serial) =>
-      new Uint8Array(
+    requestFor = (issuerDer, serial) => {
+      const issuer = authorityDetails(issuerDer);
+      const spki = AsnConvert.parse(issuer.subjectPublicKeyInfo, SubjectPublicKeyInfo);
+      return new Uint8Array(
         AsnConvert.serialize(
           new OCSPRequest({
             tbsRequest: new TBSRequest({
@@ -55,6 +57,8 @@ describe('OcspResponder', () => {
           }),
         ),
       );
+    };
+    request = (serial) => requestFor(hierarchy.issuing.certificateDer, serial);
     const key = await SoftwareKeyProvider.generate('ECDSA-P256');
     const issued = await issueCertificate({ authority: hierarchy.issuing, profile: ldevidProfile(), device: { deviceId: 'd' }, subjectPublicKeyInfo: key.subjectPublicKeyInfo, serialNumber: newSerialNumber(), now, baseUrl: BASE_URL });
     statuses.set(issued.serialNumber, { status: 'good' });
@@ -115,6 +119,30 @@ describe('OcspResponder', () => {
     );
     expect(answers[1]).toEqual(answers[0]);
     expect(answers[0]).toEqual({ certId: hex(AsnConvert.serialize(AsnConvert.parse(request(serial), OCSPRequest).tbsRequest.requestList[0]!.reqCert)), status: 'good', nonce: hex(nonce) });
+  });
+
+  it("loads a CA's signer on the first request about that CA: a failed load fails that CA's requests only, and the next request loads it again", async () => {
+    let loads = 0;
+    const lazy = new OcspResponder({
+      authorities: [
+        {
+          ca: { caId: 'issuing', certificateDer: hierarchy.issuing.certificateDer },
+          signer: async () => {
+            if (++loads === 1) throw new Error('token not present');
+            return hierarchy.issuingOcspSigner;
+          },
+        },
+        { ca: hierarchy.factory, signer: hierarchy.factoryOcspSigner },
+      ],
+      lookup: () => ({ status: 'good' }),
+    });
+    const statusOf = (der: Uint8Array) => AsnConvert.parse(der, OCSPResponse).responseStatus;
+    expect(loads).toBe(0);
+    await expect(lazy.respond(request('01'), now)).rejects.toThrow('token not present');
+    expect(statusOf(await lazy.respond(requestFor(hierarchy.factory.certificateDer, '01'), now))).toBe(OCSPResponseStatus.successful);
+    expect(statusOf(await lazy.respond(request('01'), now))).toBe(OCSPResponseStatus.successful);
+    expect(statusOf(await lazy.respond(request('02'), now))).toBe(OCSPResponseStatus.successful);
+    expect(loads).toBe(2);
   });
 
   it('answers unknown for a serial it never issued', async () => {

@@ -17,8 +17,13 @@ export type CertificateStatus = { status: 'good' } | { status: 'revoked'; revoke
 export type CertificateStatusLookup = (caId: string, serialNumber: string) => CertificateStatus | Promise<CertificateStatus>;
 
 export interface OcspResponderOptions {
-  /** Each CA the responder answers for, with its delegated signer (certificate + key). */
-  authorities: { ca: CertificateAuthority; signer: CertificateAuthority }[];
+  /**
+   * Each CA the responder answers for (its certificate: no key is needed) with its delegated
+   * signer (certificate + key), or a function that loads it. A loaded signer is loaded on the
+   * first request about its CA and kept; if loading fails, that request fails with the error
+   * (the others CAs are answered as usual) and the next one tries again.
+   */
+  authorities: { ca: Pick<CertificateAuthority, 'caId' | 'certificateDer'>; signer: CertificateAuthority | (() => Promise<CertificateAuthority>) }[];
   lookup: CertificateStatusLookup;
   /** nextUpdate - thisUpdate. Default 3600. */
   validitySeconds?: number;
@@ -32,15 +37,20 @@ export interface OcspResponderOptions {
 
 interface Authority {
   caId: string;
+  /** The signer, checked and ready (see OcspResponderOptions.authorities). */
+  signing: () => Promise<Signer>;
+  /** `${hashAlgorithmOid}:${issuerNameHash}:${issuerKeyHash}` for every supported hash. */
+  certIdKeys: Set<string>;
+  sha1NameHash: Uint8Array;
+  sha1KeyHash: Uint8Array;
+}
+
+interface Signer {
   signer: CertificateAuthority;
   /** DER AlgorithmIdentifier of the signer's signatures. */
   signatureAlgorithmDer: Uint8Array;
   /** SHA-1 of the signer's public key: the ResponderID byKey. */
   responderKeyHash: Uint8Array;
-  /** `${hashAlgorithmOid}:${issuerNameHash}:${issuerKeyHash}` for every supported hash. */
-  certIdKeys: Set<string>;
-  sha1NameHash: Uint8Array;
-  sha1KeyHash: Uint8Array;
 }
 
 interface CachedResponse {
@@ -107,14 +117,16 @@ export class OcspResponder {
     if (nonce && (nonce.byteLength === 0 || nonce.byteLength > MAX_NONCE_BYTES)) return { der: statusOnly(OCSPResponseStatus.malformedRequest) };
     const authority = this.#authorityFor(certificates[0]!);
     if (!authority) return { der: statusOnly(OCSPResponseStatus.unauthorized) };
+    // A signer that cannot be loaded (its key missing, its token away) is the caller's error to report.
+    const signer = await authority.signing();
     try {
-      return await this.#answer(authority, certificates, nonce, now);
+      return await this.#answer(authority, signer, certificates, nonce, now);
     } catch {
       return { der: statusOnly(OCSPResponseStatus.internalError) };
     }
   }
 
-  async #answer(authority: Authority, certIds: RequestedCertificate[], nonce: Uint8Array | undefined, now: Date): Promise<OcspAnswer> {
+  async #answer(authority: Authority, signer: Signer, certIds: RequestedCertificate[], nonce: Uint8Array | undefined, now: Date): Promise<OcspAnswer> {
     // Only single, nonce-less requests are answered from the cache; a nonce asks for a fresh signature.
     const cacheKey = certIds.length === 1 && !nonce ? cacheKeyOf(authority.caId, certIds[0]!) : undefined;
     if (cacheKey) {
@@ -125,7 +137,7 @@ export class OcspResponder {
     // that they equal the HTTP dates of its caching headers and the CRL's revocation dates.
     const signedAt = wholeSeconds(now);
     const responses = await Promise.all(certIds.map((certId) => this.#singleResponse(authority, certId, signedAt)));
-    const der = await this.#sign(authority, responses, nonce, signedAt);
+    const der = await this.#sign(signer, responses, nonce, signedAt);
     if (!cacheKey) return { der };
     const refreshAt = signedAt.getTime() + this.#refreshAfterMs;
     const nextUpdate = signedAt.getTime() + this.#validityMs;
@@ -155,7 +167,7 @@ export class OcspResponder {
       issuerKeyHash: authority.sha1KeyHash,
       serialNumber: serial,
     };
-    await this.#answer(authority, [certId], undefined, now);
+    await this.#answer(authority, await authority.signing(), [certId], undefined, now);
   }
 
   /** Drops, then signs again, the pre-signed response of a certificate whose status changed. */
@@ -193,10 +205,10 @@ export class OcspResponder {
     return { certIdDer: certId.der, status, thisUpdate: now, nextUpdate: new Date(now.getTime() + this.#validityMs) };
   }
 
-  async #sign(authority: Authority, responses: SingleResponseFields[], nonce: Uint8Array | undefined, now: Date): Promise<Uint8Array> {
-    const tbs = encodeResponseData({ responderKeyHash: authority.responderKeyHash, producedAt: now, responses, ...(nonce === undefined ? {} : { nonce }) });
-    const signature = await authority.signer.key.sign(tbs);
-    return encodeSuccessfulOcspResponse(tbs, authority.signatureAlgorithmDer, signature, authority.signer.certificateDer);
+  async #sign({ signer, signatureAlgorithmDer, responderKeyHash }: Signer, responses: SingleResponseFields[], nonce: Uint8Array | undefined, now: Date): Promise<Uint8Array> {
+    const tbs = encodeResponseData({ responderKeyHash, producedAt: now, responses, ...(nonce === undefined ? {} : { nonce }) });
+    const signature = await signer.key.sign(tbs);
+    return encodeSuccessfulOcspResponse(tbs, signatureAlgorithmDer, signature, signer.certificateDer);
   }
 }
 
@@ -214,8 +226,31 @@ export function decodeOcspGetPath(pathSegment: string): Uint8Array | undefined {
   return der.length > 0 ? new Uint8Array(der) : undefined;
 }
 
-function prepareAuthority(ca: CertificateAuthority, signer: CertificateAuthority): Authority {
+function prepareSigner(signer: CertificateAuthority): Signer {
   assertKeyMatchesCertificate(signer);
+  return {
+    signer,
+    signatureAlgorithmDer: new Uint8Array(AsnConvert.serialize(signatureAlgorithmIdentifier(signer.key.algorithm))),
+    responderKeyHash: keyIdentifier(signer.key.subjectPublicKeyInfo),
+  };
+}
+
+/** Loads and checks the signer once; a failed load is forgotten, so that the next call tries again. */
+function signerOnce(signer: OcspResponderOptions['authorities'][number]['signer']): () => Promise<Signer> {
+  if (typeof signer !== 'function') {
+    // Given ready: checked now, as the constructor always did.
+    const ready = Promise.resolve(prepareSigner(signer));
+    return () => ready;
+  }
+  let loading: Promise<Signer> | undefined;
+  return () => {
+    loading ??= signer().then(prepareSigner);
+    loading.catch(() => (loading = undefined));
+    return loading;
+  };
+}
+
+function prepareAuthority(ca: Pick<CertificateAuthority, 'caId' | 'certificateDer'>, signer: OcspResponderOptions['authorities'][number]['signer']): Authority {
   const details = authorityDetails(ca.certificateDer);
   const keyBits = new Uint8Array(AsnConvert.parse(details.subjectPublicKeyInfo, SubjectPublicKeyInfo).subjectPublicKey);
   const certIdKeys = new Set(
@@ -223,9 +258,7 @@ function prepareAuthority(ca: CertificateAuthority, signer: CertificateAuthority
   );
   return {
     caId: ca.caId,
-    signer,
-    signatureAlgorithmDer: new Uint8Array(AsnConvert.serialize(signatureAlgorithmIdentifier(signer.key.algorithm))),
-    responderKeyHash: keyIdentifier(signer.key.subjectPublicKeyInfo),
+    signing: signerOnce(signer),
     certIdKeys,
     sha1NameHash: createHash('sha1').update(details.nameDer).digest(),
     sha1KeyHash: createHash('sha1').update(keyBits).digest(),

@@ -12,7 +12,7 @@ import { chainRevocation } from '../pki/ca-revocation';
 @Injectable()
 export class OcspService implements OnModuleInit {
   private readonly logger = new Logger('ocsp');
-  private responder?: { key: string; value: Promise<OcspResponder> };
+  private responder?: { key: string; value: OcspResponder };
 
   constructor(
     private readonly authorities: Authorities,
@@ -23,19 +23,26 @@ export class OcspService implements OnModuleInit {
 
   onModuleInit() {
     this.inventory.onChange((changes) => {
-      void this.current().then(async (responder) => {
-        for (const c of changes) await responder.refresh(c.caId, c.serialNumber, new Date());
-      }).catch((e: unknown) => this.logger.error(`refreshing pre-signed responses: ${String(e)}`));
+      const responder = this.current();
+      void (async () => {
+        // Each change's stale answer is dropped first; a CA whose signer cannot sign now is skipped, not the others.
+        const failed = new Map<string, unknown>();
+        for (const c of changes) {
+          if (!failed.has(c.caId)) await responder.refresh(c.caId, c.serialNumber, new Date()).catch((e: unknown) => failed.set(c.caId, e));
+          else responder.invalidate(c.caId, c.serialNumber);
+        }
+        for (const [caId, e] of failed) this.logger.error(`refreshing pre-signed responses of ${caId}: ${String(e)}`);
+      })();
     });
   }
 
   async respond(request: Uint8Array): Promise<Uint8Array> {
-    return (await this.current()).respond(request, new Date());
+    return this.current().respond(request, new Date());
   }
 
   /** The same, with the times an HTTP cache may keep an answer that is the same for every client (see OcspAnswer). */
   async answer(request: Uint8Array): Promise<OcspAnswer> {
-    return (await this.current()).answer(request, new Date());
+    return this.current().answer(request, new Date());
   }
 
   /**
@@ -71,18 +78,21 @@ export class OcspService implements OnModuleInit {
     return { status: 'good' }; // superseded by a re-enrollment is not revoked
   }
 
-  /** One responder per set of CAs, signers and CA statuses; rebuilt (its pre-signed answers dropped) when one changes, e.g. a CA is revoked. */
-  private current(): Promise<OcspResponder> {
+  /**
+   * One responder per set of CAs, signers and CA statuses; rebuilt (its pre-signed answers
+   * dropped) when one changes, e.g. a CA is revoked. It holds the CAs' certificates; each CA's
+   * signer key is loaded on the first request about that CA, so a key that cannot be loaded (a
+   * revoked CA's destroyed key, a token away) fails the requests about its CA only.
+   */
+  private current(): OcspResponder {
     const cas = this.cas.list().filter((ca) => ca.ocspSigner);
     const key = cas.map((ca) => `${ca.caId}:${ca.ocspSigner!.certificate.serialNumber}:${ca.status}`).join(',');
     if (this.responder?.key !== key) {
-      const value = Promise.all(
-        cas.map(async (ca) => ({ ca: await this.authorities.authority(ca.caId), signer: await this.authorities.ocspSigner(ca.caId) })),
-      ).then((authorities) => new OcspResponder({ authorities, lookup: this.lookup, validitySeconds: this.config.OCSP_VALIDITY_SECONDS }));
-      this.responder = { key, value };
-      value.catch(() => {
-        if (this.responder?.value === value) this.responder = undefined;
-      });
+      const authorities = cas.map((ca) => ({
+        ca: { caId: ca.caId, certificateDer: new Uint8Array(Buffer.from(ca.certificate.der, 'base64')) },
+        signer: () => this.authorities.ocspSigner(ca.caId),
+      }));
+      this.responder = { key, value: new OcspResponder({ authorities, lookup: this.lookup, validitySeconds: this.config.OCSP_VALIDITY_SECONDS }) };
     }
     return this.responder.value;
   }
