@@ -100,7 +100,7 @@ it('cuts LDevIDs and the OCSP signer to the end of a 30-day issuing CA made with
   expect(await enddate('issuing.pem')).toBe(issuingEnds);
 
   // Before any LDevID: /health says the next one comes from this CA, cut to its end.
-  expect(await pkiHealth()).toEqual({ ldevid: { caId: 'issuing', caNotAfter: new Date(issuingEnds).toISOString(), notAfter: new Date(issuingEnds).toISOString(), cutShort: true }, notValidCas: [] });
+  expect(await pkiHealth()).toEqual({ ldevid: { caId: 'issuing', caNotAfter: new Date(issuingEnds).toISOString(), notAfter: new Date(issuingEnds).toISOString(), cutShort: true }, notValidCas: [], keysUnavailable: [] });
 
   const first = await shippedDevice(1);
   const enrolled = await call('POST', `/devices/${first.deviceId}/enroll`, { csr: first.csr });

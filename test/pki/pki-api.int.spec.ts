@@ -11,6 +11,7 @@ import { startLedger, type RunningLedger } from '../../apps/ledger/src/ledger';
 import { Authorities } from '../../apps/ledger/src/pki/authorities';
 import { loadCa } from '../../apps/ledger/src/pki/execute-ca-command';
 import { KeyStore } from '../../apps/ledger/src/pki/key-store';
+import { KeyWatch } from '../../apps/ledger/src/pki/key-watch';
 import { EVENT_STORE } from '../../apps/ledger/src/store/tokens';
 import type { EventStore } from '@devid/event-store';
 import { request } from '../support/http';
@@ -324,6 +325,26 @@ describe.each(variants)('PKI through the API with %s', (_name, env) => {
     expect(((await refused.json()) as { code: string }).code).toMatch(/^key-(unavailable|not-found)$/);
     // The others again, after the refusal.
     expect((await ocsp(n, ['-nonce'])).out).toMatch(new RegExp(`ldev-${n}\\.pem: good`));
+  });
+
+  it('names in /health, from the start on, the active CA whose key cannot be loaded, as the issuance it fails answers; and no more once that CA is revoked', async () => {
+    expect((await api('POST', '/cas', { body: { caId: 'keyless-factory', role: 'factory', parentId: 'devid-root' } })).status).toBe(201);
+    const { state } = await loadCa(ledger.app.get(EVENT_STORE), 'keyless-factory');
+    if (state.status === 'unknown') throw new Error('keyless-factory is not recorded');
+    expect(((await api('GET', '/health')).body.pki as { keysUnavailable: unknown[] }).keysUnavailable).toEqual([]);
+    await ledger.app.get(KeyStore).destroy(state.keyRef);
+    await ledger.app.close();
+    await start();
+    await ledger.app.get(KeyWatch).settled();
+    const problems = ((await api('GET', '/health')).body.pki as { keysUnavailable: unknown[] }).keysUnavailable;
+    expect(problems).toEqual([{ caId: 'keyless-factory', key: 'ca', keyRef: state.keyRef, code: expect.stringMatching(/^key-(unavailable|not-found)$/), detail: expect.any(String), since: expect.any(String) }]);
+    const serialNumber = `SN-KEYLESS-${Date.now()}`;
+    await deviceCsr(work, 'keyless', `/serialNumber=${serialNumber}`);
+    const refused = await api('POST', '/devices', { body: { serialNumber, model: 'gw-200', factoryId: 'keyless-factory', csr: readFileSync(join(work, 'keyless.csr'), 'utf8') } });
+    expect(refused.status).toBe(503);
+    expect(refused.body.code).toBe((problems[0] as { code: string }).code);
+    expect((await api('POST', '/cas/keyless-factory/revoke', { body: { reason: 'cessationOfOperation' } })).status).toBe(200);
+    expect(((await api('GET', '/health')).body.pki as { keysUnavailable: unknown[] }).keysUnavailable).toEqual([]);
   });
 
   it('refuses forever a key revoked as compromised, with a typed 400 and nothing written', async () => {

@@ -13,6 +13,7 @@ import { Authorities } from './pki/authorities';
 import { PublicUrl } from './pki/public-url';
 import { EstServer } from './est/est-server';
 import { OcspSignerRenewal } from './ocsp/ocsp-signer-renewal';
+import { KeyWatch } from './pki/key-watch';
 import { ReadModels } from './store/read-models';
 import { EVENT_STORE } from './store/tokens';
 
@@ -93,6 +94,8 @@ export const startLedger = async (config: LedgerConfig, logger?: LoggerService |
     await app.get(OcspSignerRenewal).start();
     // After the demo CAs: EST's server certificate is issued by the issuing CA.
     const estUrl = await app.get(EstServer).start();
+    // Every active CA's key loads (else it is logged and in /health), in the background.
+    app.get(KeyWatch).start();
     return { app, url, generatedAdminKey: adminKey.generated, ...(demoCas ? { demoCas } : {}), ...(estUrl ? { estUrl } : {}) };
   } catch (error) {
     // A start that fails (a key the HSM refuses, a port in use) leaves nothing running: store, threads, port.

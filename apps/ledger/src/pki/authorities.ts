@@ -53,11 +53,25 @@ export const describeCertificate = (der: Uint8Array): CaCertificate => {
   };
 };
 
+/** A key of an active CA that this process could not load, as its last attempt found. */
+export interface KeyProblem {
+  caId: string;
+  /** The CA's own key, or its current delegated OCSP signer's. */
+  key: 'ca' | 'ocsp-signer';
+  keyRef: string;
+  code: string;
+  detail: string;
+  /** When the first of the failed attempts in a row was made. */
+  since: string;
+}
+
 /** The CAs able to sign in this process: certificates from the ledger, keys from the key store. */
 @Injectable()
 export class Authorities {
   private readonly logger = new Logger('pki');
   private readonly signing = new Map<string, Promise<CertificateAuthority>>();
+  /** The last failure to load each key, by its `signing` cache key; a load that succeeds removes it. */
+  private readonly keyFailures = new Map<string, KeyProblem>();
   /** Creates under way in this process, by caId: a second create of one id waits for the first. */
   private readonly creating = new Map<string, Promise<unknown>>();
 
@@ -79,24 +93,54 @@ export class Authorities {
   authority(caId: string): Promise<CertificateAuthority> {
     const ca = this.cas.get(caId);
     if (!ca) return Promise.reject(new CaNotFound(caId));
-    return this.signer(`ca:${caId}`, caId, ca.certificate.der, ca.keyRef);
+    return this.signer(`ca:${caId}`, caId, 'ca', ca.certificate.der, ca.keyRef);
   }
 
   /** The delegated OCSP signer of a CA. */
   ocspSigner(caId: string): Promise<CertificateAuthority> {
     const ca = this.cas.get(caId);
     if (!ca?.ocspSigner) return Promise.reject(new CaNotFound(caId));
-    return this.signer(`ocsp:${caId}:${ca.ocspSigner.certificate.serialNumber}`, caId, ca.ocspSigner.certificate.der, ca.ocspSigner.keyRef);
+    return this.signer(`ocsp:${caId}:${ca.ocspSigner.certificate.serialNumber}`, caId, 'ocsp-signer', ca.ocspSigner.certificate.der, ca.ocspSigner.keyRef);
   }
 
-  private signer(cacheKey: string, caId: string, derBase64: string, keyRef: string): Promise<CertificateAuthority> {
+  private signer(cacheKey: string, caId: string, role: KeyProblem['key'], derBase64: string, keyRef: string): Promise<CertificateAuthority> {
     let found = this.signing.get(cacheKey);
     if (!found) {
-      found = this.keys.get(keyRef).then((key) => ({ caId, certificateDer: new Uint8Array(Buffer.from(derBase64, 'base64')), key }));
-      found.catch(() => this.signing.delete(cacheKey));
+      found = this.keys.get(keyRef).then((key) => {
+        this.keyFailures.delete(cacheKey);
+        return { caId, certificateDer: new Uint8Array(Buffer.from(derBase64, 'base64')), key };
+      });
+      found.catch((error: unknown) => {
+        this.signing.delete(cacheKey);
+        const { code, message } = (error ?? {}) as { code?: unknown; message?: unknown };
+        const since = this.keyFailures.get(cacheKey)?.since ?? new Date().toISOString();
+        this.keyFailures.set(cacheKey, { caId, key: role, keyRef, code: typeof code === 'string' ? code : 'key-unavailable', detail: String(message ?? error), since });
+      });
       this.signing.set(cacheKey, found);
     }
     return found;
+  }
+
+  /**
+   * Loads the key of every active CA and of its current OCSP signer (those already loaded are
+   * not loaded again) and answers those that could not be: see keysUnavailable.
+   */
+  async checkKeys(): Promise<KeyProblem[]> {
+    const loads = this.cas
+      .list()
+      .filter((ca) => ca.status === 'active')
+      .flatMap((ca) => [this.authority(ca.caId), ...(ca.ocspSigner ? [this.ocspSigner(ca.caId)] : [])]);
+    await Promise.allSettled(loads);
+    return this.keysUnavailable();
+  }
+
+  /** The keys of active CAs (theirs and their current OCSP signers') whose last load failed. */
+  keysUnavailable(): KeyProblem[] {
+    return this.cas
+      .list()
+      .filter((ca) => ca.status === 'active')
+      .flatMap((ca) => [this.keyFailures.get(`ca:${ca.caId}`), ca.ocspSigner && this.keyFailures.get(`ocsp:${ca.caId}:${ca.ocspSigner.certificate.serialNumber}`)])
+      .filter((problem): problem is KeyProblem => problem !== undefined);
   }
 
   /**

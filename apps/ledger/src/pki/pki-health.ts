@@ -9,7 +9,8 @@ import { CertificateIssuer } from './certificate-issuer';
  * and the notAfter it gets (`cutShort` when the CA ends before the LDevID would: time for a new
  * issuing CA, which then takes over), or why no LDevID can be issued; and the active CAs that
  * sign nothing now (Authorities.signingRefusal): a CA above them was revoked (code ca-revoked,
- * with the revoked CA), or their certificate is not valid (expired or not yet valid).
+ * with the revoked CA), or their certificate is not valid (expired or not yet valid); and the
+ * keys of active CAs (theirs, their OCSP signers') this process could not load (KeyWatch).
  */
 @Injectable()
 export class PkiHealth {
@@ -34,6 +35,6 @@ export class PkiHealth {
       const chain = refusal instanceof CaChainRevoked ? { revokedCaId: refusal.revocation.caId, revokedAt: refusal.revocation.revokedAt } : {};
       return [{ caId: ca.caId, role: ca.role, code: refusal.code, ...chain, notBefore: ca.certificate.notBefore, notAfter: ca.certificate.notAfter }];
     });
-    return { ldevid, notValidCas };
+    return { ldevid, notValidCas, keysUnavailable: this.authorities.keysUnavailable() };
   }
 }

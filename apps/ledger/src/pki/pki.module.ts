@@ -12,6 +12,7 @@ import { CertificateIssuer } from './certificate-issuer';
 import { PkiHealth } from './pki-health';
 import { ExecuteCaCommandHandler } from './execute-ca-command';
 import { KeyStore } from './key-store';
+import { KeyWatch } from './key-watch';
 import { PublicUrl } from './public-url';
 
 /** The certificate authority: CA keys and streams, issuance, CRLs and OCSP. */
@@ -26,9 +27,10 @@ import { PublicUrl } from './public-url';
     CrlService,
     OcspService,
     OcspSignerRenewal,
+    KeyWatch,
     ExecuteCaCommandHandler,
   ],
-  exports: [Authorities, CertificateIssuer, PkiHealth, PublicUrl, KeyStore, OcspSignerRenewal],
+  exports: [Authorities, CertificateIssuer, PkiHealth, PublicUrl, KeyStore, OcspSignerRenewal, KeyWatch],
 })
 export class PkiModule implements OnApplicationShutdown {
   constructor(private readonly keys: KeyStore) {}

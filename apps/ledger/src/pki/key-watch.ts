@@ -1,0 +1,61 @@
+import { Injectable, Logger, type OnApplicationShutdown } from '@nestjs/common';
+import { Authorities, type KeyProblem } from './authorities';
+
+/** How often the keys are looked at again while the ledger runs (a key restored, a token back). */
+export const KEY_CHECK_INTERVAL_MS = 60_000;
+
+/**
+ * Loads every active CA's key and its OCSP signer's once the ledger is up, and again every
+ * minute, so that a key that cannot be loaded (a key file missing, a wrong passphrase, a label
+ * gone from the token) is logged at start and shown by /health (pki.keysUnavailable), not found
+ * by the first enrollment or OCSP request it fails. A key loaded once stays loaded.
+ */
+@Injectable()
+export class KeyWatch implements OnApplicationShutdown {
+  private readonly logger = new Logger('pki');
+  private timer?: NodeJS.Timeout;
+  private checking?: Promise<void>;
+  /** What the last check logged, so that a problem is logged when it starts and when it ends, not every minute. */
+  private reported = new Map<string, KeyProblem>();
+  private stopped = false;
+
+  constructor(private readonly authorities: Authorities) {}
+
+  /** Starts the checks; the first one runs now, in the background. */
+  start(): void {
+    this.check();
+    this.timer = setInterval(() => this.check(), KEY_CHECK_INTERVAL_MS);
+    this.timer.unref();
+  }
+
+  /** The check under way (or a resolved promise): for tests and shutdown. */
+  settled(): Promise<void> {
+    return this.checking ?? Promise.resolve();
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    this.stopped = true;
+    clearInterval(this.timer);
+    await this.checking;
+  }
+
+  private check(): void {
+    if (this.stopped || this.checking) return;
+    this.checking = this.authorities
+      .checkKeys()
+      .then((problems) => this.report(problems))
+      .catch((error: unknown) => this.logger.error(`checking the CA keys failed: ${String(error)}`))
+      .finally(() => (this.checking = undefined));
+  }
+
+  private report(problems: KeyProblem[]): void {
+    const now = new Map(problems.map((problem) => [`${problem.caId}:${problem.key}:${problem.keyRef}`, problem]));
+    for (const [id, problem] of now) {
+      if (!this.reported.has(id)) this.logger.error(`the ${problem.key === 'ca' ? 'key' : 'OCSP signer key'} of active CA ${problem.caId} (${problem.keyRef}) cannot be loaded: ${problem.detail}`);
+    }
+    for (const [id, problem] of this.reported) {
+      if (!now.has(id)) this.logger.log(`the ${problem.key === 'ca' ? 'key' : 'OCSP signer key'} of CA ${problem.caId} (${problem.keyRef}) loads again`);
+    }
+    this.reported = now;
+  }
+}
