@@ -53,6 +53,13 @@ interface Signer {
   responderKeyHash: Uint8Array;
 }
 
+/** The signer of the CA asked about could not be loaded: `cause` says why. */
+class SignerUnavailable extends Error {
+  constructor(override readonly cause: unknown) {
+    super('the OCSP signer could not be loaded');
+  }
+}
+
 interface CachedResponse {
   /** Made once when signed: the cache hands out this very object. */
   answer: OcspAnswer;
@@ -117,22 +124,26 @@ export class OcspResponder {
     if (nonce && (nonce.byteLength === 0 || nonce.byteLength > MAX_NONCE_BYTES)) return { der: statusOnly(OCSPResponseStatus.malformedRequest) };
     const authority = this.#authorityFor(certificates[0]!);
     if (!authority) return { der: statusOnly(OCSPResponseStatus.unauthorized) };
-    // A signer that cannot be loaded (its key missing, its token away) is the caller's error to report.
-    const signer = await authority.signing();
     try {
-      return await this.#answer(authority, signer, certificates, nonce, now);
-    } catch {
+      return await this.#answer(authority, certificates, nonce, now);
+    } catch (error) {
+      // A signer that cannot be loaded (its key missing, its token away) is the caller's error to report.
+      if (error instanceof SignerUnavailable) throw error.cause;
       return { der: statusOnly(OCSPResponseStatus.internalError) };
     }
   }
 
-  async #answer(authority: Authority, signer: Signer, certIds: RequestedCertificate[], nonce: Uint8Array | undefined, now: Date): Promise<OcspAnswer> {
+  async #answer(authority: Authority, certIds: RequestedCertificate[], nonce: Uint8Array | undefined, now: Date): Promise<OcspAnswer> {
     // Only single, nonce-less requests are answered from the cache; a nonce asks for a fresh signature.
     const cacheKey = certIds.length === 1 && !nonce ? cacheKeyOf(authority.caId, certIds[0]!) : undefined;
     if (cacheKey) {
       const cached = this.#cache.get(cacheKey);
       if (cached && now.getTime() < cached.refreshAt && now.getTime() < cached.nextUpdate) return cached.answer;
     }
+    // After the cache: a pre-signed answer needs no key.
+    const signer = await authority.signing().catch((error: unknown) => {
+      throw new SignerUnavailable(error);
+    });
     // Whole seconds in every time of the answer (RFC 5019 §2.2.4: no fractional seconds), so
     // that they equal the HTTP dates of its caching headers and the CRL's revocation dates.
     const signedAt = wholeSeconds(now);
@@ -167,7 +178,11 @@ export class OcspResponder {
       issuerKeyHash: authority.sha1KeyHash,
       serialNumber: serial,
     };
-    await this.#answer(authority, await authority.signing(), [certId], undefined, now);
+    try {
+      await this.#answer(authority, [certId], undefined, now);
+    } catch (error) {
+      throw error instanceof SignerUnavailable ? error.cause : error;
+    }
   }
 
   /** Drops, then signs again, the pre-signed response of a certificate whose status changed. */
