@@ -579,9 +579,16 @@ export const run = async () => {
     runner.start();
     await runner.waitFor(await ocspStore.headPosition());
     await runner.stop();
-    const benchCa = { caId: ca.issuing.caId, parentId: null, status: 'active', ocspSigner: { certificate: { serialNumber: 'bench' } } };
+    const benchCa = {
+      caId: ca.issuing.caId,
+      parentId: null,
+      status: 'active',
+      certificate: { der: Buffer.from(ca.issuing.certificateDer).toString('base64') },
+      ocspSigner: { certificate: { serialNumber: 'bench' } },
+    };
     const cas = { list: () => [benchCa], get: (caId) => (caId === benchCa.caId ? benchCa : undefined), chain: (caId) => (caId === benchCa.caId ? [benchCa] : []), serverCertificate: () => undefined };
-    const authorities = { authority: () => Promise.resolve(ca.issuing), ocspSigner: () => Promise.resolve(ca.ocspSigner) };
+    // The responder reads the CA's certificate from the directory and loads only its signer's key.
+    const authorities = { ocspSigner: () => Promise.resolve(ca.ocspSigner) };
     const ocsp = new OcspService(authorities, cas, inventory, { OCSP_VALIDITY_SECONDS: 3600 });
     const serials = e2e.serialNumbers;
     const plain = serials.map((s) => ocspRequest(ca.issuing, s, false));
