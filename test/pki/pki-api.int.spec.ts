@@ -343,8 +343,11 @@ describe.each(variants)('PKI through the API with %s', (_name, env) => {
     const refused = await api('POST', '/devices', { body: { serialNumber, model: 'gw-200', factoryId: 'keyless-factory', csr: readFileSync(join(work, 'keyless.csr'), 'utf8') } });
     expect(refused.status).toBe(503);
     expect(refused.body.code).toBe((problems[0] as { code: string }).code);
+    const gauge = async () => (await (await fetch(`${ledger.url}/metrics`)).text()).split('\n').filter((line) => line.startsWith('devid_ca_key_unavailable{'));
+    expect(await gauge()).toEqual(['devid_ca_key_unavailable{ca="keyless-factory",kind="ca"} 1']);
     expect((await api('POST', '/cas/keyless-factory/revoke', { body: { reason: 'cessationOfOperation' } })).status).toBe(200);
     expect(((await api('GET', '/health')).body.pki as { keysUnavailable: unknown[] }).keysUnavailable).toEqual([]);
+    expect(await gauge()).toEqual([]);
   });
 
   it('refuses forever a key revoked as compromised, with a typed 400 and nothing written', async () => {

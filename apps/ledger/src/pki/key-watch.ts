@@ -1,4 +1,6 @@
-import { Injectable, Logger, type OnApplicationShutdown } from '@nestjs/common';
+import { Inject, Injectable, Logger, Optional, type OnApplicationShutdown } from '@nestjs/common';
+import { Gauge } from 'prom-client';
+import { LedgerMetrics } from '../metrics/metrics';
 import { Authorities, type KeyProblem } from './authorities';
 
 /** How often the keys are looked at again while the ledger runs (a key restored, a token back). */
@@ -19,7 +21,22 @@ export class KeyWatch implements OnApplicationShutdown {
   private reported = new Map<string, KeyProblem>();
   private stopped = false;
 
-  constructor(private readonly authorities: Authorities) {}
+  constructor(
+    private readonly authorities: Authorities,
+    @Optional() @Inject(LedgerMetrics) metrics?: LedgerMetrics,
+  ) {
+    if (!metrics) return;
+    new Gauge({
+      name: 'devid_ca_key_unavailable',
+      help: "1 for each key of an active CA (kind: ca, ocsp-signer) this process could not load at its last attempt (see /health pki.keysUnavailable); alert on it: the CA's requests fail until the key loads",
+      labelNames: ['ca', 'kind'],
+      registers: [metrics.registry],
+      collect() {
+        this.reset();
+        for (const problem of authorities.keysUnavailable()) this.set({ ca: problem.caId, kind: problem.key }, 1);
+      },
+    });
+  }
 
   /** Starts the checks; the first one runs now, in the background. */
   start(): void {
