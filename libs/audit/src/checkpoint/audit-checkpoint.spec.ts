@@ -133,6 +133,28 @@ describe('CheckpointScheduler', () => {
     expect(await checkpoints(store)).toEqual(devicePositions.filter((_, k) => k % 10 === 9));
   });
 
+  it('signNow while a checkpoint by count is being signed signs the head after it', async () => {
+    const store = new MemoryEventStore();
+    const chain = new HashChain(openAuditDb(':memory:'));
+    const key = testAuditKey();
+    let release!: () => void;
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    const scheduler = new CheckpointScheduler(store, chain, { ...key, sign: async (data) => (await gate, key.sign(data)) }, { everyEvents: 5, intervalMs: 0 });
+    await scheduler.start();
+    const positions: number[] = [];
+    for (let i = 0; i < 7; i++) {
+      const { events } = await store.append(`device-d${i}`, [{ id: crypto.randomUUID(), type: 'DeviceShipped', version: 1, occurredAt: at.toISOString(), data: { i }, metadata: { commandId: 'c', causationId: 'c', correlationId: 'c', actor: 'a' } }], { expectedRevision: 'any' });
+      positions.push(events[0]!.position);
+    }
+    chain.apply(await store.readAll({ after: 0 }));
+    const signed = scheduler.signNow();
+    release();
+    await signed;
+    await scheduler.stop();
+    // The 5th event by count, then the head (the 7th) as signNow asked.
+    expect(await checkpoints(store)).toEqual([positions[4], positions[6]]);
+  });
+
   it('learns the last checkpoint on start and signs only what is past it', async () => {
     const { store, chain, append, scheduler, checkpoints } = await setup(1000);
     await append(3);

@@ -15,6 +15,12 @@ export interface CheckpointSchedulerOptions {
 }
 
 const isCheckpoint = (event: StoredEvent) => event.streamId === AUDIT_CHECKPOINT_STREAM;
+/**
+ * At most this many uncovered positions are kept (8 MB): while checkpoints cannot be signed
+ * (the audit key's token away) the oldest are forgotten. Every checkpoint still signs the true
+ * chain hash at its position; only the positions may differ from another ledger's.
+ */
+const MAX_UNCOVERED = 1_000_000;
 
 /**
  * Signs the chain every N events or T seconds and appends it as AuditCheckpointSigned to
@@ -34,7 +40,8 @@ export class CheckpointScheduler {
   private first = 0;
   private lastCovered = 0;
   private signing: Promise<void> | undefined;
-  private again = false;
+  /** Asked to sign while a signature was under way: by count (false) or at the head (true, wins). */
+  private again: boolean | undefined;
   private timer: NodeJS.Timeout | undefined;
   private stopped = false;
   private readonly everyEvents: number;
@@ -59,6 +66,7 @@ export class CheckpointScheduler {
         const covered = parseCheckpointData(event.data)?.position;
         if (covered !== undefined) this.covered(covered);
       }
+      if (this.pending > MAX_UNCOVERED) this.forget(this.pending - MAX_UNCOVERED);
       if (this.pending >= this.everyEvents) this.trigger();
     });
   }
@@ -115,7 +123,14 @@ export class CheckpointScheduler {
   private covered(position: number): void {
     if (position <= this.lastCovered) return;
     this.lastCovered = position;
-    while (this.first < this.uncovered.length && this.uncovered[this.first]! <= position) this.first++;
+    let count = 0;
+    while (this.first + count < this.uncovered.length && this.uncovered[this.first + count]! <= position) count++;
+    this.forget(count);
+  }
+
+  /** Drops the `count` oldest uncovered positions. */
+  private forget(count: number): void {
+    this.first += count;
     if (this.first > 1024 && this.first * 2 > this.uncovered.length) {
       this.uncovered = this.uncovered.slice(this.first);
       this.first = 0;
@@ -126,17 +141,17 @@ export class CheckpointScheduler {
   private trigger(atHead = false): void {
     if (this.stopped) return;
     if (this.signing) {
-      this.again = true;
+      this.again = this.again === true || atHead;
       return;
     }
     this.signing = this.sign(atHead)
       .catch((error: unknown) => (this.options.onError ?? ((e) => process.emitWarning(String(e))))(error))
       .finally(() => {
         this.signing = undefined;
-        if (this.again) {
-          this.again = false;
-          if (this.pending >= this.everyEvents) this.trigger();
-        }
+        const again = this.again;
+        this.again = undefined;
+        if (again === true) this.trigger(true);
+        else if (again === false && this.pending >= this.everyEvents) this.trigger();
       });
   }
 
