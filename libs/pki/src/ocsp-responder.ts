@@ -21,7 +21,7 @@ export interface OcspResponderOptions {
    * Each CA the responder answers for (its certificate: no key is needed) with its delegated
    * signer (certificate + key), or a function that loads it. A loaded signer is loaded on the
    * first request about its CA and kept; if loading fails, that request fails with the error
-   * (the others CAs are answered as usual) and the next one tries again.
+   * (the other CAs are answered as usual) and the next one tries again.
    */
   authorities: { ca: Pick<CertificateAuthority, 'caId' | 'certificateDer'>; signer: CertificateAuthority | (() => Promise<CertificateAuthority>) }[];
   lookup: CertificateStatusLookup;

@@ -428,11 +428,11 @@ export class Authorities {
   }
 }
 
-/** The demo hierarchy, in the order it is created. */
 /** The store refused the command (or it was refused before): nothing of it was written. */
 const nothingWrittenBy = (error: unknown): boolean =>
   error instanceof DomainError || error instanceof WrongExpectedRevision || error instanceof IdempotencyConflict || error instanceof InvalidAppend;
 
+/** The demo hierarchy, in the order it is created. */
 const DEMO_HIERARCHY: CreateCaRequest[] = [
   { caId: 'devid-root', role: 'root', commonName: 'DevID Demo Root CA' },
   { caId: 'devid-issuing', role: 'issuing', parentId: 'devid-root', commonName: 'DevID Demo Issuing CA (LDevID)' },
