@@ -2,7 +2,7 @@
 // OCSP good → revoked (with reason), CRL and delta CRL, blocked keys, rebuild equality.
 // Runs once with software CA keys and once with the CA keys in SoftHSM2.
 import { execFile } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -36,8 +36,8 @@ describe.each(variants)('PKI through the API with %s', (_name, env) => {
     expect(res.status).toBe(200);
     writeFileSync(join(work, file), Buffer.from(await res.arrayBuffer()));
   };
-  const start = async () => {
-    ledger = await startLedger(loadConfig({ ...process.env, ...env, DATA_DIR: dataDir, PORT: '0', ADMIN_API_KEY: KEY, LOG_LEVEL: 'silent', CA_KEY_PASSPHRASE: 'test-passphrase-0123' }), false);
+  const start = async (extra: Record<string, string> = {}) => {
+    ledger = await startLedger(loadConfig({ ...process.env, ...env, DATA_DIR: dataDir, PORT: '0', ADMIN_API_KEY: KEY, LOG_LEVEL: 'silent', CA_KEY_PASSPHRASE: 'test-passphrase-0123', ...extra }), false);
   };
 
   beforeAll(async () => {
@@ -327,14 +327,17 @@ describe.each(variants)('PKI through the API with %s', (_name, env) => {
     expect((await ocsp(n, ['-nonce'])).out).toMatch(new RegExp(`ldev-${n}\\.pem: good`));
   });
 
-  it('names in /health, from the start on, the active CA whose key cannot be loaded, as the issuance it fails answers; and no more once that CA is revoked', async () => {
+  it('names in /health, from the start on, the active CA whose key cannot be loaded, as the issuance it fails answers; no more once the key is back (a file put back), or once that CA is revoked', async () => {
     expect((await api('POST', '/cas', { body: { caId: 'keyless-factory', role: 'factory', parentId: 'devid-root' } })).status).toBe(201);
     const { state } = await loadCa(ledger.app.get(EVENT_STORE), 'keyless-factory');
     if (state.status === 'unknown') throw new Error('keyless-factory is not recorded');
     expect(((await api('GET', '/health')).body.pki as { keysUnavailable: unknown[] }).keysUnavailable).toEqual([]);
-    await ledger.app.get(KeyStore).destroy(state.keyRef);
+    // A software key file moved away (to be put back below); a token's key destroyed.
+    const keyFile = join(dataDir, 'ca-keys', 'keyless-factory.p8.pem');
+    if (env.CA_KEY_BACKEND === 'pkcs11') await ledger.app.get(KeyStore).destroy(state.keyRef);
+    else renameSync(keyFile, `${keyFile}.away`);
     await ledger.app.close();
-    await start();
+    await start({ KEY_CHECK_INTERVAL_SECONDS: '1' });
     await ledger.app.get(KeyWatch).settled();
     const problems = ((await api('GET', '/health')).body.pki as { keysUnavailable: unknown[] }).keysUnavailable;
     expect(problems).toEqual([{ caId: 'keyless-factory', key: 'ca', keyRef: state.keyRef, code: expect.stringMatching(/^key-(unavailable|not-found)$/), detail: expect.any(String), since: expect.any(String) }]);
@@ -345,6 +348,15 @@ describe.each(variants)('PKI through the API with %s', (_name, env) => {
     expect(refused.body.code).toBe((problems[0] as { code: string }).code);
     const gauge = async () => (await (await fetch(`${ledger.url}/metrics`)).text()).split('\n').filter((line) => line.startsWith('devid_ca_key_unavailable{'));
     expect(await gauge()).toEqual(['devid_ca_key_unavailable{ca="keyless-factory",kind="ca"} 1']);
+    if (env.CA_KEY_BACKEND !== 'pkcs11') {
+      // Put back: a later check loads it, /health and the gauge clear, and the CA signs again.
+      renameSync(`${keyFile}.away`, keyFile);
+      const unavailable = async () => ((await api('GET', '/health')).body.pki as { keysUnavailable: unknown[] }).keysUnavailable;
+      while ((await unavailable()).length > 0) await new Promise((resolve) => setTimeout(resolve, 100));
+      expect(await gauge()).toEqual([]);
+      const issued = await api('POST', '/devices', { body: { serialNumber, model: 'gw-200', factoryId: 'keyless-factory', csr: readFileSync(join(work, 'keyless.csr'), 'utf8') } });
+      expect(issued.status).toBe(201);
+    }
     expect((await api('POST', '/cas/keyless-factory/revoke', { body: { reason: 'cessationOfOperation' } })).status).toBe(200);
     expect(((await api('GET', '/health')).body.pki as { keysUnavailable: unknown[] }).keysUnavailable).toEqual([]);
     expect(await gauge()).toEqual([]);

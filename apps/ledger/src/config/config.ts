@@ -52,6 +52,8 @@ const schema = z.object({
    * answers stay verifiable: they carry its certificate.
    */
   OCSP_SIGNER_KEY_RETENTION_SECONDS: z.coerce.number().int().min(0).max(365 * 86_400).default(3_600),
+  /** How often every active CA's keys are loaded again to see which cannot be (KeyWatch, /health pki.keysUnavailable): 60 s by default. */
+  KEY_CHECK_INTERVAL_SECONDS: z.coerce.number().int().min(1).max(86_400).default(60),
   /** EST (RFC 7030) HTTPS port, or `off`; default 8443 (an ephemeral port when PORT=0, as in tests). */
   EST_PORT: z.preprocess((v) => (v === '' ? undefined : v), z.union([z.literal('off'), z.coerce.number().int().min(0).max(65535)]).optional()),
   /** EST server certificate chain and key (PEM files); default: issued by the issuing CA into DATA_DIR/est. */

@@ -1,14 +1,12 @@
 import { Inject, Injectable, Logger, Optional, type OnApplicationShutdown } from '@nestjs/common';
 import { Gauge } from 'prom-client';
+import { LEDGER_CONFIG, type LedgerConfig } from '../config/config';
 import { LedgerMetrics } from '../metrics/metrics';
 import { Authorities, type KeyProblem } from './authorities';
 
-/** How often the keys are looked at again while the ledger runs (a key restored, a token back). */
-export const KEY_CHECK_INTERVAL_MS = 60_000;
-
 /**
  * Loads every active CA's key and its OCSP signer's once the ledger is up, and again every
- * minute, so that a key that cannot be loaded (a key file missing, a wrong passphrase, a label
+ * KEY_CHECK_INTERVAL_SECONDS (a minute), so that a key that cannot be loaded (a key file missing, a wrong passphrase, a label
  * gone from the token) is logged at start and shown by /health (pki.keysUnavailable), not found
  * by the first enrollment or OCSP request it fails. A key loaded once stays loaded.
  */
@@ -23,6 +21,7 @@ export class KeyWatch implements OnApplicationShutdown {
 
   constructor(
     private readonly authorities: Authorities,
+    @Inject(LEDGER_CONFIG) private readonly config: LedgerConfig,
     @Optional() @Inject(LedgerMetrics) metrics?: LedgerMetrics,
   ) {
     if (!metrics) return;
@@ -41,7 +40,7 @@ export class KeyWatch implements OnApplicationShutdown {
   /** Starts the checks; the first one runs now, in the background. */
   start(): void {
     this.check();
-    this.timer = setInterval(() => this.check(), KEY_CHECK_INTERVAL_MS);
+    this.timer = setInterval(() => this.check(), this.config.KEY_CHECK_INTERVAL_SECONDS * 1000);
     this.timer.unref();
   }
 
