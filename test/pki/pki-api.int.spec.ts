@@ -416,7 +416,7 @@ describe.each(variants)('PKI through the API with %s', (_name, env) => {
     const leftover = await keys.generate('extra-factory-ocsp', 'ECDSA-P256');
     const refused = await api('POST', '/cas', { body: { caId: 'extra-factory', role: 'factory', parentId: 'devid-root' } });
     expect(refused.status).toBe(409);
-    expect(refused.body).toMatchObject({ code: 'key-name-taken', detail: expect.stringMatching(/extra-factory-ocsp/) });
+    expect(refused.body).toMatchObject({ code: 'key-name-taken', detail: expect.stringMatching(/^a key named extra-factory-ocsp already exists, and no CA extra-factory is recorded: .*remove that key \(DATA_DIR\/ca-keys\/extra-factory-ocsp\.p8\.pem, or the token object labelled extra-factory-ocsp\) and create extra-factory again$/) });
     expect((await api('GET', '/cas/extra-factory')).status).toBe(404);
     // The CA's own key, made before the signer's failed, is gone again (not only unused).
     if (env.CA_KEY_BACKEND === 'software') expect(readdirSync(join(dataDir, 'ca-keys')).filter((file) => file.startsWith('extra-factory'))).toEqual(['extra-factory-ocsp.p8.pem']);

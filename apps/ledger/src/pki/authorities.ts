@@ -213,7 +213,7 @@ export class Authorities {
     const { keyRef, key } = await this.keys.generate(request.caId, algorithm, request.backend).catch(async (error: unknown) => {
       // Another process made this CA's key first: if it has recorded the CA by now, that is the answer.
       if (error instanceof KeyNameTaken && (await loadCa(this.store, request.caId)).state.status !== 'unknown') throw new CaAlreadyExists(request.caId);
-      throw error;
+      throw withLeftoverHint(error, request.caId);
     });
     let signerKeyRef: string | undefined;
     let sent = false;
@@ -256,7 +256,7 @@ export class Authorities {
     } catch (error) {
       // A refused or failed create leaves no key behind: its caId can be created again.
       await this.discardKeys(request.caId, [keyRef, signerKeyRef], !sent || nothingWrittenBy(error), 'CA not created');
-      throw error;
+      throw withLeftoverHint(error, request.caId);
     }
   }
 
@@ -427,6 +427,20 @@ export class Authorities {
     }
   }
 }
+
+/**
+ * A key name taken while no CA `caId` is recorded: a create that did not finish left it (its
+ * outcome unknown, or the process stopped), or one is under way in another process. The answer
+ * says what to do, since a retry alone meets the same key.
+ */
+const withLeftoverHint = (error: unknown, caId: string): unknown =>
+  error instanceof KeyNameTaken && error.message === `a key named ${error.keyName} already exists`
+    ? new KeyNameTaken(
+        error.keyName,
+        error.madeAt,
+        `, and no CA ${caId} is recorded: a create of ${caId} that did not finish left it, or one is under way in another process; once none is, remove that key (DATA_DIR/ca-keys/${error.keyName}.p8.pem, or the token object labelled ${error.keyName}) and create ${caId} again`,
+      )
+    : error;
 
 /** The store refused the command (or it was refused before): nothing of it was written. */
 const nothingWrittenBy = (error: unknown): boolean =>
