@@ -259,8 +259,10 @@ function signerOnce(signer: OcspResponderOptions['authorities'][number]['signer'
   }
   let loading: Promise<Signer> | undefined;
   return () => {
-    loading ??= signer().then(prepareSigner);
-    loading.catch(() => (loading = undefined));
+    if (loading === undefined) {
+      loading = signer().then(prepareSigner);
+      loading.catch(() => (loading = undefined));
+    }
     return loading;
   };
 }

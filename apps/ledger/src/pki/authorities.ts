@@ -53,6 +53,10 @@ export const describeCertificate = (der: Uint8Array): CaCertificate => {
   };
 };
 
+/** The `signing` cache key of a CA's key, and of one of its OCSP signers' (by certificate serial). */
+const caKeyOf = (caId: string): string => `ca:${caId}`;
+const signerKeyOf = (caId: string, serialNumber: string): string => `ocsp:${caId}:${serialNumber}`;
+
 /** A key of an active CA that this process could not load, as its last attempt found. */
 export interface KeyProblem {
   caId: string;
@@ -93,14 +97,14 @@ export class Authorities {
   authority(caId: string): Promise<CertificateAuthority> {
     const ca = this.cas.get(caId);
     if (!ca) return Promise.reject(new CaNotFound(caId));
-    return this.signer(`ca:${caId}`, caId, 'ca', ca.certificate.der, ca.keyRef);
+    return this.signer(caKeyOf(caId), caId, 'ca', ca.certificate.der, ca.keyRef);
   }
 
   /** The delegated OCSP signer of a CA. */
   ocspSigner(caId: string): Promise<CertificateAuthority> {
     const ca = this.cas.get(caId);
     if (!ca?.ocspSigner) return Promise.reject(new CaNotFound(caId));
-    return this.signer(`ocsp:${caId}:${ca.ocspSigner.certificate.serialNumber}`, caId, 'ocsp-signer', ca.ocspSigner.certificate.der, ca.ocspSigner.keyRef);
+    return this.signer(signerKeyOf(caId, ca.ocspSigner.certificate.serialNumber), caId, 'ocsp-signer', ca.ocspSigner.certificate.der, ca.ocspSigner.keyRef);
   }
 
   private signer(cacheKey: string, caId: string, role: KeyProblem['key'], derBase64: string, keyRef: string): Promise<CertificateAuthority> {
@@ -139,7 +143,7 @@ export class Authorities {
     return this.cas
       .list()
       .filter((ca) => ca.status === 'active')
-      .flatMap((ca) => [this.keyFailures.get(`ca:${ca.caId}`), ca.ocspSigner && this.keyFailures.get(`ocsp:${ca.caId}:${ca.ocspSigner.certificate.serialNumber}`)])
+      .flatMap((ca) => [this.keyFailures.get(caKeyOf(ca.caId)), ca.ocspSigner && this.keyFailures.get(signerKeyOf(ca.caId, ca.ocspSigner.certificate.serialNumber))])
       .filter((problem): problem is KeyProblem => problem !== undefined);
   }
 
@@ -349,7 +353,7 @@ export class Authorities {
         if (error instanceof InvalidCommand) continue;
         throw error;
       }
-      this.signing.delete(`ocsp:${caId}:${serialNumber}`);
+      this.signing.delete(signerKeyOf(caId, serialNumber));
       await this.keys.destroy(retired.keyRef);
       try {
         await this.commands.execute(new ExecuteCaCommand(command));
@@ -434,7 +438,7 @@ export class Authorities {
  * says what to do, since a retry alone meets the same key.
  */
 const withLeftoverHint = (error: unknown, caId: string): unknown =>
-  error instanceof KeyNameTaken && error.message === `a key named ${error.keyName} already exists`
+  error instanceof KeyNameTaken
     ? new KeyNameTaken(
         error.keyName,
         error.madeAt,
