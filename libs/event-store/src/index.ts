@@ -7,4 +7,5 @@ export { EventStoreDbEventStore, type EventStoreDbEventStoreOptions } from './ev
 export { ForeignEvent } from './eventstoredb/event-envelope';
 export { inCanonicalOrder, WALK } from './canonical-order';
 export { BOUND_LIMIT } from './sqlite/bound-limit';
+export { switchToWal } from './sqlite/wal';
 export { trimLeastRecentlyUsed } from './recently-used';

@@ -1,4 +1,5 @@
 import { DatabaseSync } from 'node:sqlite';
+import { switchToWal } from '@devid/event-store';
 
 /**
  * Opens the read-model database: a file of its own beside the event log, so it can be
@@ -10,6 +11,7 @@ export const openReadModelDb = (path: string): DatabaseSync => {
   // The busy timeout from the first statement on: switching a new file to WAL takes a lock that
   // another process opening it at the same moment may hold.
   const db = new DatabaseSync(path, { timeout: 5000 });
-  db.exec('PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL;');
+  switchToWal(db, 5000);
+  db.exec('PRAGMA synchronous = NORMAL');
   return db;
 };

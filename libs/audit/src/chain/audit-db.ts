@@ -1,6 +1,7 @@
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
+import { switchToWal } from '@devid/event-store';
 
 export const AUDIT_DB_FILE = 'audit.db';
 
@@ -14,7 +15,8 @@ export const AUDIT_DB_FILE = 'audit.db';
 export const openAuditDb = (path: string): DatabaseSync => {
   if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
   const db = new DatabaseSync(path, { timeout: 5000 });
-  db.exec('PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL;');
+  switchToWal(db, 5000);
+  db.exec('PRAGMA synchronous = NORMAL');
   // One row per event; the last row is the chainer's checkpoint, so rows and checkpoint
   // cannot disagree after a crash.
   db.exec('CREATE TABLE IF NOT EXISTS audit_chain (position INTEGER PRIMARY KEY, hash BLOB NOT NULL) STRICT');

@@ -1,5 +1,6 @@
 import { DatabaseSync } from 'node:sqlite';
 import { StoreUnavailable } from '../errors';
+import { switchToWal } from './wal';
 
 /**
  * Schema migrations, applied in order, each once. Append only: a released migration is
@@ -123,7 +124,7 @@ export const indexFileOf = (path: string): string => `${path}.index`;
 export const prepareIndexFile = (log: DatabaseSync, path: string, busyTimeoutMs: number): void => {
   const index = new DatabaseSync(path, { timeout: busyTimeoutMs });
   try {
-    index.exec('PRAGMA journal_mode = WAL');
+    switchToWal(index, busyTimeoutMs);
     index.exec('PRAGMA synchronous = FULL');
     index.exec('BEGIN IMMEDIATE');
     try {

@@ -25,6 +25,7 @@ import { assertExpectedRevision, NO_STREAM } from '../expected-revision';
 import { matchEarlierAppend } from '../idempotency';
 import { nonNegative, pageSize } from '../read-limits';
 import { BOUND_LIMIT } from './bound-limit';
+import { switchToWal } from './wal';
 import { EVENT_COLUMNS, PROJECTED_EVENT_COLUMNS, rowToEvent, rowToEventText, rowToProjectedEvent } from './event-row';
 import { GroupCommitQueue } from './group-commit';
 import { IdKeyFilter, idKey, IndexTail } from './index-tail';
@@ -234,7 +235,7 @@ export class SqliteEventStore implements EventStore {
     try {
       const busyTimeoutMs = options.busyTimeoutMs ?? 5000;
       db = new DatabaseSync(path, { timeout: busyTimeoutMs });
-      db.exec('PRAGMA journal_mode = WAL');
+      switchToWal(db, busyTimeoutMs);
       db.exec('PRAGMA synchronous = FULL');
       migrate(db);
       const indexFile = indexFileOf(path);
