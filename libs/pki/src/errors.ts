@@ -15,7 +15,16 @@ export class PkiConfigurationError extends PkiError {
 
 /** The key store (software or PKCS#11 token) failed; a token may come back, so the caller may retry. */
 export class KeyProviderError extends PkiError {
-  readonly code: 'key-not-found' | 'key-label-taken' | 'key-store-unavailable' | 'key-algorithm-unsupported' | 'key-decrypt-failed';
+  readonly code:
+    | 'key-not-found'
+    | 'key-label-taken'
+    /** More than one key pair under one label, and nothing says which is meant. */
+    | 'key-label-ambiguous'
+    /** The key is not the key pair of the certificate it was loaded for. */
+    | 'key-mismatch'
+    | 'key-store-unavailable'
+    | 'key-algorithm-unsupported'
+    | 'key-decrypt-failed';
   readonly status = 503;
   readonly retriable: boolean;
   override readonly name = 'KeyProviderError';

@@ -1,5 +1,6 @@
 export { PkiError, PkiConfigurationError, KeyProviderError, CaCertificateNotValid, validityRefusal } from './errors';
 export { KEY_ALGORITHMS, signatureAlgorithmIdentifier, type KeyAlgorithm, type KeyProvider } from './key-provider';
+export { proveKeyPair } from './key-proof';
 export { SoftwareKeyProvider } from './software-key-provider';
 export { Pkcs11KeyProvider, Pkcs11Token, type Pkcs11TokenOptions } from './pkcs11-key-provider';
 export { newSerialNumber, normalizeSerialNumber } from './serial-number';
