@@ -76,6 +76,50 @@ describeHsm('PKCS#11 key provider (SoftHSM2)', () => {
     await expect(generate(label, 'ECDSA-P256')).rejects.toMatchObject({ code: 'key-label-taken' });
   });
 
+  it('finds, under a label another client (pkcs11-tool) gave a second key pair, the pair with the public key asked for; without one the label is ambiguous', async () => {
+    const label = `devid-${run}-shared`;
+    const own = await generate(label, 'ECDSA-P256');
+    // An independent PKCS#11 client makes a second P-256 pair under the same label.
+    execFileSync('pkcs11-tool', ['--module', env.module!, '--token-label', env.tokenLabel!, '--login', '--pin', env.pin!, '--keypairgen', '--key-type', 'EC:prime256v1', '--label', label, '--id', '0badc0de'], { stdio: 'ignore' });
+    const data = Buffer.from('signed by the pair asked for');
+    const found = await token.findKey(label, own.subjectPublicKeyInfo);
+    expect(Buffer.from(found.subjectPublicKeyInfo).equals(Buffer.from(own.subjectPublicKeyInfo))).toBe(true);
+    expect(verify('sha256', data, createPublicKey({ key: Buffer.from(own.subjectPublicKeyInfo), format: 'der', type: 'spki' }), await found.sign(data))).toBe(true);
+    await expect(token.findKey(label)).rejects.toMatchObject({ code: 'key-label-ambiguous', message: `2 key pairs are labelled "${label}" on the token` });
+    const stranger = await generate(`devid-${run}-stranger`, 'ECDSA-P256');
+    await expect(token.findKey(label, stranger.subjectPublicKeyInfo)).rejects.toMatchObject({ code: 'key-mismatch' });
+    // The label is taken for a new key as long as anything carries it.
+    await expect(generate(label, 'ECDSA-P256')).rejects.toMatchObject({ code: 'key-label-taken' });
+    expect(await token.destroyKey(label)).toBe(4);
+  });
+
+  it('signs, finds and makes keys again after the token dropped every session (C_CloseAllSessions, as a network HSM failover does), and closes without error', async () => {
+    const label = `devid-${run}-failover`;
+    const key = await generate(label, 'ECDSA-P256');
+    const publicKey = createPublicKey({ key: Buffer.from(key.subjectPublicKeyInfo), format: 'der', type: 'spki' });
+    const data = Buffer.from('signed across a dropped session');
+    expect(verify('sha256', data, publicKey, await key.sign(data))).toBe(true);
+    // Another handle on the same PKCS#11 module (one per process) closes every session of the token.
+    const graphene = require('graphene-pk11') as typeof import('graphene-pk11');
+    const module = graphene.Module.load(env.module!, 'failover');
+    const slots = module.getSlots(true);
+    const slot = Array.from({ length: slots.length }, (_, index) => slots.items(index)).find((candidate) => candidate.getToken().label.trim() === env.tokenLabel);
+    slot!.closeAll();
+    // Signatures queued together: one of them meets the dropped session, one new session serves them all.
+    const signatures = await Promise.all([1, 2, 3].map(() => key.sign(data)));
+    expect(signatures.map((signature) => verify('sha256', data, publicKey, signature))).toEqual([true, true, true]);
+    slot!.closeAll();
+    expect(Buffer.from((await token.findKey(label, key.subjectPublicKeyInfo)).subjectPublicKeyInfo).equals(Buffer.from(key.subjectPublicKeyInfo))).toBe(true);
+    slot!.closeAll();
+    await expect(generate(`${label}-after`, 'ECDSA-P256')).resolves.toMatchObject({ label: `${label}-after` });
+    // A token object made before the drop is still found by its label and signs.
+    expect(verify('sha256', data, publicKey, await (await token.findKey(label)).sign(data))).toBe(true);
+    // Closing a session the token dropped: no error (a ledger shutting down after a failover).
+    const other = Pkcs11Token.open({ module: env.module!, tokenLabel: env.tokenLabel!, pin: env.pin! });
+    slot!.closeAll();
+    expect(() => other.close()).not.toThrow();
+  });
+
   it('reports an unknown token label as key-not-found', () => {
     expect(() => Pkcs11Token.open({ module: env.module!, tokenLabel: `no-such-token-${run}`, pin: '0000' })).toThrow(expect.objectContaining({ code: 'key-not-found' }));
   });
