@@ -3,7 +3,8 @@
 // generated CA key passphrase and one admin key, and never write one key over another. Each
 // process here is a real node process running the built ledger code, released at the same
 // instant; afterwards every key any of them made must open.
-import { execFile } from 'node:child_process';
+import { execFile, execFileSync } from 'node:child_process';
+import { createPublicKey, randomUUID, verify } from 'node:crypto';
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -13,6 +14,8 @@ import { SqliteEventStore } from '@devid/event-store';
 import { loadConfig } from '../../apps/ledger/src/config/config';
 import { AdminKey } from '../../apps/ledger/src/http/admin-key';
 import { KeyStore } from '../../apps/ledger/src/pki/key-store';
+import { Pkcs11Token } from '@devid/pki';
+import { hsmEnv } from '../support/hsm';
 import { ensureBuilt, ROOT } from '../support/ledger-process';
 
 jest.setTimeout(60_000);
@@ -71,6 +74,79 @@ it('never writes a key over another of the same name: one process makes it, the 
 
   const key = await new KeyStore(loadConfig({ DATA_DIR: dataDir, CA_KEY_PASSPHRASE: 'key-files-passphrase-0123' })).get('file:issuing');
   expect(`made ${Buffer.from(key.subjectPublicKeyInfo).toString('base64')}`).toBe(made[0]);
+});
+
+const hsm = hsmEnv();
+const itHsm = hsm ? it : it.skip;
+/** How many key objects (private and public) pkcs11-tool, an independent client, lists per label on `token`. */
+const objectsByLabel = (token: string): Map<string, number> => {
+  const listed = execFileSync('pkcs11-tool', ['--module', hsm!.PKCS11_MODULE!, '--token-label', token, '--login', '--pin', hsm!.HSM_PIN!, '--list-objects'], { encoding: 'utf8' });
+  const counts = new Map<string, number>();
+  for (const [, label] of listed.matchAll(/label:\s*(\S+)/g)) counts.set(label!, (counts.get(label!) ?? 0) + 1);
+  return counts;
+};
+
+itHsm('gives a label on a PKCS#11 token to one key pair when processes make keys under it at the same instant: one of them is answered with it, the others are refused', async () => {
+  const prefix = `race-${randomUUID().slice(0, 8)}`;
+  const labels = 12;
+  const out = await together(
+    `const { KeyStore } = require(dist + '/pki/key-store'); const { loadConfig } = require(dist + '/config/config');`,
+    () => `const keys = new KeyStore(loadConfig({ ...process.env, CA_KEY_BACKEND: 'pkcs11', CA_KEY_PASSPHRASE: 'key-files-passphrase-0123' }));
+      const start = Date.now();
+      for (let n = 0; n < ${labels}; n++) {
+        while (Date.now() < start + n * 100);
+        try {
+          const { key } = await keys.generate('${prefix}-' + n, 'ECDSA-P256');
+          console.log('made ' + n + ' ' + Buffer.from(key.subjectPublicKeyInfo).toString('base64'));
+        } catch (e) { console.log('refused ' + n + ' ' + e.code); }
+      }
+      keys.close();`,
+    { processes: 3 },
+  );
+  const lines = out.flatMap((text) => text.split('\n'));
+  expect(lines.filter((line) => !/^(made \d+ \S+|refused \d+ key-name-taken)$/.test(line))).toEqual([]);
+  const token = Pkcs11Token.open({ module: hsm!.PKCS11_MODULE!, tokenLabel: hsm!.HSM_TOKEN_LABEL!, pin: hsm!.HSM_PIN! });
+  try {
+    const objects = objectsByLabel(hsm!.HSM_TOKEN_LABEL!);
+    for (let n = 0; n < labels; n++) {
+      const made = lines.filter((line) => line.startsWith(`made ${n} `)).map((line) => line.split(' ')[2]!);
+      // At most one process keeps a pair under the label (all may give theirs up), and the token holds just that pair.
+      expect({ n, made: made.length, objects: objects.get(`${prefix}-${n}`) ?? 0 }).toEqual({ n, made: made.length, objects: 2 * made.length });
+      expect(made.length).toBeLessThanOrEqual(1);
+      if (made.length === 0) continue;
+      const key = await token.findKey(`${prefix}-${n}`);
+      expect(Buffer.from(key.subjectPublicKeyInfo).toString('base64')).toBe(made[0]);
+      const data = Buffer.from(`signed under ${prefix}-${n}`);
+      expect(verify('sha256', data, createPublicKey({ key: Buffer.from(made[0]!, 'base64'), format: 'der', type: 'spki' }), await key.sign(data))).toBe(true);
+    }
+  } finally {
+    for (let n = 0; n < labels; n++) await token.destroyKey(`${prefix}-${n}`);
+    token.close();
+  }
+});
+
+itHsm('gives ledgers started together on a new data dir and a new PKCS#11 token one demo CA hierarchy, each key one pair on the token, each CA signing with it', async () => {
+  const tokenLabel = `devid-race-${randomUUID().slice(0, 8)}`;
+  execFileSync('softhsm2-util', ['--init-token', '--free', '--label', tokenLabel, '--pin', hsm!.HSM_PIN!, '--so-pin', '12345678'], { stdio: 'ignore' });
+  try {
+    const out = await together(
+      `const { startLedger } = require(dist + '/ledger'); const { loadConfig } = require(dist + '/config/config');`,
+      () => `const config = loadConfig({ ...process.env, HSM_TOKEN_LABEL: ${JSON.stringify(tokenLabel)}, CA_KEY_BACKEND: 'pkcs11', PORT: '0', EST_PORT: 'off', DEMO_CA: 'true', ADMIN_API_KEY: 'key-files-admin-key-0123456789', CA_KEY_PASSPHRASE: 'key-files-passphrase-0123' });
+        const { app, url } = await startLedger(config, false);
+        const cas = await (await fetch(url + '/cas')).json();
+        // A CRL per CA: signed with the key each CA is recorded with, proved to be its certificate's (else 503 key-mismatch).
+        const crls = await Promise.all(cas.cas.map(async (ca) => ca.caId + ' ' + (await fetch(url + '/crl/' + ca.caId + '.crl')).status));
+        await app.close();
+        console.log('up, ' + cas.cas.length + ' CAs; CRLs ' + crls.sort().join(', '));`,
+      { processes: 3, leadMs: 6_000 },
+    );
+    expect(out).toEqual(Array(3).fill('up, 3 CAs; CRLs devid-factory-1 200, devid-issuing 200, devid-root 200'));
+    const objects = objectsByLabel(tokenLabel);
+    expect([...objects.values()]).toEqual(Array(objects.size).fill(2));
+    expect([...objects.keys()].filter((label) => !label.includes('-ocsp')).sort()).toEqual(['devid-factory-1', 'devid-issuing', 'devid-root']);
+  } finally {
+    execFileSync('softhsm2-util', ['--delete-token', '--token', tokenLabel], { stdio: 'ignore' });
+  }
 });
 
 it('gives processes started together one generated admin key: the one start that prints a key prints the key that works', async () => {

@@ -362,6 +362,58 @@ describe.each(variants)('PKI through the API with %s', (_name, env) => {
     expect(await gauge()).toEqual([]);
   });
 
+  it("signs only with the CA's own key pair: another pair where its key is looked for (a key file restored from elsewhere, a key made on the token under its label by another client) is refused, 503 key-mismatch, with nothing written, and named in /health", async () => {
+    expect((await api('POST', '/cas', { body: { caId: 'mixed-factory', role: 'factory', parentId: 'devid-root' } })).status).toBe(201);
+    await save('/cas/mixed-factory/certificate', 'mixed-factory.pem');
+    const { state } = await loadCa(ledger.app.get(EVENT_STORE), 'mixed-factory');
+    if (state.status === 'unknown') throw new Error('mixed-factory is not recorded');
+    let next = 0;
+    const idevid = async () => {
+      const serialNumber = `SN-MIXED-${++next}-${Date.now()}`;
+      await deviceCsr(work, `mixed-${next}`, `/serialNumber=${serialNumber}`);
+      return api('POST', '/devices', { body: { serialNumber, model: 'gw-200', factoryId: 'mixed-factory', csr: readFileSync(join(work, `mixed-${next}.csr`), 'utf8') } });
+    };
+    const verifies = async (issued: Awaited<ReturnType<typeof idevid>>) => {
+      expect(issued.status).toBe(201);
+      writeFileSync(join(work, `mixed-${next}.pem`), (issued.body.certificate as { pem: string }).pem);
+      return (await openssl(['verify', '-CAfile', 'root.pem', '-untrusted', 'mixed-factory.pem', `mixed-${next}.pem`], work)).out;
+    };
+    // A key pair of the same algorithm under the CA's label, made by OpenSC's pkcs11-tool: `id` is its CKA_ID.
+    const foreignPairOnToken = (id: string) =>
+      run('pkcs11-tool', ['--module', env.PKCS11_MODULE!, '--token-label', env.HSM_TOKEN_LABEL!, '--login', '--pin', env.HSM_PIN!, '--keypairgen', '--key-type', 'EC:prime256v1', '--label', 'mixed-factory', '--id', id], { env: process.env });
+    const keyFile = join(dataDir, 'ca-keys', 'mixed-factory.p8.pem');
+    if (env.CA_KEY_BACKEND === 'pkcs11') {
+      // Two pairs under one label: the one with the certificate's public key is the CA's.
+      await foreignPairOnToken('0badc0de01');
+      await ledger.app.close();
+      await start();
+      expect(await verifies(await idevid())).toMatch(/: OK/);
+      // Then only another pair under it.
+      await ledger.app.get(KeyStore).destroy(state.keyRef);
+      await foreignPairOnToken('0badc0de02');
+    } else {
+      renameSync(keyFile, `${keyFile}.away`);
+      writeFileSync(keyFile, readFileSync(join(dataDir, 'ca-keys', 'devid-factory-1.p8.pem')), { mode: 0o600 });
+    }
+    await ledger.app.close();
+    await start({ KEY_CHECK_INTERVAL_SECONDS: '1' });
+    const head = await ledger.app.get<EventStore>(EVENT_STORE).headPosition();
+    const refused = await idevid();
+    expect([refused.status, refused.body.code]).toEqual([503, 'key-mismatch']);
+    expect(await ledger.app.get<EventStore>(EVENT_STORE).headPosition()).toBe(head);
+    const crl = await fetch(`${ledger.url}/crl/mixed-factory.crl`);
+    expect([crl.status, ((await crl.json()) as { code: string }).code]).toEqual([503, 'key-mismatch']);
+    const unavailable = async () => ((await api('GET', '/health')).body.pki as { keysUnavailable: unknown[] }).keysUnavailable;
+    expect(await unavailable()).toEqual([{ caId: 'mixed-factory', key: 'ca', keyRef: state.keyRef, code: 'key-mismatch', detail: expect.stringMatching(/(not the key pair|has the public key) of its certificate/), since: expect.any(String) }]);
+    if (env.CA_KEY_BACKEND !== 'pkcs11') {
+      // The CA's own key put back: a later check loads it, and the CA signs again.
+      renameSync(`${keyFile}.away`, keyFile);
+      while ((await unavailable()).length > 0) await new Promise((resolve) => setTimeout(resolve, 100));
+      expect(await verifies(await idevid())).toMatch(/: OK/);
+    }
+    expect((await api('POST', '/cas/mixed-factory/revoke', { body: { reason: 'cessationOfOperation' } })).status).toBe(200);
+  });
+
   it('refuses forever a key revoked as compromised, with a typed 400 and nothing written', async () => {
     const { n, deviceId } = await enrolledDevice();
     await api('POST', `/devices/${deviceId}/revoke`, { body: { reason: 'keyCompromise' } });
@@ -438,5 +490,79 @@ describe.each(variants)('PKI through the API with %s', (_name, env) => {
     expect(again).toMatchObject({ status: 409, body: { code: 'ca-exists' } });
     expect((await api('GET', '/cas/twin-factory')).body).toMatchObject({ status: 'revoked', serialNumber: created.serialNumber });
     if (env.CA_KEY_BACKEND === 'software') expect(readdirSync(join(dataDir, 'ca-keys')).filter((file) => file.startsWith('twin-factory'))).toEqual(['twin-factory-ocsp.p8.pem', 'twin-factory.p8.pem']);
+  });
+});
+
+// A network HSM's failover (or idle timeout) drops every session: the next request must find a
+// new one, not answer 503 until the ledger is restarted. SoftHSM2 runs in this process, so a
+// second handle on its module closes every session of the token (C_CloseAllSessions).
+(hsm ? describe : describe.skip)('PKI through the API with SoftHSM2 keys, when the token drops its sessions', () => {
+  let ledger: RunningLedger;
+  let dataDir: string;
+  let work: string;
+  const dropEverySession = () => {
+    const graphene = require('graphene-pk11') as typeof import('graphene-pk11');
+    const slots = graphene.Module.load(hsm!.PKCS11_MODULE!, 'failover').getSlots(true);
+    for (let index = 0; index < slots.length; index++) if (slots.items(index).getToken().label.trim() === hsm!.HSM_TOKEN_LABEL) slots.items(index).closeAll();
+  };
+  beforeAll(async () => {
+    dataDir = mkdtempSync(join(tmpdir(), 'devid-pki-failover-'));
+    work = mkdtempSync(join(tmpdir(), 'devid-pki-failover-work-'));
+    ledger = await startLedger(loadConfig({ ...process.env, ...hsm, CA_KEY_BACKEND: 'pkcs11', DATA_DIR: dataDir, PORT: '0', EST_PORT: 'off', ADMIN_API_KEY: KEY, LOG_LEVEL: 'silent', CA_KEY_PASSPHRASE: 'test-passphrase-0123' }), false);
+    for (const ca of ['devid-root', 'devid-factory-1']) writeFileSync(join(work, `${ca}.pem`), await (await fetch(`${ledger.url}/cas/${ca}/certificate`)).text());
+  });
+  afterAll(async () => {
+    const keys = ledger.app.get(KeyStore);
+    for (const caId of ['devid-root', 'devid-issuing', 'devid-factory-1']) {
+      const { state } = await loadCa(ledger.app.get(EVENT_STORE), caId);
+      if (state.status !== 'unknown') for (const keyRef of [state.keyRef, state.ocspSigner?.keyRef]) if (keyRef) await keys.destroy(keyRef);
+    }
+    await ledger.app.close();
+    rmSync(dataDir, { recursive: true, force: true });
+    rmSync(work, { recursive: true, force: true });
+  });
+
+  it('issues an IDevID that openssl verifies and answers OCSP for it after every session was dropped, and shuts down cleanly after another drop', async () => {
+    const idevid = async (n: number) => {
+      const serialNumber = `SN-FAILOVER-${n}-${Date.now()}`;
+      await deviceCsr(work, `idev-${n}`, `/serialNumber=${serialNumber}`);
+      const made = await request(ledger.url, 'POST', '/devices', { key: KEY, body: { serialNumber, model: 'gw-200', factoryId: 'devid-factory-1', csr: readFileSync(join(work, `idev-${n}.csr`), 'utf8') } });
+      expect([made.status, made.body.code]).toEqual([201, undefined]);
+      writeFileSync(join(work, `idev-${n}.pem`), (made.body.certificate as { pem: string }).pem);
+      return (await openssl(['verify', '-CAfile', 'devid-root.pem', '-untrusted', 'devid-factory-1.pem', `idev-${n}.pem`], work)).out;
+    };
+    expect(await idevid(1)).toMatch(/idev-1\.pem: OK/);
+    dropEverySession();
+    expect(await idevid(2)).toMatch(/idev-2\.pem: OK/);
+    dropEverySession();
+    // The OCSP signer's key is on the token too.
+    const ocsp = await openssl(['ocsp', '-issuer', 'devid-factory-1.pem', '-cert', 'idev-2.pem', '-url', `${ledger.url}/ocsp`, '-CAfile', 'devid-root.pem', '-VAfile', 'devid-factory-1.pem'], work);
+    expect(ocsp.out).toMatch(/idev-2\.pem: good/);
+    expect(((await request(ledger.url, 'GET', '/health')).body.pki as { keysUnavailable: unknown[] }).keysUnavailable).toEqual([]);
+    dropEverySession();
+    // Shutdown logs out of a session the token dropped: no error (before: CKR_SESSION_HANDLE_INVALID).
+    await ledger.app.close();
+    ledger = await startLedger(loadConfig({ ...process.env, ...hsm, CA_KEY_BACKEND: 'pkcs11', DATA_DIR: dataDir, PORT: '0', EST_PORT: 'off', ADMIN_API_KEY: KEY, LOG_LEVEL: 'silent', CA_KEY_PASSPHRASE: 'test-passphrase-0123' }), false);
+    expect(await idevid(3)).toMatch(/idev-3\.pem: OK/);
+  });
+
+  it('names in /health, and in the gauge, a CA key that stops signing after it was loaded (destroyed on the token): found by the key check (a signature) before any request, and as the issuance it fails answers', async () => {
+    const serialNumber = `SN-FAILOVER-GONE-${Date.now()}`;
+    await deviceCsr(work, 'gone', `/serialNumber=${serialNumber}`);
+    const issue = () => request(ledger.url, 'POST', '/devices', { key: KEY, body: { serialNumber, model: 'gw-200', factoryId: 'devid-factory-1', csr: readFileSync(join(work, 'gone.csr'), 'utf8') } });
+    const unavailable = async () => ((await request(ledger.url, 'GET', '/health')).body.pki as { keysUnavailable: unknown[] }).keysUnavailable;
+    // Loaded and signing (the previous test issued under it after the restart).
+    expect(await unavailable()).toEqual([]);
+    const { state } = await loadCa(ledger.app.get(EVENT_STORE), 'devid-factory-1');
+    if (state.status === 'unknown') throw new Error('devid-factory-1 is not recorded');
+    await ledger.app.get(KeyStore).destroy(state.keyRef);
+    // KeyWatch's check (every KEY_CHECK_INTERVAL_SECONDS), with no request in between.
+    const problem = { caId: 'devid-factory-1', key: 'ca', keyRef: state.keyRef, code: 'key-not-found', detail: 'no key pair labelled "devid-factory-1" on the token', since: expect.any(String) };
+    expect(await ledger.app.get(Authorities).checkKeys()).toEqual([problem]);
+    expect(await unavailable()).toEqual([problem]);
+    const refused = await issue();
+    expect([refused.status, refused.body.code, refused.body.detail]).toEqual([503, 'key-not-found', problem.detail]);
+    const gauge = (await (await fetch(`${ledger.url}/metrics`)).text()).split('\n').filter((line) => line.startsWith('devid_ca_key_unavailable{'));
+    expect(gauge).toEqual(['devid_ca_key_unavailable{ca="devid-factory-1",kind="ca"} 1']);
   });
 });

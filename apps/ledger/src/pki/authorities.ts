@@ -1,4 +1,4 @@
-import { randomUUID } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import { setTimeout as delay } from 'node:timers/promises';
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { CommandBus } from '@nestjs/cqrs';
@@ -7,6 +7,7 @@ import { CaAlreadyExists, CaChainRevoked, CaNotFound, decideCa, DomainError, Ill
 import { EVENT_ID_NAMESPACE, IdempotencyConflict, InvalidAppend, uuidV5, WrongExpectedRevision, type EventStore } from '@devid/event-store';
 import {
   addDays,
+  authorityDetails,
   createOcspSignerCertificate,
   createRootCaCertificate,
   createSubordinateCaCertificate,
@@ -17,6 +18,7 @@ import {
   type CaCertificateNotValid,
   type CertificateAuthority,
   type KeyAlgorithm,
+  type KeyProvider,
 } from '@devid/pki';
 import { CaDirectory, CertificateInventory, type CaRow } from '@devid/projections';
 import { LEDGER_CONFIG, type LedgerConfig } from '../config/config';
@@ -110,15 +112,19 @@ export class Authorities {
   private signer(cacheKey: string, caId: string, role: KeyProblem['key'], derBase64: string, keyRef: string): Promise<CertificateAuthority> {
     let found = this.signing.get(cacheKey);
     if (!found) {
-      found = this.keys.get(keyRef).then((key) => {
-        this.keyFailures.delete(cacheKey);
-        return { caId, certificateDer: new Uint8Array(Buffer.from(derBase64, 'base64')), key };
-      });
-      found.catch((error: unknown) => {
-        this.signing.delete(cacheKey);
+      const certificateDer = new Uint8Array(Buffer.from(derBase64, 'base64'));
+      const failed = (error: unknown): void => {
         const { code, message } = (error ?? {}) as { code?: unknown; message?: unknown };
         const since = this.keyFailures.get(cacheKey)?.since ?? new Date().toISOString();
         this.keyFailures.set(cacheKey, { caId, key: role, keyRef, code: typeof code === 'string' ? code : 'key-unavailable', detail: String(message ?? error), since });
+      };
+      found = this.keys.get(keyRef, authorityDetails(certificateDer).subjectPublicKeyInfo).then((key) => {
+        this.keyFailures.delete(cacheKey);
+        return { caId, certificateDer, key: this.watched(key, cacheKey, failed) };
+      });
+      found.catch((error: unknown) => {
+        this.signing.delete(cacheKey);
+        failed(error);
       });
       this.signing.set(cacheKey, found);
     }
@@ -126,19 +132,45 @@ export class Authorities {
   }
 
   /**
+   * `key` with its signatures watched: one that fails (a token gone, a key destroyed on it
+   * after it was loaded) puts the key in keysUnavailable as a failed load does, and the next
+   * one that succeeds takes it out.
+   */
+  private watched(key: KeyProvider, cacheKey: string, failed: (error: unknown) => void): KeyProvider {
+    const signed = <T>(signature: T): T => {
+      if (this.keyFailures.size > 0) this.keyFailures.delete(cacheKey);
+      return signature;
+    };
+    const refused = (error: unknown): never => {
+      failed(error);
+      throw error;
+    };
+    const { signIfVerified } = key;
+    return {
+      algorithm: key.algorithm,
+      subjectPublicKeyInfo: key.subjectPublicKeyInfo,
+      publicKey: () => key.publicKey(),
+      sign: (data) => key.sign(data).then(signed, refused),
+      ...(signIfVerified ? { signIfVerified: (data, proof) => signIfVerified.call(key, data, proof).then(signed, refused) } : {}),
+    };
+  }
+
+  /**
    * Loads the key of every active CA and of its current OCSP signer (those already loaded are
-   * not loaded again) and answers those that could not be: see keysUnavailable.
+   * not loaded again), signs a challenge with each, and answers those that failed: see
+   * keysUnavailable. The signature finds a key that was loaded and has gone since (destroyed on
+   * the token, a token away for good) before a request meets it, and clears one that is back.
    */
   async checkKeys(): Promise<KeyProblem[]> {
     const loads = this.cas
       .list()
       .filter((ca) => ca.status === 'active')
       .flatMap((ca) => [this.authority(ca.caId), ...(ca.ocspSigner ? [this.ocspSigner(ca.caId)] : [])]);
-    await Promise.allSettled(loads);
+    await Promise.allSettled(loads.map((load) => load.then((authority) => authority.key.sign(randomBytes(32)))));
     return this.keysUnavailable();
   }
 
-  /** The keys of active CAs (theirs and their current OCSP signers') whose last load failed. */
+  /** The keys of active CAs (theirs and their current OCSP signers') whose last load, or last signature, failed. */
   keysUnavailable(): KeyProblem[] {
     return this.cas
       .list()
@@ -418,16 +450,26 @@ export class Authorities {
    * that did not finish: the start fails, saying so.
    */
   private async createUnlessAnotherDoes(request: CreateCaRequest): Promise<CaState | undefined> {
-    try {
-      return await this.create(request, 'system:demo');
-    } catch (error) {
-      if (error instanceof CaAlreadyExists) return undefined;
-      if (!(error instanceof KeyNameTaken)) throw error;
-      for (const deadline = (error.madeAt ?? Date.now()) + DEMO_CA_WAIT_MS; ; await delay(50)) {
-        if ((await loadCa(this.store, request.caId)).state.status !== 'unknown') return undefined;
-        if (Date.now() >= deadline) break;
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.create(request, 'system:demo');
+      } catch (error) {
+        if (error instanceof CaAlreadyExists) return undefined;
+        if (!(error instanceof KeyNameTaken)) throw error;
+        let gone = false;
+        for (const deadline = (error.madeAt ?? Date.now()) + DEMO_CA_WAIT_MS; ; await delay(50)) {
+          if ((await loadCa(this.store, request.caId)).state.status !== 'unknown') return undefined;
+          // Starts that made their keys on one token at the same time may all have given theirs up
+          // (Pkcs11Token.generateKey): the name is free again, so this start creates the CA after all.
+          if (attempt < DEMO_CA_ATTEMPTS && !(await this.keys.exists(error.keyName, request.backend))) {
+            gone = true;
+            break;
+          }
+          if (Date.now() >= deadline) break;
+        }
+        if (gone) continue;
+        throw new KeyNameTaken(error.keyName, error.madeAt, `, and no CA ${request.caId} is recorded: an earlier start made it and did not finish; remove that key and start again`);
       }
-      throw new KeyNameTaken(error.keyName, error.madeAt, `, and no CA ${request.caId} is recorded: an earlier start made it and did not finish; remove that key and start again`);
     }
   }
 }
@@ -458,6 +500,8 @@ const DEMO_HIERARCHY: CreateCaRequest[] = [
 ];
 /** How long a start waits for a demo CA whose key another start made to be recorded (an RSA-4096 key pair takes seconds). */
 const DEMO_CA_WAIT_MS = 30_000;
+/** How many times a start creates a demo CA whose key name it found taken and then free again. */
+const DEMO_CA_ATTEMPTS = 5;
 
 /**
  * Which of a role's active CAs (in the order they were created) signs at `now`, for a certificate

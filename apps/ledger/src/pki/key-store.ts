@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { closeSync, existsSync, fstatSync, fsyncSync, mkdirSync, openSync, readFileSync, statSync, unlinkSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { Logger } from '@nestjs/common';
-import { KeyProviderError, Pkcs11Token, SoftwareKeyProvider, type KeyAlgorithm, type KeyProvider } from '@devid/pki';
+import { KeyProviderError, Pkcs11Token, proveKeyPair, SoftwareKeyProvider, type KeyAlgorithm, type KeyProvider } from '@devid/pki';
 import type { LedgerConfig } from '../config/config';
 import { createFileDurably } from '../store/durable-file';
 
@@ -41,6 +41,8 @@ const modifiedAt = (file: string): number | undefined => {
 };
 
 const SAFE_NAME = /^[a-z0-9][a-z0-9._-]{0,127}$/;
+/** How many times the token is opened before its failure is the answer. */
+const TOKEN_OPEN_ATTEMPTS = 4;
 
 /**
  * Resolves a CA's key reference to a signing key. `file:<name>`: encrypted PKCS#8 in
@@ -51,6 +53,8 @@ export class KeyStore {
   private readonly logger = new Logger('keys');
   private readonly open = new Map<string, Promise<KeyProvider>>();
   private token?: Pkcs11Token;
+  /** The open under way (Pkcs11Token.open made again after a failure), while there is one. */
+  private opening?: Promise<Pkcs11Token>;
   private readonly dir: string;
   private readonly passphrase: string;
 
@@ -63,7 +67,7 @@ export class KeyStore {
   async generate(name: string, algorithm: KeyAlgorithm, backend = this.config.CA_KEY_BACKEND): Promise<{ keyRef: string; key: KeyProvider }> {
     if (!SAFE_NAME.test(name)) throw new KeyStoreError(`bad key name ${name}`);
     if (backend === 'pkcs11') {
-      const token = this.hsm();
+      const token = await this.hsm();
       const key = await token.generateKey(name, algorithm).catch((error: unknown) => {
         throw error instanceof KeyProviderError && error.code === 'key-label-taken' ? new KeyNameTaken(name) : error;
       });
@@ -80,10 +84,19 @@ export class KeyStore {
     return { keyRef, key };
   }
 
-  get(keyRef: string): Promise<KeyProvider> {
+  /**
+   * The key `keyRef` names. With `spki`, the SubjectPublicKeyInfo (DER) of the certificate the
+   * key signs for: on a token, the pair with that public key is taken, and the key is proved to
+   * be that certificate's key pair (a signature its public key verifies, see proveKeyPair) before
+   * it is kept. A load or proof that fails is not kept, so a key put right loads on the next call.
+   */
+  get(keyRef: string, spki?: Uint8Array): Promise<KeyProvider> {
     let key = this.open.get(keyRef);
     if (!key) {
-      key = this.load(keyRef);
+      key = this.load(keyRef, spki).then(async (loaded) => {
+        if (spki !== undefined) await proveKeyPair(loaded, spki, `the key ${keyRef}`);
+        return loaded;
+      });
       key.catch(() => this.open.delete(keyRef));
       this.open.set(keyRef, key);
     }
@@ -117,7 +130,7 @@ export class KeyStore {
       unlinkSync(file);
       return;
     }
-    await this.hsm().destroyKey(where.label);
+    await (await this.hsm()).destroyKey(where.label);
   }
 
   close(): void {
@@ -137,7 +150,13 @@ export class KeyStore {
     return { label: decodeURIComponent(m[2]) };
   }
 
-  private async load(keyRef: string): Promise<KeyProvider> {
+  /** Whether a key named `name` is in the key store of `backend` (a key file, or token objects with that label). */
+  async exists(name: string, backend = this.config.CA_KEY_BACKEND): Promise<boolean> {
+    if (!SAFE_NAME.test(name)) return false;
+    return backend === 'pkcs11' ? (await this.hsm()).hasKey(name) : existsSync(join(this.dir, `${name}.p8.pem`));
+  }
+
+  private async load(keyRef: string, spki: Uint8Array | undefined): Promise<KeyProvider> {
     const where = this.locate(keyRef);
     if ('file' in where) {
       const { file } = where;
@@ -148,17 +167,33 @@ export class KeyStore {
         throw new KeyStoreError(`cannot decrypt ${keyRef}: wrong CA_KEY_PASSPHRASE?`);
       }
     }
-    return this.hsm().findKey(where.label);
+    return (await this.hsm()).findKey(where.label, spki);
   }
 
-  private hsm(): Pkcs11Token {
-    if (this.token) return this.token;
+  /**
+   * The token, opened on first use. An open that fails is made again, up to TOKEN_OPEN_ATTEMPTS
+   * times, 0.1 to 0.3 s apart (Pkcs11Token.open initializes the module again first): SoftHSM2
+   * read by one process while another writes the token answered CKR_GENERAL_ERROR or showed no
+   * token of that label (2 of 87 processes starting ledgers together on a new token), as an HSM
+   * coming back may.
+   */
+  private hsm(): Promise<Pkcs11Token> {
+    if (this.token) return Promise.resolve(this.token);
     const { PKCS11_MODULE, HSM_TOKEN_LABEL, HSM_PIN } = this.config;
     if (!PKCS11_MODULE || !HSM_TOKEN_LABEL || !HSM_PIN) {
-      throw new KeyStoreError('PKCS#11 keys need PKCS11_MODULE, HSM_TOKEN_LABEL and HSM_PIN');
+      return Promise.reject(new KeyStoreError('PKCS#11 keys need PKCS11_MODULE, HSM_TOKEN_LABEL and HSM_PIN'));
     }
-    this.token = Pkcs11Token.open({ module: PKCS11_MODULE, tokenLabel: HSM_TOKEN_LABEL, pin: HSM_PIN });
-    return this.token;
+    this.opening ??= (async () => {
+      for (let attempt = 1; ; attempt++) {
+        try {
+          return (this.token = Pkcs11Token.open({ module: PKCS11_MODULE, tokenLabel: HSM_TOKEN_LABEL, pin: HSM_PIN }));
+        } catch (error) {
+          if (attempt === TOKEN_OPEN_ATTEMPTS || !(error instanceof KeyProviderError)) throw error;
+          await new Promise((resolve) => setTimeout(resolve, 100 * attempt));
+        }
+      }
+    })().finally(() => (this.opening = undefined));
+    return this.opening;
   }
 
   /** Demo only: a generated passphrase kept beside the keys, so `npm start` needs no setup. */

@@ -6,9 +6,10 @@ import { Authorities, type KeyProblem } from './authorities';
 
 /**
  * Loads every active CA's key and its OCSP signer's once the ledger is up, and again every
- * KEY_CHECK_INTERVAL_SECONDS (a minute), so that a key that cannot be loaded (a key file missing, a wrong passphrase, a label
- * gone from the token) is logged at start and shown by /health (pki.keysUnavailable), not found
- * by the first enrollment or OCSP request it fails. A key loaded once stays loaded.
+ * KEY_CHECK_INTERVAL_SECONDS (a minute), signing a challenge with each (Authorities.checkKeys),
+ * so that a key that cannot be loaded or no longer signs (a key file missing, a wrong passphrase,
+ * a label gone from the token) is logged at start and shown by /health (pki.keysUnavailable),
+ * not found by the first enrollment or OCSP request it fails. A key loaded once stays loaded.
  */
 @Injectable()
 export class KeyWatch implements OnApplicationShutdown {
@@ -27,7 +28,7 @@ export class KeyWatch implements OnApplicationShutdown {
     if (!metrics) return;
     new Gauge({
       name: 'devid_ca_key_unavailable',
-      help: "1 for each key of an active CA (kind: ca, ocsp-signer) this process could not load at its last attempt (see /health pki.keysUnavailable); alert on it: the CA's requests fail until the key loads",
+      help: "1 for each key of an active CA (kind: ca, ocsp-signer) this process could not load, or sign with, at its last attempt (see /health pki.keysUnavailable); alert on it: the CA's requests fail until the key loads",
       labelNames: ['ca', 'kind'],
       registers: [metrics.registry],
       collect() {
@@ -67,10 +68,10 @@ export class KeyWatch implements OnApplicationShutdown {
   private report(problems: KeyProblem[]): void {
     const now = new Map(problems.map((problem) => [`${problem.caId}:${problem.key}:${problem.keyRef}`, problem]));
     for (const [id, problem] of now) {
-      if (!this.reported.has(id)) this.logger.error(`the ${problem.key === 'ca' ? 'key' : 'OCSP signer key'} of active CA ${problem.caId} (${problem.keyRef}) cannot be loaded: ${problem.detail}`);
+      if (!this.reported.has(id)) this.logger.error(`the ${problem.key === 'ca' ? 'key' : 'OCSP signer key'} of active CA ${problem.caId} (${problem.keyRef}) cannot be loaded or does not sign: ${problem.detail}`);
     }
     for (const [id, problem] of this.reported) {
-      if (!now.has(id)) this.logger.log(`the ${problem.key === 'ca' ? 'key' : 'OCSP signer key'} of CA ${problem.caId} (${problem.keyRef}) loads again`);
+      if (!now.has(id)) this.logger.log(`the ${problem.key === 'ca' ? 'key' : 'OCSP signer key'} of CA ${problem.caId} (${problem.keyRef}) loads and signs again`);
     }
     this.reported = now;
   }
