@@ -120,7 +120,10 @@ itHsm('gives a label on a PKCS#11 token to one key pair when processes make keys
       expect(verify('sha256', data, createPublicKey({ key: Buffer.from(made[0]!, 'base64'), format: 'der', type: 'spki' }), await key.sign(data))).toBe(true);
     }
   } finally {
-    for (let n = 0; n < labels; n++) await token.destroyKey(`${prefix}-${n}`);
+    for (let n = 0; n < labels; n++) {
+      const made = lines.find((line) => line.startsWith(`made ${n} `));
+      if (made) await token.destroyKey(`${prefix}-${n}`, Buffer.from(made.split(' ')[2]!, 'base64'));
+    }
     token.close();
   }
 });

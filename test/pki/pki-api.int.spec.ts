@@ -14,6 +14,7 @@ import { KeyStore } from '../../apps/ledger/src/pki/key-store';
 import { KeyWatch } from '../../apps/ledger/src/pki/key-watch';
 import { EVENT_STORE } from '../../apps/ledger/src/store/tokens';
 import type { EventStore } from '@devid/event-store';
+import { authorityDetails } from '@devid/pki';
 import { request } from '../support/http';
 import { deviceCsr, openssl } from '../support/openssl';
 import { hsmEnv } from '../support/hsm';
@@ -24,6 +25,9 @@ const KEY = 'pki-test-admin-key-0123456789';
 const hsm = hsmEnv();
 const variants: Array<[string, Record<string, string>]> = [['software keys', { CA_KEY_BACKEND: 'software' }]];
 if (hsm) variants.push(['SoftHSM2 keys', { ...hsm, CA_KEY_BACKEND: 'pkcs11' }]);
+
+/** The public key of a certificate the ledger recorded (what KeyStore.destroy checks a key against). */
+const spkiOf = (certificate: { der: string }) => authorityDetails(new Uint8Array(Buffer.from(certificate.der, 'base64'))).subjectPublicKeyInfo;
 
 describe.each(variants)('PKI through the API with %s', (_name, env) => {
   let ledger: RunningLedger;
@@ -63,8 +67,8 @@ describe.each(variants)('PKI through the API with %s', (_name, env) => {
     for (const { caId } of cas.cas) {
       const { state } = await loadCa(ledger.app.get(EVENT_STORE), caId);
       if (state.status === 'unknown') continue;
-      const refs = [state.keyRef, state.ocspSigner?.keyRef, ...Object.values(state.retiredOcspSigners ?? {}).map((retired) => retired.keyRef)];
-      for (const keyRef of refs) if (keyRef?.startsWith('pkcs11:')) await keys.destroy(keyRef);
+      const recorded = [state, ...(state.ocspSigner ? [state.ocspSigner] : []), ...Object.values(state.retiredOcspSigners ?? {})];
+      for (const { keyRef, certificate } of recorded) if (keyRef.startsWith('pkcs11:')) await keys.destroy(keyRef, spkiOf(certificate));
     }
   };
 
@@ -228,7 +232,7 @@ describe.each(variants)('PKI through the API with %s', (_name, env) => {
     const destroy = jest.spyOn(keyStore, 'destroy').mockRejectedValueOnce(new Error('token not present'));
     await expect(authorities.destroyRetiredOcspSignerKeys('devid-issuing', Date.now(), 'test')).rejects.toThrow('token not present');
     const untouched = (await loadCa(ledger.app.get(EVENT_STORE), 'devid-issuing')).state;
-    expect(untouched.status !== 'unknown' && untouched.retiredOcspSigners?.[before]).toEqual({ keyRef: expect.any(String), retiredAt: expect.any(String) });
+    expect(untouched.status !== 'unknown' && untouched.retiredOcspSigners?.[before]).toEqual({ keyRef: expect.any(String), certificate: expect.objectContaining({ serialNumber: before }), retiredAt: expect.any(String) });
     if (env.CA_KEY_BACKEND !== 'pkcs11') expect(readdirSync(join(dataDir, 'ca-keys'))).toContain('devid-issuing-ocsp.p8.pem');
     destroy.mockRestore();
     expect((await authorities.destroyRetiredOcspSignerKeys('devid-issuing', Date.now(), 'test')).destroyed).toEqual([before]);
@@ -272,6 +276,48 @@ describe.each(variants)('PKI through the API with %s', (_name, env) => {
     return [...objects.stdout.matchAll(/label:\s+(\S+)/g)].filter(([, name]) => label.test(name!)).length;
   };
 
+  it("destroys a replaced OCSP signer's key only: another key found under its name (a key file put there, another client's pair under the label) is kept, and the destruction is recorded", async () => {
+    const authorities = ledger.app.get(Authorities);
+    const store = ledger.app.get<EventStore>(EVENT_STORE);
+    const before = ((await api('GET', '/cas/devid-root')).body.ocspSigner as { serialNumber: string }).serialNumber;
+    expect((await api('POST', '/cas/devid-root/ocsp-signer/renew', { body: {} })).status).toBe(200);
+    const renewed = (await loadCa(store, 'devid-root')).state;
+    if (renewed.status === 'unknown') throw new Error('devid-root is not recorded');
+    const retired = renewed.retiredOcspSigners![before]!;
+    const stillThere = async (): Promise<string> => {
+      if (env.CA_KEY_BACKEND !== 'pkcs11') return readFileSync(join(dataDir, 'ca-keys', `${retired.keyRef.slice('file:'.length)}.p8.pem`), 'utf8');
+      const label = decodeURIComponent(/object=([^;]+)$/.exec(retired.keyRef)![1]!);
+      const listed = await run('pkcs11-tool', ['--module', env.PKCS11_MODULE!, '--token-label', env.HSM_TOKEN_LABEL!, '--login', '--pin', env.HSM_PIN!, '--list-objects'], { env: process.env });
+      return `${[...listed.stdout.matchAll(/label:\s*(\S+)/g)].filter((m) => m[1] === label).length} objects labelled ${label}`;
+    };
+    let other: { what: string; spki: Uint8Array };
+    if (env.CA_KEY_BACKEND === 'pkcs11') {
+      // Another PKCS#11 client (pkcs11-tool) makes a pair under the retired signer's label.
+      const label = decodeURIComponent(/object=([^;]+)$/.exec(retired.keyRef)![1]!);
+      const tool = ['--module', env.PKCS11_MODULE!, '--token-label', env.HSM_TOKEN_LABEL!, '--login', '--pin', env.HSM_PIN!];
+      await run('pkcs11-tool', [...tool, '--keypairgen', '--key-type', 'EC:prime256v1', '--label', label, '--id', 'f00dfeed'], { env: process.env });
+      await run('pkcs11-tool', [...tool, '--read-object', '--type', 'pubkey', '--id', 'f00dfeed', '-o', join(work, 'theirs.der')], { env: process.env });
+      other = { what: `2 objects labelled ${label}`, spki: new Uint8Array(readFileSync(join(work, 'theirs.der'))) };
+      expect(await stillThere()).toBe(`4 objects labelled ${label}`);
+    } else {
+      // The retired signer's key file holds another key now (the root's own, copied over it).
+      const file = join(dataDir, 'ca-keys', `${retired.keyRef.slice('file:'.length)}.p8.pem`);
+      writeFileSync(file, readFileSync(join(dataDir, 'ca-keys', 'devid-root.p8.pem')));
+      other = { what: readFileSync(file, 'utf8'), spki: spkiOf(renewed.certificate) };
+    }
+    expect((await authorities.destroyRetiredOcspSignerKeys('devid-root', Date.now(), 'test')).destroyed).toEqual([before]);
+    // The signer's own pair is gone, the other key is there as it was; the ledger records the signer's key destroyed, once.
+    expect(await stillThere()).toBe(other.what);
+    const { state } = await loadCa(store, 'devid-root');
+    expect(state.status !== 'unknown' && state.retiredOcspSigners?.[before]?.keyDestroyedAt).toEqual(expect.any(String));
+    expect((await authorities.destroyRetiredOcspSignerKeys('devid-root', Date.now(), 'test')).destroyed).toEqual([]);
+    expect(await stillThere()).toBe(other.what);
+    // The root still signs with its own key (OCSP for its issuing CA is answered by its new signer).
+    expect((await api('GET', '/health')).body).toMatchObject({ pki: { keysUnavailable: [] } });
+    // Left as found: the other key goes by its own public key.
+    await ledger.app.get(KeyStore).destroy(retired.keyRef, other.spki);
+  });
+
   it("records one OCSP signer when two renewals of the same signer race with one command id (as two ledgers' timers do), answers both with it, and destroys the other's key", async () => {
     const authorities = ledger.app.get(Authorities);
     const signerKeys = () => renewedSignerKeys('devid-factory-1');
@@ -314,7 +360,7 @@ describe.each(variants)('PKI through the API with %s', (_name, env) => {
     await save('/cas/gone-factory/certificate', 'gone-factory.pem');
     const { state } = await loadCa(ledger.app.get(EVENT_STORE), 'gone-factory');
     if (state.status === 'unknown' || !state.ocspSigner) throw new Error('gone-factory is not recorded with a signer');
-    for (const keyRef of [state.keyRef, state.ocspSigner.keyRef]) await ledger.app.get(KeyStore).destroy(keyRef);
+    for (const { keyRef, certificate } of [state, state.ocspSigner]) await ledger.app.get(KeyStore).destroy(keyRef, spkiOf(certificate));
     await ledger.app.close();
     await start();
     const { n } = await enrolledDevice();
@@ -334,7 +380,7 @@ describe.each(variants)('PKI through the API with %s', (_name, env) => {
     expect(((await api('GET', '/health')).body.pki as { keysUnavailable: unknown[] }).keysUnavailable).toEqual([]);
     // A software key file moved away (to be put back below); a token's key destroyed.
     const keyFile = join(dataDir, 'ca-keys', 'keyless-factory.p8.pem');
-    if (env.CA_KEY_BACKEND === 'pkcs11') await ledger.app.get(KeyStore).destroy(state.keyRef);
+    if (env.CA_KEY_BACKEND === 'pkcs11') await ledger.app.get(KeyStore).destroy(state.keyRef, spkiOf(state.certificate));
     else renameSync(keyFile, `${keyFile}.away`);
     await ledger.app.close();
     await start({ KEY_CHECK_INTERVAL_SECONDS: '1' });
@@ -389,7 +435,7 @@ describe.each(variants)('PKI through the API with %s', (_name, env) => {
       await start();
       expect(await verifies(await idevid())).toMatch(/: OK/);
       // Then only another pair under it.
-      await ledger.app.get(KeyStore).destroy(state.keyRef);
+      await ledger.app.get(KeyStore).destroy(state.keyRef, spkiOf(state.certificate));
       await foreignPairOnToken('0badc0de02');
     } else {
       renameSync(keyFile, `${keyFile}.away`);
@@ -473,7 +519,7 @@ describe.each(variants)('PKI through the API with %s', (_name, env) => {
     // The CA's own key, made before the signer's failed, is gone again (not only unused).
     if (env.CA_KEY_BACKEND === 'software') expect(readdirSync(join(dataDir, 'ca-keys')).filter((file) => file.startsWith('extra-factory'))).toEqual(['extra-factory-ocsp.p8.pem']);
 
-    await keys.destroy(leftover.keyRef);
+    await keys.destroy(leftover.keyRef, leftover.key.subjectPublicKeyInfo);
     const created = await api('POST', '/cas', { body: { caId: 'extra-factory', role: 'factory', parentId: 'devid-root' } });
     expect(created.status).toBe(201);
     expect((await api('GET', '/cas/extra-factory')).body).toMatchObject({ caId: 'extra-factory', status: 'active' });
@@ -515,7 +561,7 @@ describe.each(variants)('PKI through the API with %s', (_name, env) => {
     const keys = ledger.app.get(KeyStore);
     for (const caId of ['devid-root', 'devid-issuing', 'devid-factory-1']) {
       const { state } = await loadCa(ledger.app.get(EVENT_STORE), caId);
-      if (state.status !== 'unknown') for (const keyRef of [state.keyRef, state.ocspSigner?.keyRef]) if (keyRef) await keys.destroy(keyRef);
+      if (state.status !== 'unknown') for (const { keyRef, certificate } of [state, ...(state.ocspSigner ? [state.ocspSigner] : [])]) await keys.destroy(keyRef, spkiOf(certificate));
     }
     await ledger.app.close();
     rmSync(dataDir, { recursive: true, force: true });
@@ -555,7 +601,7 @@ describe.each(variants)('PKI through the API with %s', (_name, env) => {
     expect(await unavailable()).toEqual([]);
     const { state } = await loadCa(ledger.app.get(EVENT_STORE), 'devid-factory-1');
     if (state.status === 'unknown') throw new Error('devid-factory-1 is not recorded');
-    await ledger.app.get(KeyStore).destroy(state.keyRef);
+    await ledger.app.get(KeyStore).destroy(state.keyRef, spkiOf(state.certificate));
     // KeyWatch's check (every KEY_CHECK_INTERVAL_SECONDS), with no request in between.
     const problem = { caId: 'devid-factory-1', key: 'ca', keyRef: state.keyRef, code: 'key-not-found', detail: 'no key pair labelled "devid-factory-1" on the token', since: expect.any(String) };
     expect(await ledger.app.get(Authorities).checkKeys()).toEqual([problem]);

@@ -17,14 +17,15 @@ describeHsm('PKCS#11 key provider (SoftHSM2)', () => {
     if (!configured) throw new Error('REQUIRE_HSM=1 but PKCS11_MODULE, SOFTHSM2_CONF, HSM_TOKEN_LABEL or HSM_PIN is not set');
     token = Pkcs11Token.open({ module: env.module!, tokenLabel: env.tokenLabel!, pin: env.pin! });
   });
-  /** Every label this run made a key under: destroyed when it is done, so the token is left as it was found. */
-  const made = new Set<string>();
-  const generate = (label: string, algorithm: Parameters<Pkcs11Token['generateKey']>[1]) => {
-    made.add(label);
-    return token.generateKey(label, algorithm);
+  /** Every key pair this run made (label, public key): destroyed when it is done, so the token is left as it was found. */
+  const made: [string, Uint8Array][] = [];
+  const generate = async (label: string, algorithm: Parameters<Pkcs11Token['generateKey']>[1]) => {
+    const key = await token.generateKey(label, algorithm);
+    made.push([label, key.subjectPublicKeyInfo]);
+    return key;
   };
   afterAll(async () => {
-    if (token) for (const label of made) await token.destroyKey(label);
+    if (token) for (const [label, spki] of made) await token.destroyKey(label, spki);
     token?.close();
   });
 
@@ -49,14 +50,16 @@ describeHsm('PKCS#11 key provider (SoftHSM2)', () => {
     expect(verified).toEqual(jobs.map(() => true));
   });
 
-  it('destroys a key pair on the token by its label, and no other (pkcs11-tool lists what is left)', async () => {
+  it('destroys a key pair on the token by its label and public key, and no other (pkcs11-tool lists what is left)', async () => {
     const [gone, kept] = [`devid-${run}-destroyed`, `devid-${run}-kept`];
-    await generate(gone, 'ECDSA-P256');
+    const goner = await generate(gone, 'ECDSA-P256');
     const keep = await generate(kept, 'ECDSA-P256');
-    expect(await token.destroyKey(gone)).toBe(2); // the private and the public key object
+    // Another pair's public key names nothing under this label: nothing goes.
+    expect(await token.destroyKey(gone, keep.subjectPublicKeyInfo)).toEqual({ destroyed: 0, kept: 2 });
+    expect(await token.destroyKey(gone, goner.subjectPublicKeyInfo)).toEqual({ destroyed: 2, kept: 0 }); // the private and the public key object
     await expect(token.findKey(gone)).rejects.toMatchObject({ code: 'key-not-found' });
     // Repeated (after a crash between destroying and recording it): nothing left, no error.
-    expect(await token.destroyKey(gone)).toBe(0);
+    expect(await token.destroyKey(gone, goner.subjectPublicKeyInfo)).toEqual({ destroyed: 0, kept: 0 });
     const data = Buffer.from('still signs');
     const publicKey = createPublicKey({ key: Buffer.from(keep.subjectPublicKeyInfo), format: 'der', type: 'spki' });
     expect(verify('sha256', data, publicKey, await (await token.findKey(kept)).sign(data))).toBe(true);
@@ -90,7 +93,14 @@ describeHsm('PKCS#11 key provider (SoftHSM2)', () => {
     await expect(token.findKey(label, stranger.subjectPublicKeyInfo)).rejects.toMatchObject({ code: 'key-mismatch' });
     // The label is taken for a new key as long as anything carries it.
     await expect(generate(label, 'ECDSA-P256')).rejects.toMatchObject({ code: 'key-label-taken' });
-    expect(await token.destroyKey(label)).toBe(4);
+    // Destroying this process's key destroys its pair only: the other client's pair stays, as pkcs11-tool reads it.
+    const tool = ['--module', env.module!, '--token-label', env.tokenLabel!, '--login', '--pin', env.pin!];
+    expect(await token.destroyKey(label, own.subjectPublicKeyInfo)).toEqual({ destroyed: 2, kept: 2 });
+    const theirs = new Uint8Array(execFileSync('pkcs11-tool', [...tool, '--read-object', '--type', 'pubkey', '--id', '0badc0de']));
+    const left = await token.findKey(label);
+    expect(Buffer.from(left.subjectPublicKeyInfo).equals(Buffer.from(theirs))).toBe(true);
+    expect(await token.destroyKey(label, theirs)).toEqual({ destroyed: 2, kept: 0 });
+    await expect(token.findKey(label)).rejects.toMatchObject({ code: 'key-not-found' });
   });
 
   it('signs, finds and makes keys again after the token dropped every session (C_CloseAllSessions, as a network HSM failover does), and closes without error', async () => {

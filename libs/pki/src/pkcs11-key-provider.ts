@@ -245,15 +245,25 @@ export class Pkcs11Token {
   }
 
   /**
-   * Destroys the key pair stored under `label` (C_DestroyObject on each of its objects); answers
-   * how many objects went. None is not an error: a destruction repeated after a crash finds none.
+   * Destroys the key pair stored under `label` whose public key is `spki` (DER): C_DestroyObject
+   * on its private key object, then on its public one (the objects with that pair's CKA_ID).
+   * Other objects under the label are kept: another client's pair, a key this one was not
+   * asked to destroy. Answers how many objects went and how many were kept. None is not an
+   * error: a destruction repeated after a crash finds none.
    */
-  async destroyKey(label: string): Promise<number> {
+  async destroyKey(label: string, spki: Uint8Array): Promise<{ destroyed: number; kept: number }> {
     try {
       return await this.onSession(async (link) => {
         const found = await this.labelled(link, label);
-        for (const key of found) destroyObject(key);
-        return found.length;
+        const wanted = Buffer.from(spki);
+        const ids = new Set<string>();
+        for (const key of found) {
+          if (key.type === 'public' && Buffer.from(await link.crypto.subtle.exportKey('spki', key)).equals(wanted)) ids.add(ckaIdOf(key));
+        }
+        // labelled() lists private keys first: a crash between the two leaves the public key, found again next time.
+        const ours = found.filter((key) => ids.has(ckaIdOf(key)));
+        for (const key of ours) destroyObject(key);
+        return { destroyed: ours.length, kept: found.length - ours.length };
       });
     } catch (error) {
       throw new KeyProviderError('key-store-unavailable', `PKCS#11 destruction of the key "${label}" failed`, { cause: error });

@@ -251,7 +251,7 @@ export class Authorities {
       if (error instanceof KeyNameTaken && (await loadCa(this.store, request.caId)).state.status !== 'unknown') throw new CaAlreadyExists(request.caId);
       throw withLeftoverHint(error, request.caId);
     });
-    let signerKeyRef: string | undefined;
+    let signer: MadeKey | undefined;
     let sent = false;
     try {
       const subject = [{ type: 'CN', value: commonName }, { type: 'O', value: 'DevID Ledger' }];
@@ -270,7 +270,7 @@ export class Authorities {
               ...notAfter,
             });
       const ocspSigner = await this.newOcspSigner(`${request.caId}-ocsp`, { caId: request.caId, certificateDer, key }, commonName, algorithm, request.backend, now);
-      signerKeyRef = ocspSigner.keyRef;
+      signer = { keyRef: ocspSigner.keyRef, spki: spkiOf(ocspSigner.certificate) };
       sent = true;
       return await this.commands.execute(
         new ExecuteCaCommand({
@@ -291,7 +291,7 @@ export class Authorities {
       );
     } catch (error) {
       // A refused or failed create leaves no key behind: its caId can be created again.
-      await this.discardKeys(request.caId, [keyRef, signerKeyRef], !sent || nothingWrittenBy(error), 'CA not created');
+      await this.discardKeys(request.caId, [{ keyRef, spki: key.subjectPublicKeyInfo }, signer], !sent || nothingWrittenBy(error), 'CA not created');
       throw withLeftoverHint(error, request.caId);
     }
   }
@@ -303,9 +303,9 @@ export class Authorities {
    * outcome is unknown (the store answered neither way) or the log cannot be read, they are
    * kept, and named in the log: a CA recorded with a destroyed key could sign nothing.
    */
-  private async discardKeys(caId: string, keyRefs: Array<string | undefined>, nothingWritten: boolean, what: string): Promise<void> {
-    const made = keyRefs.filter((keyRef): keyRef is string => keyRef !== undefined);
-    const keep = (why: string) => this.logger.warn(`${caId}: ${what}; its keys ${made.join(', ')} are kept: ${why}`);
+  private async discardKeys(caId: string, keys: Array<MadeKey | undefined>, nothingWritten: boolean, what: string): Promise<void> {
+    const made = keys.filter((key): key is MadeKey => key !== undefined);
+    const keep = (why: string) => this.logger.warn(`${caId}: ${what}; its keys ${made.map(({ keyRef }) => keyRef).join(', ')} are kept: ${why}`);
     if (!nothingWritten) return keep('the outcome of its record is unknown');
     try {
       const { state } = await loadCa(this.store, caId);
@@ -313,10 +313,16 @@ export class Authorities {
         state.status === 'unknown'
           ? []
           : [state.keyRef, state.ocspSigner?.keyRef, ...Object.values(state.retiredOcspSigners ?? {}).map((retired) => retired.keyRef)];
-      for (const keyRef of made) if (!recorded.includes(keyRef)) await this.keys.destroy(keyRef);
+      for (const { keyRef, spki } of made) if (!recorded.includes(keyRef)) await this.destroyKey(keyRef, spki, caId);
     } catch (error) {
       keep((error as Error).message);
     }
+  }
+
+  /** KeyStore.destroy, with a warning when another key found under the name was kept. */
+  private async destroyKey(keyRef: string, spki: Uint8Array, caId: string): Promise<void> {
+    const { keptOther } = await this.keys.destroy(keyRef, spki);
+    if (keptOther) this.logger.warn(`${caId}: a key under ${keyRef} is not the one to destroy (a key file put there, another client's key pair under the label): it is kept`);
   }
 
   /**
@@ -345,12 +351,12 @@ export class Authorities {
     try {
       recorded = await this.commands.execute(new ExecuteCaCommand({ type: 'IssueOcspSigner', caId, commandId, now: now.toISOString(), actor, data: ocspSigner }));
     } catch (error) {
-      await this.discardKeys(caId, [ocspSigner.keyRef], nothingWrittenBy(error), 'OCSP signer not renewed');
+      await this.discardKeys(caId, [{ keyRef: ocspSigner.keyRef, spki: spkiOf(ocspSigner.certificate) }], nothingWrittenBy(error), 'OCSP signer not renewed');
       throw error;
     }
     // Another process renewing the same signer with the same command id recorded its own first: this key signs nothing.
     if (recorded.status !== 'unknown' && recorded.ocspSigner?.keyRef !== ocspSigner.keyRef) {
-      await this.discardKeys(caId, [ocspSigner.keyRef], true, 'OCSP signer not renewed');
+      await this.discardKeys(caId, [{ keyRef: ocspSigner.keyRef, spki: spkiOf(ocspSigner.certificate) }], true, 'OCSP signer not renewed');
     }
     return recorded;
   }
@@ -386,7 +392,8 @@ export class Authorities {
         throw error;
       }
       this.signing.delete(signerKeyOf(caId, serialNumber));
-      await this.keys.destroy(retired.keyRef);
+      // Another key found under the name is kept; this signer's is not in the key store either way, and that is recorded.
+      await this.destroyKey(retired.keyRef, spkiOf(retired.certificate), caId);
       try {
         await this.commands.execute(new ExecuteCaCommand(command));
       } catch (error) {
@@ -419,7 +426,7 @@ export class Authorities {
       });
     } catch (error) {
       // No certificate names it: nothing will use it.
-      await this.keys.destroy(ocsp.keyRef).catch((destroyError: Error) => this.logger.warn(`OCSP signer key ${ocsp.keyRef} kept: ${destroyError.message}`));
+      await this.destroyKey(ocsp.keyRef, ocsp.key.subjectPublicKeyInfo, ca.caId).catch((destroyError: Error) => this.logger.warn(`OCSP signer key ${ocsp.keyRef} kept: ${destroyError.message}`));
       throw error;
     }
     return { certificate: describeCertificate(der), keyRef: ocsp.keyRef };
@@ -531,3 +538,12 @@ const assertSignsAt = (ca: { caId: string; certificate: CaCertificate }, now: nu
   const refusal = refusalAt(ca, now);
   if (refusal) throw refusal;
 };
+
+/** A key a create or a renewal made: its reference and its public key (SubjectPublicKeyInfo, DER). */
+interface MadeKey {
+  keyRef: string;
+  spki: Uint8Array;
+}
+
+/** The SubjectPublicKeyInfo (DER) of a certificate the ledger recorded. */
+const spkiOf = (certificate: CaCertificate): Uint8Array => authorityDetails(new Uint8Array(Buffer.from(certificate.der, 'base64'))).subjectPublicKeyInfo;

@@ -104,11 +104,15 @@ export class KeyStore {
   }
 
   /**
-   * Destroys a key that is no longer used (a replaced OCSP signer's): a key file is overwritten,
-   * flushed and removed; a token's key pair is destroyed on the token. A key already gone is
-   * not an error, so that a destruction repeated after a crash completes.
+   * Destroys a key that is no longer used (a replaced OCSP signer's, one a failed create made):
+   * the key named `keyRef` whose public key is `spki` (DER). A key file is checked to hold that
+   * key pair, then overwritten, flushed and removed; on a token, that pair's objects are
+   * destroyed. A key already gone is not an error, so that a destruction repeated after a crash
+   * completes. Another key found under the name (a key file restored from elsewhere, another
+   * client's pair under the label) is kept: destroying a key cannot be undone, and that one is
+   * not the key asked for. Answers whether such a key was kept.
    */
-  async destroy(keyRef: string): Promise<void> {
+  async destroy(keyRef: string, spki: Uint8Array): Promise<{ keptOther: boolean }> {
     this.open.delete(keyRef);
     const where = this.locate(keyRef);
     if ('file' in where) {
@@ -117,20 +121,28 @@ export class KeyStore {
       try {
         fd = openSync(file, 'r+');
       } catch (error) {
-        if ((error as NodeJS.ErrnoException).code === 'ENOENT') return;
+        if ((error as NodeJS.ErrnoException).code === 'ENOENT') return { keptOther: false };
         throw new KeyStoreError(`cannot destroy ${keyRef}: ${(error as Error).message}`);
       }
       try {
+        let held: Uint8Array;
+        try {
+          held = SoftwareKeyProvider.fromEncryptedPkcs8Pem(readFileSync(fd, 'utf8'), this.passphrase).subjectPublicKeyInfo;
+        } catch {
+          throw new KeyStoreError(`cannot destroy ${keyRef}: its file cannot be decrypted (wrong CA_KEY_PASSPHRASE?), so it cannot be told to be the key asked for`);
+        }
+        if (!Buffer.from(held).equals(Buffer.from(spki))) return { keptOther: true };
         // The PKCS#8 is encrypted, but the ciphertext need not outlive the key on this disk either.
-        writeSync(fd, Buffer.alloc(fstatSync(fd).size));
+        writeSync(fd, Buffer.alloc(fstatSync(fd).size), 0, undefined, 0);
         fsyncSync(fd);
       } finally {
         closeSync(fd);
       }
       unlinkSync(file);
-      return;
+      return { keptOther: false };
     }
-    await (await this.hsm()).destroyKey(where.label);
+    const { kept } = await (await this.hsm()).destroyKey(where.label, spki);
+    return { keptOther: kept > 0 };
   }
 
   close(): void {

@@ -43,11 +43,11 @@ describe('certificate authority decider', () => {
     const next = { ...cert, serialNumber: '02' };
     const renew = (certificate: typeof cert): CaCommand => ({ type: 'IssueOcspSigner', caId: 'root', ...ctx, data: { certificate, keyRef: 'file:root-ocsp-2' } });
     expect(decideCa(renew(next), root)).toEqual([{ type: 'OcspSignerIssued', version: 1, data: { caId: 'root', certificate: next, keyRef: 'file:root-ocsp-2', issuedAt: ctx.now } }]);
-    // The signer it replaced is retired, its key not destroyed yet.
+    // The signer it replaced is retired with its certificate (the key to destroy is its pair), its key not destroyed yet.
     expect(apply(root, renew(next))).toEqual({
       ...root,
       ocspSigner: { certificate: next, keyRef: 'file:root-ocsp-2' },
-      retiredOcspSigners: { '01': { keyRef: 'file:root-ocsp', retiredAt: ctx.now } },
+      retiredOcspSigners: { '01': { keyRef: 'file:root-ocsp', certificate: cert, retiredAt: ctx.now } },
     });
     expect(() => decideCa(renew(cert), root)).toThrow(InvalidCommand);
     const revoked = apply(root, { type: 'RevokeCertificateAuthority', caId: 'root', ...ctx, data: { reason: 'cACompromise' } });

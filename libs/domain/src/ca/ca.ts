@@ -58,6 +58,8 @@ export type CaEvent =
 /** A CA's OCSP signer that a newer one replaced. */
 export interface RetiredOcspSigner {
   keyRef: KeyRef;
+  /** Its certificate: the key destroyed under keyRef must be this certificate's key pair. */
+  certificate: CaCertificate;
   retiredAt: string;
   keyDestroyedAt?: string;
 }
@@ -316,7 +318,7 @@ export const evolveCa = (state: CaState, event: CaEvent): CaState => {
       const replaced = state.ocspSigner;
       const signer = { certificate: event.data.certificate, keyRef: event.data.keyRef };
       if (replaced === undefined) return { ...state, ocspSigner: signer };
-      const retired: RetiredOcspSigner = { keyRef: replaced.keyRef, retiredAt: event.data.issuedAt };
+      const retired: RetiredOcspSigner = { keyRef: replaced.keyRef, certificate: replaced.certificate, retiredAt: event.data.issuedAt };
       return { ...state, ocspSigner: signer, retiredOcspSigners: { ...state.retiredOcspSigners, [replaced.certificate.serialNumber.toLowerCase()]: retired } };
     }
     case 'OcspSignerKeyDestroyed': {
