@@ -14,7 +14,7 @@ import { KeyStore } from '../../apps/ledger/src/pki/key-store';
 import { KeyWatch } from '../../apps/ledger/src/pki/key-watch';
 import { EVENT_STORE } from '../../apps/ledger/src/store/tokens';
 import type { EventStore } from '@devid/event-store';
-import { authorityDetails } from '@devid/pki';
+import { authorityDetails, type Pkcs11Token } from '@devid/pki';
 import { request } from '../support/http';
 import { deviceCsr, openssl } from '../support/openssl';
 import { hsmEnv } from '../support/hsm';
@@ -590,6 +590,53 @@ describe.each(variants)('PKI through the API with %s', (_name, env) => {
     await ledger.app.close();
     ledger = await startLedger(loadConfig({ ...process.env, ...hsm, CA_KEY_BACKEND: 'pkcs11', DATA_DIR: dataDir, PORT: '0', EST_PORT: 'off', ADMIN_API_KEY: KEY, LOG_LEVEL: 'silent', CA_KEY_PASSPHRASE: 'test-passphrase-0123' }), false);
     expect(await idevid(3)).toMatch(/idev-3\.pem: OK/);
+  });
+
+  it('answers 503 key-store-unavailable after HSM_OPERATION_TIMEOUT_SECONDS while the token does not answer (a module call that does not return), with nothing written, names its keys in /health, signs again once it answers, and shuts down while it does not', async () => {
+    const config = { ...process.env, ...hsm, CA_KEY_BACKEND: 'pkcs11', DATA_DIR: dataDir, PORT: '0', EST_PORT: 'off', ADMIN_API_KEY: KEY, LOG_LEVEL: 'silent', CA_KEY_PASSPHRASE: 'test-passphrase-0123' };
+    await ledger.app.close();
+    ledger = await startLedger(loadConfig({ ...config, HSM_OPERATION_TIMEOUT_SECONDS: '0.5' }), false);
+    const serialNumber = `SN-FAILOVER-HUNG-${Date.now()}`;
+    await deviceCsr(work, 'hung', `/serialNumber=${serialNumber}`);
+    const issue = () => request(ledger.url, 'POST', '/devices', { key: KEY, body: { serialNumber, model: 'gw-200', factoryId: 'devid-factory-1', csr: readFileSync(join(work, 'hung.csr'), 'utf8') } });
+    const authorities = ledger.app.get(Authorities);
+    expect(await authorities.checkKeys()).toEqual([]);
+    // An operation that does not return holds the ledger's session, as a module call to an HSM that stopped answering does.
+    const hang = () => {
+      let release!: () => void;
+      const token = (ledger.app.get(KeyStore) as unknown as { token: Pkcs11Token }).token;
+      token.onSession(() => new Promise<void>((resolve) => (release = resolve))).catch(() => undefined);
+      return () => release();
+    };
+    let release = hang();
+    const store = ledger.app.get<EventStore>(EVENT_STORE);
+    const head = await store.headPosition();
+    const refused = await issue();
+    expect([refused.status, refused.body.code, refused.body.detail]).toEqual([503, 'key-store-unavailable', expect.stringMatching(/^the token did not answer within 0\.5 s/)]);
+    expect(await store.headPosition()).toBe(head);
+    // Every active CA's key and OCSP signer's is on this token: the check names each, none waits longer than the bound.
+    const problems = await authorities.checkKeys();
+    expect(problems.map(({ caId, key, code }) => `${caId} ${key} ${code}`).sort()).toEqual(
+      ['devid-factory-1', 'devid-issuing', 'devid-root'].flatMap((caId) => [`${caId} ca key-store-unavailable`, `${caId} ocsp-signer key-store-unavailable`]).sort(),
+    );
+    expect(((await request(ledger.url, 'GET', '/health')).body.pki as { keysUnavailable: unknown[] }).keysUnavailable).toHaveLength(6);
+    // The token answers again: the operations of the callers answered meanwhile are not run, the next ones are.
+    release();
+    expect(await authorities.checkKeys()).toEqual([]);
+    const issued = await issue();
+    expect([issued.status, issued.body.code]).toEqual([201, undefined]);
+    writeFileSync(join(work, 'hung.pem'), (issued.body.certificate as { pem: string }).pem);
+    expect((await openssl(['verify', '-CAfile', 'devid-root.pem', '-untrusted', 'devid-factory-1.pem', 'hung.pem'], work)).out).toMatch(/hung\.pem: OK/);
+    // A shutdown while the token does not answer: it waits for KeyWatch's check under way, which ends at the bound.
+    release = hang();
+    const keyWatch = ledger.app.get(KeyWatch);
+    keyWatch.check();
+    let checked = false;
+    void keyWatch.settled().then(() => (checked = true));
+    await ledger.app.close();
+    expect(checked).toBe(true);
+    release();
+    ledger = await startLedger(loadConfig(config), false);
   });
 
   it('names in /health, and in the gauge, a CA key that stops signing after it was loaded (destroyed on the token): found by the key check (a signature) before any request, and as the issuance it fails answers', async () => {

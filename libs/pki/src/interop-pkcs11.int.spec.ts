@@ -130,6 +130,32 @@ describeHsm('PKCS#11 key provider (SoftHSM2)', () => {
     expect(() => other.close()).not.toThrow();
   });
 
+  it('answers key-store-unavailable once the operation timeout has passed while the token does not answer, runs nothing for callers answered meanwhile, and signs again once it answers', async () => {
+    const bounded = Pkcs11Token.open({ module: env.module!, tokenLabel: env.tokenLabel!, pin: env.pin!, operationTimeoutMs: 300 });
+    try {
+      const label = `devid-${run}-bounded`;
+      const key = await bounded.generateKey(label, 'ECDSA-P256');
+      made.push([label, key.subjectPublicKeyInfo]);
+      const publicKey = createPublicKey({ key: Buffer.from(key.subjectPublicKeyInfo), format: 'der', type: 'spki' });
+      // An operation that does not return holds the session, as a module call to an HSM that stopped answering does.
+      let release!: () => void;
+      const held = bounded.onSession(() => new Promise<void>((resolve) => (release = resolve)));
+      const timedOut = { code: 'key-store-unavailable', retriable: true, message: expect.stringMatching(/^the token did not answer within 0\.3 s/) };
+      await expect(held).rejects.toMatchObject(timedOut);
+      let ran = false;
+      const queued = bounded.onSession(async () => void (ran = true));
+      await expect(key.sign(Buffer.from('waits for the token'))).rejects.toMatchObject(timedOut);
+      await expect(bounded.findKey(label)).rejects.toMatchObject(timedOut);
+      await expect(queued).rejects.toMatchObject(timedOut);
+      release();
+      const data = Buffer.from('signed once the token answers');
+      expect(verify('sha256', data, publicKey, await key.sign(data))).toBe(true);
+      expect(ran).toBe(false);
+    } finally {
+      bounded.close();
+    }
+  });
+
   it('reports an unknown token label as key-not-found', () => {
     expect(() => Pkcs11Token.open({ module: env.module!, tokenLabel: `no-such-token-${run}`, pin: '0000' })).toThrow(expect.objectContaining({ code: 'key-not-found' }));
   });

@@ -7,20 +7,56 @@ export interface Pkcs11TokenOptions {
   module: string;
   tokenLabel: string;
   pin: string;
+  /**
+   * How long (ms) an operation may wait for the session and run, DEFAULT_OPERATION_TIMEOUT_MS
+   * unless given; key generation is not bounded (see SessionQueue).
+   */
+  operationTimeoutMs?: number;
 }
+
+/** An HSM answers a signature in milliseconds; SoftHSM2 here made an RSA-4096 pair in 0.7–3.5 s. */
+export const DEFAULT_OPERATION_TIMEOUT_MS = 30_000;
 
 /**
  * The operations of one PKCS#11 session, one at a time: a session runs a single operation
  * (C_SignInit while another sign is under way fails with CKR_OPERATION_ACTIVE), and a CA
  * signs certificates, CRLs and OCSP answers concurrently.
+ *
+ * A caller waits `timeoutMs` at most, queue included: a token that stops answering (a network
+ * HSM cut off, a module call that never returns) fails it `key-store-unavailable` (retriable)
+ * instead of holding a request, a key check or a shutdown for as long as the token is away.
+ * The operation under way keeps the session until the module returns; those whose callers have
+ * been answered are not run, so nothing piles up behind it and nothing is signed for no one.
  */
 class SessionQueue {
   private tail: Promise<unknown> = Promise.resolve();
 
-  run<T>(operation: () => Promise<T>): Promise<T> {
-    const result = this.tail.then(operation);
+  constructor(private readonly timeoutMs: number) {}
+
+  run<T>(operation: () => Promise<T>, bounded = true): Promise<T> {
+    let answered = false;
+    const result = this.tail.then(() => {
+      if (answered) throw new KeyProviderError('key-store-unavailable', 'not run: its caller was answered already');
+      return operation();
+    });
     this.tail = result.catch(() => undefined);
-    return result;
+    if (!bounded) return result;
+    return new Promise<T>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        answered = true;
+        reject(new KeyProviderError('key-store-unavailable', `the token did not answer within ${this.timeoutMs / 1000} s (an operation before this one, or this one, is still under way)`));
+      }, this.timeoutMs);
+      result.then(
+        (value) => {
+          clearTimeout(timer);
+          if (!answered) resolve(value);
+        },
+        (error: unknown) => {
+          clearTimeout(timer);
+          if (!answered) reject(error);
+        },
+      );
+    });
   }
 }
 
@@ -88,12 +124,14 @@ const sessionLost = (error: unknown): boolean => {
  * on a network HSM signs again after a failover without a restart of the ledger.
  */
 export class Pkcs11Token {
-  private readonly queue = new SessionQueue();
+  private readonly queue: SessionQueue;
 
   private constructor(
     private readonly options: Pkcs11TokenOptions,
     private link: SessionLink,
-  ) {}
+  ) {
+    this.queue = new SessionQueue(options.operationTimeoutMs ?? DEFAULT_OPERATION_TIMEOUT_MS);
+  }
 
   static open(options: Pkcs11TokenOptions): Pkcs11Token {
     let link: SessionLink;
@@ -140,12 +178,13 @@ export class Pkcs11Token {
    * Runs `operation` on the session, one operation at a time. When the token has dropped the
    * session (SESSION_LOST), a new one is opened and logged in, and `operation` runs once more
    * in it; a token that is not back yet fails this operation, and the next one tries again.
+   * Unless `bounded` is false, the caller waits the operation timeout at most (SessionQueue).
    * Internal to this file (the key providers sign through it); an operation must not call it.
    */
-  async onSession<T>(operation: (link: SessionLink) => Promise<T>): Promise<T> {
+  async onSession<T>(operation: (link: SessionLink) => Promise<T>, bounded = true): Promise<T> {
     let link: SessionLink | undefined;
     try {
-      return await this.queue.run(() => operation((link = this.link)));
+      return await this.queue.run(() => operation((link = this.link)), bounded);
     } catch (error) {
       if (link === undefined || !sessionLost(error)) throw error;
       await this.queue.run(async () => {
@@ -158,7 +197,7 @@ export class Pkcs11Token {
         }
         this.link = Pkcs11Token.login(this.options);
       });
-      return this.queue.run(() => operation(this.link));
+      return this.queue.run(() => operation(this.link), bounded);
     }
   }
 
@@ -177,7 +216,8 @@ export class Pkcs11Token {
     let pair: CryptoKeyPair;
     let link: SessionLink;
     try {
-      [pair, link] = await this.onSession(async (current) => [(await current.crypto.subtle.generateKey(params, false, ['sign', 'verify'])) as CryptoKeyPair, current] as const);
+      // Not bounded: an HSM may take minutes for an RSA-4096 pair (operations queued behind it are).
+      [pair, link] = await this.onSession(async (current) => [(await current.crypto.subtle.generateKey(params, false, ['sign', 'verify'])) as CryptoKeyPair, current] as const, false);
     } catch (error) {
       throw new KeyProviderError('key-store-unavailable', `PKCS#11 key generation for "${label}" failed`, { cause: error });
     }

@@ -32,6 +32,11 @@ const schema = z.object({
   PKCS11_MODULE: z.string().optional(),
   HSM_TOKEN_LABEL: z.string().optional(),
   HSM_PIN: z.string().optional(),
+  /**
+   * How long a request, a key check or a shutdown waits for the token (queue included) before it
+   * is answered 503 key-store-unavailable: 30 s by default. Key generation is not bounded.
+   */
+  HSM_OPERATION_TIMEOUT_SECONDS: z.coerce.number().min(0.1).max(3_600).default(30),
   /** Create a demo root, issuing and factory CA on the first start. */
   DEMO_CA: z.enum(['true', 'false']).default('true'),
   LDEVID_VALIDITY_DAYS: z.coerce.number().int().min(1).max(36_500).default(365),

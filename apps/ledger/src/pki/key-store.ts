@@ -198,7 +198,8 @@ export class KeyStore {
     this.opening ??= (async () => {
       for (let attempt = 1; ; attempt++) {
         try {
-          return (this.token = Pkcs11Token.open({ module: PKCS11_MODULE, tokenLabel: HSM_TOKEN_LABEL, pin: HSM_PIN }));
+          const operationTimeoutMs = this.config.HSM_OPERATION_TIMEOUT_SECONDS * 1000;
+          return (this.token = Pkcs11Token.open({ module: PKCS11_MODULE, tokenLabel: HSM_TOKEN_LABEL, pin: HSM_PIN, operationTimeoutMs }));
         } catch (error) {
           if (attempt === TOKEN_OPEN_ATTEMPTS || !(error instanceof KeyProviderError)) throw error;
           await new Promise((resolve) => setTimeout(resolve, 100 * attempt));

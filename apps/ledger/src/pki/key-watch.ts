@@ -56,7 +56,8 @@ export class KeyWatch implements OnApplicationShutdown {
     await this.checking;
   }
 
-  private check(): void {
+  /** Runs a check now, in the background, unless one is under way (then see settled()). */
+  check(): void {
     if (this.stopped || this.checking) return;
     this.checking = this.authorities
       .checkKeys()
