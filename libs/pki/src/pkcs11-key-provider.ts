@@ -270,9 +270,7 @@ export class Pkcs11Token {
   async pairIn(link: SessionLink, label: string, spki: Uint8Array): Promise<SessionPair> {
     const pairs = await this.searchKeys(link, label);
     if (pairs.length === 0) throw new KeyProviderError('key-not-found', `no key pair labelled "${label}" on the token`);
-    for (const pair of pairs) {
-      if (Buffer.from(await link.crypto.subtle.exportKey('spki', pair.publicKey)).equals(Buffer.from(spki))) return pair;
-    }
+    for (const pair of pairs) if (await hasPublicKey(link, pair.publicKey, spki)) return pair;
     throw new KeyProviderError('key-mismatch', `no key pair labelled "${label}" on the token has the public key of its certificate (${pairs.length} labelled so)`);
   }
 
@@ -295,11 +293,8 @@ export class Pkcs11Token {
     try {
       return await this.onSession(async (link) => {
         const found = await this.labelled(link, label);
-        const wanted = Buffer.from(spki);
         const ids = new Set<string>();
-        for (const key of found) {
-          if (key.type === 'public' && Buffer.from(await link.crypto.subtle.exportKey('spki', key)).equals(wanted)) ids.add(ckaIdOf(key));
-        }
+        for (const key of found) if (key.type === 'public' && (await hasPublicKey(link, key, spki))) ids.add(ckaIdOf(key));
         // labelled() lists private keys first: a crash between the two leaves the public key, found again next time.
         const ours = found.filter((key) => ids.has(ckaIdOf(key)));
         for (const key of ours) destroyObject(key);
@@ -412,6 +407,11 @@ function objectIdOf(key: CryptoKey): string {
 /** C_DestroyObject on a key object, by its handle. */
 function destroyObject(key: CryptoKey): void {
   (key as CryptoKey & { p11Object: { destroy(): void } }).p11Object.destroy();
+}
+
+/** Whether the public key object `publicKey`, as the token exports it, is `spki` (DER). */
+async function hasPublicKey(link: SessionLink, publicKey: CryptoKey, spki: Uint8Array): Promise<boolean> {
+  return Buffer.from(await link.crypto.subtle.exportKey('spki', publicKey)).equals(Buffer.from(spki));
 }
 
 /** The CKA_ID (hex) of a key object. */

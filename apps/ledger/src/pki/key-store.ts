@@ -191,15 +191,15 @@ export class KeyStore {
    */
   private hsm(): Promise<Pkcs11Token> {
     if (this.token) return Promise.resolve(this.token);
-    const { PKCS11_MODULE, HSM_TOKEN_LABEL, HSM_PIN } = this.config;
+    const { PKCS11_MODULE, HSM_TOKEN_LABEL, HSM_PIN, HSM_OPERATION_TIMEOUT_SECONDS } = this.config;
     if (!PKCS11_MODULE || !HSM_TOKEN_LABEL || !HSM_PIN) {
       return Promise.reject(new KeyStoreError('PKCS#11 keys need PKCS11_MODULE, HSM_TOKEN_LABEL and HSM_PIN'));
     }
     this.opening ??= (async () => {
       for (let attempt = 1; ; attempt++) {
         try {
-          const operationTimeoutMs = this.config.HSM_OPERATION_TIMEOUT_SECONDS * 1000;
-          return (this.token = Pkcs11Token.open({ module: PKCS11_MODULE, tokenLabel: HSM_TOKEN_LABEL, pin: HSM_PIN, operationTimeoutMs }));
+          const options = { module: PKCS11_MODULE, tokenLabel: HSM_TOKEN_LABEL, pin: HSM_PIN, operationTimeoutMs: HSM_OPERATION_TIMEOUT_SECONDS * 1000 };
+          return (this.token = Pkcs11Token.open(options));
         } catch (error) {
           if (attempt === TOKEN_OPEN_ATTEMPTS || !(error instanceof KeyProviderError)) throw error;
           await new Promise((resolve) => setTimeout(resolve, 100 * attempt));
